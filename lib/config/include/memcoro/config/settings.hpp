@@ -1,0 +1,57 @@
+#pragma once
+// Settings: one struct, filled from defaults < JSON file (--config) < flags.
+// Every setting is declared once (settings.cpp: kDefs) with its JSON name,
+// flags, help, memcached `stats settings` name and whether it may change at
+// run time; --help, `stats settings` and the JSON reader come from that list.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace memcoro::config {
+
+inline constexpr std::string_view kVersion = "1.6.18-memcoro-0.1.0";
+
+struct Settings {
+  std::uint16_t port = 11211;
+  std::string listen = "127.0.0.1";
+  std::uint32_t conn_limit = 1024;
+  std::uint32_t threads = 4;
+  std::uint64_t memory_limit = 64ull << 20;  // bytes
+  std::uint64_t max_item_size = 1ull << 20;  // bytes
+  std::uint16_t udp_port = 0;
+  std::uint32_t verbosity = 0;
+  double growth_factor = 1.25;
+  std::uint32_t chunk_size = 48;
+  bool evictions = true;  // -M turns them off
+  std::uint32_t idle_timeout = 0;  // seconds; 0 = never
+  std::uint32_t backlog = 1024;
+  std::string config_file;
+};
+
+struct LoadResult {
+  enum class Action { run, exit_ok, exit_error };
+  Action action = Action::run;
+  std::string message;  // help/version text, or the error
+};
+
+// argv -> settings, reading --config FILE first. Never exits the process.
+LoadResult load(int argc, char** argv, Settings& out);
+
+// Applies a JSON document (whole or partial) over `s`. Returns "" or an
+// error naming the field.
+std::string apply_json(Settings& s, std::string_view json_text);
+
+// Cross-field checks; "" when valid.
+std::string validate(const Settings& s);
+
+std::string help_text();
+
+// memcached-named `stats settings` fields, in declaration order.
+std::vector<std::pair<std::string_view, std::string>> stats_settings(const Settings& s);
+
+// "64m", "1024k", "1g", "1048576" -> bytes (plain numbers are bytes).
+bool parse_size(std::string_view text, std::uint64_t& out);
+
+}  // namespace memcoro::config

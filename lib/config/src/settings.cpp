@@ -1,0 +1,374 @@
+#include "memcoro/config/settings.hpp"
+
+#include <getopt.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace memcoro::config {
+namespace {
+
+using nlohmann::json;
+
+struct Def {
+  std::string_view name;  // JSON field
+  char short_flag;        // 0: none
+  std::string_view long_flag;
+  std::string_view arg;  // "" for switches
+  std::string_view help;
+  std::string_view stats_name;  // "" : not in `stats settings`
+  bool live;
+  // Set from a flag's text ("" for switches) or a JSON value; "" or an error.
+  std::function<std::string(Settings&, std::string_view)> from_text;
+  std::function<std::string(Settings&, const json&)> from_json;
+  std::function<std::string(const Settings&)> show;
+};
+
+template <typename T>
+bool parse_uint(std::string_view t, T& out, std::uint64_t lo, std::uint64_t hi) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc{} || p != t.data() + t.size() || t.empty() || v < lo || v > hi) return false;
+  out = static_cast<T>(v);
+  return true;
+}
+
+std::string range_error(std::string_view name, std::uint64_t lo, std::uint64_t hi) {
+  std::ostringstream o;
+  o << name << ": expected an integer from " << lo << " to " << hi;
+  return o.str();
+}
+
+template <typename T>
+Def uint_def(std::string_view name, char sf, std::string_view lf, std::string_view arg,
+             std::string_view help, std::string_view stats_name, bool live, T Settings::*m,
+             std::uint64_t lo, std::uint64_t hi) {
+  return Def{name, sf, lf, arg, help, stats_name, live,
+             [=](Settings& s, std::string_view t) {
+               return parse_uint(t, s.*m, lo, hi) ? std::string{} : range_error(name, lo, hi);
+             },
+             [=](Settings& s, const json& j) {
+               if (!j.is_number_unsigned() || j.get<std::uint64_t>() < lo ||
+                   j.get<std::uint64_t>() > hi) {
+                 return range_error(name, lo, hi);
+               }
+               s.*m = static_cast<T>(j.get<std::uint64_t>());
+               return std::string{};
+             },
+             [=](const Settings& s) { return std::to_string(s.*m); }};
+}
+
+std::string size_error(std::string_view name, std::uint64_t lo, std::uint64_t hi) {
+  std::ostringstream o;
+  o << name << ": expected a size (bytes, or with a k/m/g suffix) from " << lo << " to " << hi
+    << " bytes";
+  return o.str();
+}
+
+const std::vector<Def>& defs() {
+  static const std::vector<Def> kDefs = [] {
+    std::vector<Def> d;
+    d.push_back(Def{"memory_limit", 'm', "memory-limit", "MB",
+                    "item memory limit in megabytes, or with a k/m/g suffix (default 64)",
+                    "maxbytes", true,
+                    [](Settings& s, std::string_view t) {
+                      std::uint64_t v = 0;
+                      bool plain = !t.empty() && t.find_first_not_of("0123456789") == t.npos;
+                      if (plain ? !parse_uint(t, v, 1, 1ull << 30) : !parse_size(t, v)) {
+                        return size_error("memory_limit", 1 << 20, 1ull << 50);
+                      }
+                      if (plain) v <<= 20;
+                      if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
+                      s.memory_limit = v;
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      std::uint64_t v = 0;
+                      if (j.is_number_unsigned()) {
+                        v = j.get<std::uint64_t>() << 20;
+                      } else if (!j.is_string() || !parse_size(j.get<std::string>(), v)) {
+                        return std::string{
+                            "memory_limit: expected megabytes (number) or a size string"};
+                      }
+                      if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
+                      s.memory_limit = v;
+                      return std::string{};
+                    },
+                    [](const Settings& s) { return std::to_string(s.memory_limit); }});
+    d.push_back(uint_def("conn_limit", 'c', "conn-limit", "N",
+                         "max simultaneous client connections (default 1024)", "maxconns", true,
+                         &Settings::conn_limit, 1, 1000000));
+    d.push_back(uint_def("port", 'p', "port", "PORT", "TCP port to listen on (default 11211)",
+                         "tcpport", false, &Settings::port, 0, 65535));
+    d.push_back(uint_def("udp_port", 'U', "udp-port", "0",
+                         "UDP port; only 0 (off) is supported, as in memcached's default",
+                         "udpport", false, &Settings::udp_port, 0, 0));
+    d.push_back(Def{"listen", 'l', "listen", "ADDR",
+                    "interface to listen on (default 127.0.0.1; 0.0.0.0 for all IPv4)", "inter", false,
+                    [](Settings& s, std::string_view t) {
+                      if (t.empty()) return std::string{"listen: empty address"};
+                      s.listen = std::string(t);
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      if (!j.is_string() || j.get<std::string>().empty()) {
+                        return std::string{"listen: expected an address string"};
+                      }
+                      s.listen = j.get<std::string>();
+                      return std::string{};
+                    },
+                    [](const Settings& s) { return s.listen; }});
+    d.push_back(Def{"verbosity", 'v', "verbose", "",
+                    "log more (repeat, -vv, for more still)", "verbosity", true,
+                    [](Settings& s, std::string_view) {
+                      if (s.verbosity < 2) ++s.verbosity;
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      if (!j.is_number_unsigned() || j.get<std::uint64_t>() > 2) {
+                        return std::string{"verbosity: expected 0, 1 or 2"};
+                      }
+                      s.verbosity = j.get<std::uint32_t>();
+                      return std::string{};
+                    },
+                    [](const Settings& s) { return std::to_string(s.verbosity); }});
+    d.push_back(Def{"evictions", 'M', "disable-evictions", "",
+                    "return an error when memory is full instead of evicting items",
+                    "evictions", false,
+                    [](Settings& s, std::string_view) {
+                      s.evictions = false;
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      if (!j.is_boolean()) return std::string{"evictions: expected true or false"};
+                      s.evictions = j.get<bool>();
+                      return std::string{};
+                    },
+                    [](const Settings& s) { return std::string(s.evictions ? "on" : "off"); }});
+    d.push_back(Def{"growth_factor", 'f', "growth-factor", "FACTOR",
+                    "slab chunk size growth factor (default 1.25)", "growth_factor", false,
+                    [](Settings& s, std::string_view t) {
+                      double v = 0;
+                      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+                      if (ec != std::errc{} || p != t.data() + t.size() || !(v > 1.0) || v > 8) {
+                        return std::string{"growth_factor: expected a number above 1.0"};
+                      }
+                      s.growth_factor = v;
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      if (!j.is_number() || !(j.get<double>() > 1.0) || j.get<double>() > 8) {
+                        return std::string{"growth_factor: expected a number above 1.0"};
+                      }
+                      s.growth_factor = j.get<double>();
+                      return std::string{};
+                    },
+                    [](const Settings& s) {
+                      char b[32];
+                      std::snprintf(b, sizeof b, "%.2f", s.growth_factor);
+                      return std::string(b);
+                    }});
+    d.push_back(uint_def("chunk_size", 'n', "slab-min-size", "BYTES",
+                         "minimum space for key + value + flags (default 48)", "chunk_size",
+                         false, &Settings::chunk_size, 1, 1 << 20));
+    d.push_back(uint_def("threads", 't', "threads", "N", "worker threads (default 4)",
+                         "num_threads", false, &Settings::threads, 1, 256));
+    d.push_back(uint_def("backlog", 'b', "listen-backlog", "N",
+                         "TCP listen backlog (default 1024)", "tcp_backlog", false,
+                         &Settings::backlog, 1, 65535));
+    d.push_back(Def{"max_item_size", 'I', "max-item-size", "SIZE",
+                    "largest item (key + value + header), with k/m suffix (default 1m)",
+                    "item_size_max", false,
+                    [](Settings& s, std::string_view t) {
+                      std::uint64_t v = 0;
+                      if (!parse_size(t, v) || v < 1024 || v > (1ull << 30)) {
+                        return size_error("max_item_size", 1024, 1ull << 30);
+                      }
+                      s.max_item_size = v;
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      std::uint64_t v = 0;
+                      bool ok = j.is_number_unsigned()
+                                    ? (v = j.get<std::uint64_t>(), true)
+                                    : (j.is_string() && parse_size(j.get<std::string>(), v));
+                      if (!ok || v < 1024 || v > (1ull << 30)) {
+                        return size_error("max_item_size", 1024, 1ull << 30);
+                      }
+                      s.max_item_size = v;
+                      return std::string{};
+                    },
+                    [](const Settings& s) { return std::to_string(s.max_item_size); }});
+    d.push_back(uint_def("idle_timeout", 0, "idle-timeout", "SECONDS",
+                         "close connections idle this long (default 0: never)", "idle_timeout",
+                         true, &Settings::idle_timeout, 0, 86400 * 365));
+    return d;
+  }();
+  return kDefs;
+}
+
+std::string read_file(const std::string& path, std::string& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return "cannot read config file '" + path + "'";
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  out = ss.str();
+  return {};
+}
+
+}  // namespace
+
+bool parse_size(std::string_view t, std::uint64_t& out) {
+  if (t.empty()) return false;
+  std::uint64_t mult = 1;
+  switch (t.back()) {
+    case 'k': case 'K': mult = 1ull << 10; break;
+    case 'm': case 'M': mult = 1ull << 20; break;
+    case 'g': case 'G': mult = 1ull << 30; break;
+    default: break;
+  }
+  if (mult != 1) t.remove_suffix(1);
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc{} || p != t.data() + t.size()) return false;
+  if (v > (std::uint64_t{1} << 50) / mult) return false;
+  out = v * mult;
+  return true;
+}
+
+std::string apply_json(Settings& s, std::string_view text) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return "config: not valid JSON";
+  if (!doc.is_object()) return "config: expected a JSON object";
+  Settings next = s;
+  for (auto& [key, value] : doc.items()) {
+    const Def* def = nullptr;
+    for (const Def& d : defs()) {
+      if (d.name == key) def = &d;
+    }
+    if (def == nullptr) return "config: unknown setting '" + key + "'";
+    if (std::string e = def->from_json(next, value); !e.empty()) return "config: " + e;
+  }
+  s = std::move(next);
+  return {};
+}
+
+std::string validate(const Settings& s) {
+  if (s.max_item_size > s.memory_limit) {
+    return "max_item_size (" + std::to_string(s.max_item_size) +
+           ") must not exceed memory_limit (" + std::to_string(s.memory_limit) + ")";
+  }
+  return {};
+}
+
+std::string help_text() {
+  std::ostringstream o;
+  o << "memcoro " << kVersion << " - a memcached-compatible cache server\n\n"
+    << "usage: memcoro [options]\n\n";
+  auto line = [&](std::string flags, std::string_view help) {
+    o << "  " << flags;
+    for (std::size_t i = flags.size(); i < 30; ++i) o << ' ';
+    o << help << '\n';
+  };
+  for (const Def& d : defs()) {
+    std::string f;
+    if (d.short_flag != 0) f += std::string("-") + d.short_flag + ", ";
+    f += "--" + std::string(d.long_flag);
+    if (!d.arg.empty()) f += " " + std::string(d.arg);
+    line(f, std::string(d.help) + (d.live ? "" : " [restart to change]"));
+  }
+  line("--config FILE", "JSON settings file (flags override it); see config/memcoro.json");
+  line("-V, --version", "print the version and exit");
+  line("-h, --help", "print this help and exit");
+  return o.str();
+}
+
+std::vector<std::pair<std::string_view, std::string>> stats_settings(const Settings& s) {
+  std::vector<std::pair<std::string_view, std::string>> out;
+  for (const Def& d : defs()) {
+    if (!d.stats_name.empty()) out.emplace_back(d.stats_name, d.show(s));
+  }
+  out.emplace_back("cas_enabled", "yes");
+  out.emplace_back("binding_protocol", "ascii");
+  return out;
+}
+
+LoadResult load(int argc, char** argv, Settings& out) {
+  // getopt tables from the declarations.
+  std::string shorts = "+hV";
+  std::vector<option> longs;
+  std::vector<std::string> long_names;
+  long_names.reserve(defs().size() + 3);
+  for (std::size_t i = 0; i < defs().size(); ++i) {
+    const Def& d = defs()[i];
+    if (d.short_flag != 0) {
+      shorts += d.short_flag;
+      if (!d.arg.empty()) shorts += ':';
+    }
+    long_names.emplace_back(d.long_flag);
+    longs.push_back(option{long_names.back().c_str(), d.arg.empty() ? no_argument : required_argument,
+                           nullptr, 1000 + static_cast<int>(i)});
+  }
+  longs.push_back(option{"config", required_argument, nullptr, 900});
+  longs.push_back(option{"help", no_argument, nullptr, 'h'});
+  longs.push_back(option{"version", no_argument, nullptr, 'V'});
+  longs.push_back(option{nullptr, 0, nullptr, 0});
+
+  auto def_for = [&](int code) -> const Def* {
+    if (code >= 1000) return &defs()[static_cast<std::size_t>(code - 1000)];
+    for (const Def& d : defs()) {
+      if (d.short_flag == code) return &d;
+    }
+    return nullptr;
+  };
+
+  // Pass 1: --config, --help, --version, and unknown flags.
+  Settings s;
+  opterr = 0;
+  optind = 1;
+  int code;
+  while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
+    if (code == 'h') return {LoadResult::Action::exit_ok, help_text()};
+    if (code == 'V') return {LoadResult::Action::exit_ok, "memcoro " + std::string(kVersion) + "\n"};
+    if (code == 900) s.config_file = optarg;
+    if (code == '?' || code == ':') {
+      std::string bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+      return {LoadResult::Action::exit_error,
+              "memcoro: unknown option or missing value: '" + bad + "' (see --help)\n"};
+    }
+  }
+  if (optind < argc) {
+    return {LoadResult::Action::exit_error,
+            "memcoro: unexpected argument '" + std::string(argv[optind]) + "' (see --help)\n"};
+  }
+  if (!s.config_file.empty()) {
+    std::string text;
+    if (std::string e = read_file(s.config_file, text); !e.empty()) {
+      return {LoadResult::Action::exit_error, "memcoro: " + e + "\n"};
+    }
+    if (std::string e = apply_json(s, text); !e.empty()) {
+      return {LoadResult::Action::exit_error, "memcoro: " + s.config_file + ": " + e + "\n"};
+    }
+  }
+  // Pass 2: flags over the file.
+  optind = 1;
+  while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
+    const Def* d = def_for(code);
+    if (d == nullptr) continue;
+    std::string_view arg = d->arg.empty() ? std::string_view{} : std::string_view{optarg};
+    if (std::string e = d->from_text(s, arg); !e.empty()) {
+      return {LoadResult::Action::exit_error, "memcoro: invalid value: " + e + "\n"};
+    }
+  }
+  if (std::string e = validate(s); !e.empty()) {
+    return {LoadResult::Action::exit_error, "memcoro: " + e + "\n"};
+  }
+  out = std::move(s);
+  return {};
+}
+
+}  // namespace memcoro::config

@@ -1,0 +1,38 @@
+#pragma once
+// execute(): one parsed request against the store, its reply appended to an
+// Output. Synchronous and socket-free, so it is tested without a server.
+#include <span>
+#include <string_view>
+
+#include "memcoro/exec/output.hpp"
+#include "memcoro/protocol/command.hpp"
+#include "memcoro/stats/counters.hpp"
+#include "memcoro/store/store.hpp"
+
+namespace memcoro::exec {
+
+// What the server, not the store, answers: stats, verbosity, version.
+class ServerControl {
+ public:
+  virtual ~ServerControl() = default;
+  // `stats [args...]`: append the reply; false if the subcommand is unknown.
+  virtual bool stats(std::span<const std::string_view> args, Output& out) = 0;
+  virtual void reset_stats() = 0;
+  virtual void set_verbosity(unsigned level) = 0;
+  virtual std::string_view version() const = 0;
+};
+
+struct Context {
+  store::Store& store;
+  stats::ThreadCounters& counters;
+  ServerControl* control = nullptr;  // may be null in tests
+};
+
+enum class After : unsigned char { keep_open, close };
+
+After execute(const protocol::Command& cmd, Context& ctx, Output& out);
+
+// Writes an error line ("<text>\r\n").
+void write_error(std::string_view text, Output& out);
+
+}  // namespace memcoro::exec

@@ -1,0 +1,222 @@
+#include "memcoro/exec/execute.hpp"
+
+#include "memcoro/protocol/numbers.hpp"
+
+namespace memcoro::exec {
+namespace {
+
+using protocol::Command;
+using protocol::CommandType;
+using store::LookupStatus;
+using store::StoreStatus;
+
+void reply(const Command& cmd, std::string_view line, Output& out) {
+  if (cmd.noreply) return;
+  out.append(line);
+  out.append("\r\n");
+}
+
+void count_lookup(LookupStatus s, stats::ThreadCounters& c) {
+  if (s == LookupStatus::expired) c.get_expired.add();
+  if (s == LookupStatus::flushed) c.get_flushed.add();
+}
+
+void append_u64(std::uint64_t v, Output& out) {
+  char buf[24];
+  char* end = protocol::format_u64(v, buf);
+  out.append(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+}
+
+void do_get(const Command& cmd, Context& ctx, Output& out) {
+  const bool touch = cmd.type == CommandType::gat || cmd.type == CommandType::gats;
+  const bool with_cas = cmd.type == CommandType::gets || cmd.type == CommandType::gats;
+  for (std::string_view key : cmd.keys) {
+    store::GetResult r =
+        touch ? ctx.store.get_and_touch(key, cmd.exptime) : ctx.store.get(key);
+    if (touch) {
+      ctx.counters.cmd_touch.add();
+      (r.item ? ctx.counters.touch_hits : ctx.counters.touch_misses).add();
+    } else {
+      ctx.counters.cmd_get.add();
+      (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
+    }
+    count_lookup(r.status, ctx.counters);
+    if (!r.item) continue;
+    const store::Item& it = *r.item.get();
+    out.append("VALUE ");
+    out.append(it.key());
+    out.append(' ');
+    append_u64(it.flags, out);
+    out.append(' ');
+    append_u64(it.value_len, out);
+    if (with_cas) {
+      out.append(' ');
+      append_u64(it.cas, out);
+    }
+    out.append("\r\n");
+    out.append_value(std::move(r.item));
+  }
+  out.append("END\r\n");
+}
+
+void do_store(const Command& cmd, Context& ctx, Output& out) {
+  store::StoreMode mode = store::StoreMode::set;
+  switch (cmd.type) {
+    case CommandType::add: mode = store::StoreMode::add; break;
+    case CommandType::replace: mode = store::StoreMode::replace; break;
+    case CommandType::append: mode = store::StoreMode::append; break;
+    case CommandType::prepend: mode = store::StoreMode::prepend; break;
+    case CommandType::cas: mode = store::StoreMode::cas; break;
+    default: break;
+  }
+  StoreStatus s;
+  if (cmd.too_large) {
+    // The block was too large to buffer; a failed set must not leave the
+    // old value behind (memcached drops it too).
+    if (mode == store::StoreMode::set) ctx.store.remove(cmd.key);
+    s = StoreStatus::too_large;
+  } else {
+    LookupStatus lookup = LookupStatus::miss;
+    s = ctx.store.store(mode, cmd.key, cmd.flags, cmd.exptime, cmd.data, cmd.cas_unique, nullptr,
+                        &lookup);
+  }
+  // memcached counts a set once the value was taken in, not when it was refused.
+  if (s != StoreStatus::too_large && s != StoreStatus::no_memory) ctx.counters.cmd_set.add();
+  switch (s) {
+    case StoreStatus::stored:
+      if (mode == store::StoreMode::cas) ctx.counters.cas_hits.add();
+      reply(cmd, "STORED", out);
+      break;
+    case StoreStatus::not_stored:
+      reply(cmd, "NOT_STORED", out);
+      break;
+    case StoreStatus::exists:
+      ctx.counters.cas_badval.add();
+      reply(cmd, "EXISTS", out);
+      break;
+    case StoreStatus::not_found:
+      ctx.counters.cas_misses.add();
+      reply(cmd, "NOT_FOUND", out);
+      break;
+    case StoreStatus::too_large:
+      ctx.counters.store_too_large.add();
+      reply(cmd, "SERVER_ERROR object too large for cache", out);
+      break;
+    case StoreStatus::no_memory:
+      ctx.counters.store_no_memory.add();
+      reply(cmd, "SERVER_ERROR out of memory storing object", out);
+      break;
+  }
+}
+
+void do_delta(const Command& cmd, Context& ctx, Output& out) {
+  const bool incr = cmd.type == CommandType::incr;
+  store::DeltaResult r = ctx.store.delta(cmd.key, incr, cmd.delta);
+  switch (r.status) {
+    case store::DeltaStatus::ok:
+      (incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
+      if (!cmd.noreply) {
+        append_u64(r.value, out);
+        out.append("\r\n");
+      }
+      break;
+    case store::DeltaStatus::not_found:
+      (incr ? ctx.counters.incr_misses : ctx.counters.decr_misses).add();
+      reply(cmd, "NOT_FOUND", out);
+      break;
+    case store::DeltaStatus::non_numeric:
+      reply(cmd, "CLIENT_ERROR cannot increment or decrement non-numeric value", out);
+      break;
+    case store::DeltaStatus::no_memory:
+      reply(cmd, "SERVER_ERROR out of memory", out);
+      break;
+  }
+}
+
+}  // namespace
+
+void write_error(std::string_view text, Output& out) {
+  out.append(text);
+  out.append("\r\n");
+}
+
+After execute(const Command& cmd, Context& ctx, Output& out) {
+  switch (cmd.type) {
+    case CommandType::get:
+    case CommandType::gets:
+    case CommandType::gat:
+    case CommandType::gats:
+      do_get(cmd, ctx, out);
+      break;
+    case CommandType::set:
+    case CommandType::add:
+    case CommandType::replace:
+    case CommandType::append:
+    case CommandType::prepend:
+    case CommandType::cas:
+      do_store(cmd, ctx, out);
+      break;
+    case CommandType::touch: {
+      ctx.counters.cmd_touch.add();
+      LookupStatus s = ctx.store.touch(cmd.key, cmd.exptime);
+      count_lookup(s, ctx.counters);
+      if (s == LookupStatus::hit) {
+        ctx.counters.touch_hits.add();
+        reply(cmd, "TOUCHED", out);
+      } else {
+        ctx.counters.touch_misses.add();
+        reply(cmd, "NOT_FOUND", out);
+      }
+      break;
+    }
+    case CommandType::del: {
+      LookupStatus s = ctx.store.remove(cmd.key);
+      if (s == LookupStatus::hit) {
+        ctx.counters.delete_hits.add();
+        reply(cmd, "DELETED", out);
+      } else {
+        ctx.counters.delete_misses.add();
+        reply(cmd, "NOT_FOUND", out);
+      }
+      break;
+    }
+    case CommandType::incr:
+    case CommandType::decr:
+      do_delta(cmd, ctx, out);
+      break;
+    case CommandType::flush_all:
+      ctx.counters.cmd_flush.add();
+      ctx.store.flush_all(cmd.has_delay ? cmd.exptime : 0);
+      reply(cmd, "OK", out);
+      break;
+    case CommandType::version:
+      out.append("VERSION ");
+      out.append(ctx.control != nullptr ? ctx.control->version() : "memcoro");
+      out.append("\r\n");
+      break;
+    case CommandType::verbosity:
+      if (ctx.control != nullptr) ctx.control->set_verbosity(static_cast<unsigned>(cmd.exptime));
+      reply(cmd, "OK", out);
+      break;
+    case CommandType::quit:
+      return After::close;
+    case CommandType::meta_noop:
+      out.append("MN\r\n");
+      break;
+    case CommandType::stats: {
+      std::span<const std::string_view> args(cmd.keys);
+      if (!args.empty() && args[0] == "reset") {
+        if (ctx.control != nullptr) ctx.control->reset_stats();
+        out.append("RESET\r\n");
+      } else if (!args.empty() && args[0] == "detail") {
+        out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+      } else if (ctx.control == nullptr || !ctx.control->stats(args, out)) {
+        out.append("ERROR\r\n");
+      }
+      break;
+    }
+  }
+  return After::keep_open;
+}
+
+}  // namespace memcoro::exec

@@ -1,0 +1,327 @@
+#include "memcoro/protocol/text_parser.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "memcoro/protocol/numbers.hpp"
+
+namespace memcoro::protocol {
+namespace {
+
+constexpr std::string_view kError = "ERROR";
+constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
+constexpr std::string_view kBadExptime = "CLIENT_ERROR invalid exptime argument";
+constexpr std::string_view kBadDelta = "CLIENT_ERROR invalid numeric delta argument";
+constexpr std::string_view kBadChunk = "CLIENT_ERROR bad data chunk";
+constexpr std::string_view kDeleteUsage =
+    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
+constexpr std::string_view kShutdownDisabled = "ERROR: shutdown not enabled";
+
+// memcached tokenizes at most 23 tokens per pass (MAX_TOKENS 24, one slot for
+// the terminal token); argument-count checks see at most that many.
+constexpr std::size_t kMaxTokens = 23;
+
+struct Tokens {
+  std::array<std::string_view, kMaxTokens> tok;
+  std::size_t n = 0;          // tokens found in the first pass
+  std::string_view rest;      // untokenized remainder after kMaxTokens
+  // memcached's "ntokens": tokens plus the terminal one.
+  std::size_t ntokens() const { return n + 1; }
+};
+
+// Splits on ' ' only, as memcached does (tabs are part of a token).
+void tokenize(std::string_view line, Tokens& t) {
+  t.n = 0;
+  t.rest = {};
+  std::size_t i = 0;
+  const std::size_t len = line.size();
+  while (i < len) {
+    while (i < len && line[i] == ' ') ++i;
+    if (i == len) break;
+    std::size_t start = i;
+    while (i < len && line[i] != ' ') ++i;
+    t.tok[t.n++] = line.substr(start, i - start);
+    if (t.n == kMaxTokens) {
+      if (i < len) t.rest = line.substr(i + 1 > len ? len : i + 1);
+      break;
+    }
+  }
+}
+
+// Appends every space-separated token of s to out.
+void split_all(std::string_view s, std::vector<std::string_view>& out) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i == s.size()) break;
+    std::size_t start = i;
+    while (i < s.size() && s[i] != ' ') ++i;
+    out.push_back(s.substr(start, i - start));
+  }
+}
+
+bool is_get_like(std::string_view in) {
+  std::size_t i = 0;
+  while (i < in.size() && in[i] == ' ') ++i;
+  if (i > 100) return false;
+  in.remove_prefix(i);
+  return in.starts_with("get ") || in.starts_with("gets ");
+}
+
+ParseResult make_error(std::string_view text, std::size_t consumed, bool silent) {
+  ParseResult r;
+  r.status = ParseStatus::error;
+  r.error = text;
+  r.consumed = consumed;
+  r.silent = silent;
+  return r;
+}
+
+ParseResult make_complete(std::size_t consumed) {
+  ParseResult r;
+  r.status = ParseStatus::complete;
+  r.consumed = consumed;
+  return r;
+}
+
+bool noreply_at_end(const Tokens& t) { return t.n >= 1 && t.tok[t.n - 1] == "noreply"; }
+
+bool want(std::size_t ntokens, std::size_t a, std::size_t b) { return ntokens == a || ntokens == b; }
+
+ParseResult parse_storage(std::string_view in, std::size_t line_len, const Tokens& t,
+                          CommandType type, Command& cmd, const ParserLimits& limits) {
+  const bool handle_cas = type == CommandType::cas;
+  cmd.type = type;
+  cmd.noreply = noreply_at_end(t);
+  if (t.tok[1].size() > kMaxKeyLength) return make_error(kBadFormat, line_len, cmd.noreply);
+  cmd.key = t.tok[1];
+  auto flags = parse_u32(t.tok[2]);
+  auto exptime = parse_i32(t.tok[3]);
+  auto vlen = parse_i32(t.tok[4]);
+  if (!flags || !exptime || !vlen) return make_error(kBadFormat, line_len, cmd.noreply);
+  if (handle_cas) {
+    auto c = parse_u64(t.tok[5]);
+    if (!c) return make_error(kBadFormat, line_len, cmd.noreply);
+    cmd.cas_unique = *c;
+  }
+  if (*vlen < 0 || *vlen > INT32_MAX - 2) return make_error(kBadFormat, line_len, cmd.noreply);
+  cmd.flags = *flags;
+  cmd.exptime = *exptime;
+  cmd.data_len = static_cast<std::uint32_t>(*vlen);
+  const std::size_t block = cmd.data_len + std::size_t{2};
+  if (block > limits.max_item_size) {
+    cmd.too_large = true;
+    ParseResult r = make_complete(line_len);
+    r.swallow = block;
+    return r;
+  }
+  const std::size_t total = line_len + block;
+  if (in.size() < total) {
+    ParseResult r;
+    r.status = ParseStatus::need_more;
+    r.need = total;
+    return r;
+  }
+  if (in[total - 2] != '\r' || in[total - 1] != '\n') {
+    return make_error(kBadChunk, total, cmd.noreply);
+  }
+  cmd.data = in.substr(line_len, cmd.data_len);
+  return make_complete(total);
+}
+
+ParseResult parse_get(const Tokens& t, CommandType type, bool touch, Command& cmd,
+                      std::size_t line_len) {
+  cmd.type = type;
+  std::size_t first_key = 1;
+  if (touch) {
+    auto e = parse_i32(t.tok[1]);
+    if (!e) return make_error(kBadExptime, line_len, false);
+    cmd.exptime = *e;
+    first_key = 2;
+  }
+  for (std::size_t i = first_key; i < t.n; ++i) cmd.keys.push_back(t.tok[i]);
+  split_all(t.rest, cmd.keys);
+  for (auto k : cmd.keys) {
+    if (k.size() > kMaxKeyLength) return make_error(kBadFormat, line_len, false);
+  }
+  return make_complete(line_len);
+}
+
+}  // namespace
+
+ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& limits) {
+  const char* nl = static_cast<const char*>(std::memchr(in.data(), '\n', in.size()));
+  if (nl == nullptr || static_cast<std::size_t>(nl - in.data()) > kMaxCommandLine) {
+    // No line end within the limit: only a (large) multi-get may go on.
+    const std::size_t seen = nl == nullptr ? in.size() : static_cast<std::size_t>(nl - in.data());
+    if (seen > kMaxCommandLine) {
+      if (!is_get_like(in) || seen > limits.max_get_line) {
+        ParseResult r;
+        r.status = ParseStatus::close;
+        return r;
+      }
+    }
+    if (nl == nullptr) return ParseResult{};
+  }
+  const std::size_t line_len = static_cast<std::size_t>(nl - in.data()) + 1;
+  std::string_view line = in.substr(0, line_len - 1);
+  if (line.size() > 1 && line.back() == '\r') line.remove_suffix(1);
+  // memcached treats the line as a C string: it ends at the first NUL.
+  if (auto z = line.find('\0'); z != std::string_view::npos) line = line.substr(0, z);
+
+  cmd.noreply = false;
+  cmd.too_large = false;
+  cmd.has_delay = false;
+  cmd.flags = 0;
+  cmd.exptime = 0;
+  cmd.cas_unique = 0;
+  cmd.delta = 0;
+  cmd.key = {};
+  cmd.data = {};
+  cmd.data_len = 0;
+  cmd.keys.clear();
+
+  Tokens t;
+  tokenize(line, t);
+  const std::size_t ntokens = t.ntokens();
+  if (t.n == 0 || t.tok[0].size() < 2) return make_error(kError, line_len, false);
+  const std::string_view name = t.tok[0];
+  auto error = [&] { return make_error(kError, line_len, false); };
+
+  switch (name[0]) {
+    case 'g':
+      if (ntokens < 3) return error();
+      if (name == "get") return parse_get(t, CommandType::get, false, cmd, line_len);
+      if (name == "gets") return parse_get(t, CommandType::gets, false, cmd, line_len);
+      if (name == "gat") return parse_get(t, CommandType::gat, true, cmd, line_len);
+      if (name == "gats") return parse_get(t, CommandType::gats, true, cmd, line_len);
+      return error();
+    case 'b':
+      if (name == "bget") {
+        if (ntokens < 3) return error();
+        return parse_get(t, CommandType::get, false, cmd, line_len);
+      }
+      return error();
+    case 's':
+      if (name == "set") {
+        if (!want(ntokens, 6, 7)) return error();
+        return parse_storage(in, line_len, t, CommandType::set, cmd, limits);
+      }
+      if (name == "stats") {
+        cmd.type = CommandType::stats;
+        for (std::size_t i = 1; i < t.n; ++i) cmd.keys.push_back(t.tok[i]);
+        return make_complete(line_len);
+      }
+      if (name == "shutdown") return make_error(kShutdownDisabled, line_len, false);
+      return error();
+    case 'a':
+      if (name == "add" || name == "append") {
+        if (!want(ntokens, 6, 7)) return error();
+        return parse_storage(in, line_len, t,
+                             name == "add" ? CommandType::add : CommandType::append, cmd,
+                             limits);
+      }
+      return error();
+    case 'r':
+    case 'p':
+      if (name == "replace" || name == "prepend") {
+        if (!want(ntokens, 6, 7)) return error();
+        return parse_storage(in, line_len, t,
+                             name == "replace" ? CommandType::replace : CommandType::prepend,
+                             cmd, limits);
+      }
+      return error();
+    case 'c':
+      if (name == "cas") {
+        if (!want(ntokens, 7, 8)) return error();
+        return parse_storage(in, line_len, t, CommandType::cas, cmd, limits);
+      }
+      return error();
+    case 'i':
+    case 'd':
+      if (name == "incr" || name == "decr") {
+        if (!want(ntokens, 4, 5)) return error();
+        cmd.type = name == "incr" ? CommandType::incr : CommandType::decr;
+        cmd.noreply = noreply_at_end(t);
+        if (t.tok[1].size() > kMaxKeyLength) return make_error(kBadFormat, line_len, cmd.noreply);
+        cmd.key = t.tok[1];
+        auto d = parse_u64(t.tok[2]);
+        if (!d) return make_error(kBadDelta, line_len, cmd.noreply);
+        cmd.delta = *d;
+        return make_complete(line_len);
+      }
+      if (name == "delete") {
+        if (ntokens < 3 || ntokens > 5) return error();
+        cmd.type = CommandType::del;
+        if (ntokens > 3) {
+          const bool hold_is_zero = t.tok[2] == "0";
+          cmd.noreply = noreply_at_end(t);
+          const bool valid = (ntokens == 4 && (hold_is_zero || cmd.noreply)) ||
+                             (ntokens == 5 && hold_is_zero && cmd.noreply);
+          if (!valid) return make_error(kDeleteUsage, line_len, cmd.noreply);
+        }
+        if (t.tok[1].size() > kMaxKeyLength) return make_error(kBadFormat, line_len, cmd.noreply);
+        cmd.key = t.tok[1];
+        return make_complete(line_len);
+      }
+      return error();
+    case 't':
+      if (name == "touch") {
+        if (!want(ntokens, 4, 5)) return error();
+        cmd.type = CommandType::touch;
+        cmd.noreply = noreply_at_end(t);
+        if (t.tok[1].size() > kMaxKeyLength) return make_error(kBadFormat, line_len, cmd.noreply);
+        cmd.key = t.tok[1];
+        auto e = parse_i32(t.tok[2]);
+        if (!e) return make_error(kBadExptime, line_len, cmd.noreply);
+        cmd.exptime = *e;
+        return make_complete(line_len);
+      }
+      return error();
+    case 'f':
+      if (name == "flush_all") {
+        if (ntokens < 2 || ntokens > 4) return error();
+        cmd.type = CommandType::flush_all;
+        cmd.noreply = noreply_at_end(t);
+        if (ntokens != (cmd.noreply ? 3u : 2u)) {
+          auto e = parse_i32(t.tok[1]);
+          if (!e) return make_error(kBadExptime, line_len, cmd.noreply);
+          cmd.exptime = *e;
+          cmd.has_delay = true;
+        }
+        return make_complete(line_len);
+      }
+      return error();
+    case 'v':
+      if (name == "version") {
+        cmd.type = CommandType::version;
+        return make_complete(line_len);
+      }
+      if (name == "verbosity") {
+        if (!want(ntokens, 3, 4)) return error();
+        cmd.type = CommandType::verbosity;
+        cmd.noreply = noreply_at_end(t);
+        auto v = parse_u32(t.tok[1]);
+        if (!v) return make_error(kBadFormat, line_len, cmd.noreply);
+        cmd.exptime = *v;
+        return make_complete(line_len);
+      }
+      return error();
+    case 'q':
+      if (name == "quit") {
+        cmd.type = CommandType::quit;
+        return make_complete(line_len);
+      }
+      return error();
+    case 'm':
+      if (name == "mn") {
+        cmd.type = CommandType::meta_noop;
+        return make_complete(line_len);
+      }
+      return error();
+    default:
+      return error();
+  }
+}
+
+}  // namespace memcoro::protocol

@@ -1,0 +1,366 @@
+#include "memcoro/server/server.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <cstdio>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/text_parser.hpp"
+#include "memcoro/stats/report.hpp"
+
+namespace memcoro::server {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
+
+double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
+
+}  // namespace
+
+// One worker thread: its io_context, its counters, its open connections.
+struct Worker {
+  asio::io_context ctx{1};
+  stats::ThreadCounters counters;
+  std::list<tcp::socket*> sockets;  // only touched on this worker's thread
+  std::thread thread;
+};
+
+struct Server::Impl final : exec::ServerControl {
+  config::Settings settings;
+  store::Store& store;
+  asio::io_context main_ctx{1};
+  tcp::acceptor acceptor{main_ctx};
+  asio::signal_set signals{main_ctx, SIGINT, SIGTERM};
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::size_t next_worker = 0;
+  protocol::ParserLimits limits;
+
+  std::atomic<std::uint64_t> curr_connections{0};
+  std::atomic<std::uint64_t> total_connections{0};
+  std::atomic<std::uint64_t> rejected_connections{0};
+  std::atomic<std::uint64_t> max_seen_connections{0};
+  std::atomic<std::uint32_t> conn_limit;
+  std::atomic<std::uint32_t> verbosity;
+  std::atomic<std::uint32_t> idle_timeout;
+  std::atomic<bool> stopping{false};
+  std::int64_t started = 0;
+
+  // `stats reset` subtracts this baseline rather than writing to counters
+  // that other threads own.
+  std::mutex baseline_mu;
+  stats::CounterSnapshot baseline;
+  std::uint64_t baseline_total_items = 0;
+  std::uint64_t baseline_total_connections = 0;
+  std::uint64_t baseline_rejected = 0;
+
+  Impl(const config::Settings& s, store::Store& st)
+      : settings(s),
+        store(st),
+        conn_limit(s.conn_limit),
+        verbosity(s.verbosity),
+        idle_timeout(s.idle_timeout) {
+    limits.max_item_size = s.max_item_size;
+    started = std::time(nullptr);
+    for (std::uint32_t i = 0; i < s.threads; ++i) {
+      workers.push_back(std::make_unique<Worker>());
+      guards.push_back(asio::make_work_guard(workers.back()->ctx));
+    }
+  }
+
+  // --- ServerControl -------------------------------------------------------
+  std::string_view version() const override { return config::kVersion; }
+  void set_verbosity(unsigned level) override { verbosity = level > 2 ? 2 : level; }
+  void reset_stats() override {
+    std::lock_guard lock(baseline_mu);
+    baseline = sum_counters_raw();
+    baseline_total_items = store.counters().total_items;
+    baseline_total_connections = total_connections.load();
+    baseline_rejected = rejected_connections.load();
+  }
+  bool stats(std::span<const std::string_view> args, exec::Output& out) override {
+    if (args.empty()) {
+      stats::write_text(stats::general_stats(general_inputs()), out.text());
+      return true;
+    }
+    if (args[0] == "settings") {
+      auto& text = out.text();
+      config::Settings live = settings;
+      live.conn_limit = conn_limit.load();
+      live.verbosity = verbosity.load();
+      live.idle_timeout = idle_timeout.load();
+      for (auto& [name, value] : config::stats_settings(live)) {
+        text += "STAT ";
+        text += name;
+        text += ' ';
+        text += value;
+        text += "\r\n";
+      }
+      text += "END\r\n";
+      return true;
+    }
+    return false;
+  }
+
+  stats::CounterSnapshot sum_counters_raw() const {
+    stats::CounterSnapshot sum;
+    for (const auto& w : workers) sum += w->counters.snapshot();
+    return sum;
+  }
+
+  stats::GeneralInputs general_inputs() {
+    stats::GeneralInputs in;
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    const std::int64_t now = std::time(nullptr);
+    const store::StoreCounters sc = store.counters();
+    std::lock_guard lock(baseline_mu);
+    in.pid = getpid();
+    in.uptime = static_cast<std::uint64_t>(now - started);
+    in.time = now;
+    in.version = std::string(config::kVersion);
+    in.rusage_user = seconds(ru.ru_utime);
+    in.rusage_system = seconds(ru.ru_stime);
+    in.max_connections = conn_limit.load();
+    in.curr_connections = curr_connections.load();
+    in.total_connections = total_connections.load() - baseline_total_connections;
+    in.rejected_connections = rejected_connections.load() - baseline_rejected;
+    in.connection_structures = max_seen_connections.load();
+    in.limit_maxbytes = settings.memory_limit;
+    in.threads = workers.size();
+    in.curr_items = sc.curr_items;
+    in.total_items = sc.total_items - baseline_total_items;
+    in.bytes = sc.bytes;
+    in.counters = sum_counters_raw();
+    in.counters -= baseline;
+    return in;
+  }
+
+  // --- connections ---------------------------------------------------------
+  awaitable<void> accept_loop() {
+    for (;;) {
+      Worker& w = *workers[next_worker];
+      next_worker = (next_worker + 1) % workers.size();
+      auto [ec, sock] = co_await acceptor.async_accept(w.ctx, use_nothrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopping) co_return;
+        // Out of descriptors and similar: back off briefly instead of spinning.
+        if (verbosity > 0) std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
+        asio::steady_timer t(main_ctx, std::chrono::milliseconds(10));
+        co_await t.async_wait(use_nothrow);
+        continue;
+      }
+      if (curr_connections.load() >= conn_limit.load()) {
+        // memcached's answer to one connection too many, then close.
+        boost::system::error_code ignored;
+        sock.non_blocking(true, ignored);
+        sock.write_some(asio::buffer(kTooManyConnections), ignored);
+        sock.close(ignored);
+        rejected_connections.fetch_add(1);
+        continue;
+      }
+      const std::uint64_t n = curr_connections.fetch_add(1) + 1;
+      std::uint64_t seen = max_seen_connections.load();
+      while (n > seen && !max_seen_connections.compare_exchange_weak(seen, n)) {
+      }
+      total_connections.fetch_add(1);
+      asio::co_spawn(w.ctx, session(std::move(sock), w), asio::detached);
+    }
+  }
+
+  awaitable<void> session(tcp::socket sock, Worker& w) {
+    auto registered = w.sockets.insert(w.sockets.end(), &sock);
+    struct Exit {
+      Impl& self;
+      Worker& w;
+      std::list<tcp::socket*>::iterator pos;
+      ~Exit() {
+        w.sockets.erase(pos);
+        self.curr_connections.fetch_sub(1);
+      }
+    } on_exit{*this, w, registered};
+
+    boost::system::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    try {
+      co_await serve(sock, w);
+    } catch (const std::exception& e) {
+      if (verbosity > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
+    }
+    sock.close(ignored);
+  }
+
+  awaitable<void> serve(tcp::socket& sock, Worker& w) {
+    std::vector<char> buf(kReadChunk);
+    std::size_t start = 0;  // unparsed bytes are buf[start, end)
+    std::size_t end = 0;
+    std::size_t swallow = 0;  // bytes of a refused data block still to discard
+    protocol::Command cmd;
+    exec::Output out;
+    exec::Context ctx{store, w.counters, this};
+    std::vector<asio::const_buffer> iov;
+    asio::steady_timer idle_timer(sock.get_executor());
+
+    for (;;) {
+      // Room to read: move unparsed bytes to the front, grow only when a
+      // single request needs more than the buffer holds.
+      if (start == end) {
+        start = end = 0;
+      } else if (end == buf.size() && start > 0) {
+        std::memmove(buf.data(), buf.data() + start, end - start);
+        end -= start;
+        start = 0;
+      }
+      if (end == buf.size()) buf.resize(buf.size() * 2);
+
+      std::size_t n = 0;
+      boost::system::error_code ec;
+      const std::uint32_t idle = idle_timeout.load(std::memory_order_relaxed);
+      auto read = sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), use_nothrow);
+      if (idle == 0) {
+        std::tie(ec, n) = co_await std::move(read);
+      } else {
+        idle_timer.expires_after(std::chrono::seconds(idle));
+        auto result = co_await (std::move(read) || idle_timer.async_wait(use_nothrow));
+        if (result.index() == 1) co_return;  // idle too long
+        std::tie(ec, n) = std::get<0>(result);
+      }
+      if (ec || n == 0) co_return;
+      w.counters.bytes_read.add(n);
+      end += n;
+
+      bool close = false;
+      for (;;) {
+        if (swallow > 0) {
+          const std::size_t k = std::min(swallow, end - start);
+          start += k;
+          swallow -= k;
+          if (swallow > 0) break;
+        }
+        if (start == end) break;
+        const std::string_view pending(buf.data() + start, end - start);
+        protocol::ParseResult r = protocol::parse_text(pending, cmd, limits);
+        if (r.status == protocol::ParseStatus::need_more) {
+          if (r.need > buf.size()) {
+            // A data block larger than the buffer: make room for all of it
+            // (bounded by the item size limit, checked by the parser).
+            std::memmove(buf.data(), buf.data() + start, end - start);
+            end -= start;
+            start = 0;
+            buf.resize(r.need);
+          }
+          break;
+        }
+        if (r.status == protocol::ParseStatus::close) {
+          close = true;
+          break;
+        }
+        if (r.status == protocol::ParseStatus::error) {
+          if (!r.silent) exec::write_error(r.error, out);
+          start += r.consumed;
+          continue;
+        }
+        const exec::After after = exec::execute(cmd, ctx, out);
+        start += r.consumed;
+        swallow = r.swallow;
+        if (after == exec::After::close) {
+          close = true;
+          break;
+        }
+      }
+
+      if (!out.empty()) {
+        iov.clear();
+        out.for_each_span([&](std::string_view s) { iov.emplace_back(s.data(), s.size()); });
+        auto [wec, written] = co_await asio::async_write(sock, iov, use_nothrow);
+        out.clear();
+        if (wec) co_return;
+        w.counters.bytes_written.add(written);
+      }
+      if (close) co_return;
+      // Keep memory bounded after a large request.
+      if (start == end && buf.size() > 4 * kReadChunk) {
+        buf.resize(kReadChunk);
+        buf.shrink_to_fit();
+        start = end = 0;
+      }
+    }
+  }
+
+  // --- lifecycle -----------------------------------------------------------
+  unsigned short bind() {
+    tcp::endpoint ep(asio::ip::make_address(settings.listen), settings.port);
+    acceptor.open(ep.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(ep);
+    acceptor.listen(static_cast<int>(settings.backlog));
+    return acceptor.local_endpoint().port();
+  }
+
+  void begin_stop() {
+    if (stopping.exchange(true)) return;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    signals.cancel(ignored);
+    // Ask every connection to finish: a read-side shutdown ends each
+    // session after it has answered what it already read.
+    for (auto& w : workers) {
+      asio::post(w->ctx, [wp = w.get()] {
+        for (tcp::socket* s : wp->sockets) {
+          boost::system::error_code e;
+          s->shutdown(tcp::socket::shutdown_receive, e);
+          s->cancel(e);
+        }
+      });
+    }
+    for (auto& g : guards) g.reset();
+  }
+
+  void run() {
+    signals.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) begin_stop();
+    });
+    asio::co_spawn(main_ctx, accept_loop(), asio::detached);
+    for (auto& w : workers) {
+      w->thread = std::thread([wp = w.get()] { wp->ctx.run(); });
+    }
+    main_ctx.run();
+    // Give open connections a moment to finish, then stop regardless.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto& w : workers) {
+      while (!w->ctx.stopped() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      w->ctx.stop();
+      if (w->thread.joinable()) w->thread.join();
+    }
+  }
+};
+
+Server::Server(const config::Settings& settings, store::Store& store)
+    : impl_(std::make_unique<Impl>(settings, store)) {}
+Server::~Server() = default;
+unsigned short Server::bind() { return impl_->bind(); }
+void Server::run() { impl_->run(); }
+void Server::stop() {
+  asio::post(impl_->main_ctx, [impl = impl_.get()] { impl->begin_stop(); });
+}
+
+}  // namespace memcoro::server

@@ -1,0 +1,79 @@
+#pragma once
+// Every per-thread counter, declared once: name (memcached's), description.
+// The struct, the snapshot, the sums and every view of them come from this
+// list.
+#include <atomic>
+#include <cstdint>
+
+namespace memcoro::stats {
+
+#define MEMCORO_THREAD_COUNTERS(X)                                              \
+  X(cmd_get, "Number of get requests (each key of a multi-get counts)")         \
+  X(cmd_set, "Number of storage requests")                                       \
+  X(cmd_flush, "Number of flush_all requests")                                   \
+  X(cmd_touch, "Number of touch requests (each key of gat counts)")             \
+  X(get_hits, "Number of keys requested and found")                             \
+  X(get_misses, "Number of keys requested and not found")                       \
+  X(get_expired, "Number of keys requested but found expired")                  \
+  X(get_flushed, "Number of keys requested but found invalidated by flush_all") \
+  X(delete_misses, "Number of delete requests for missing keys")                \
+  X(delete_hits, "Number of delete requests that removed an item")              \
+  X(incr_misses, "Number of incr requests for missing keys")                    \
+  X(incr_hits, "Number of successful incr requests")                            \
+  X(decr_misses, "Number of decr requests for missing keys")                    \
+  X(decr_hits, "Number of successful decr requests")                            \
+  X(cas_misses, "Number of cas requests for missing keys")                      \
+  X(cas_hits, "Number of successful cas requests")                              \
+  X(cas_badval, "Number of cas requests whose CAS value did not match")         \
+  X(touch_hits, "Number of keys touched with a new expiration time")            \
+  X(touch_misses, "Number of touch requests for missing keys")                  \
+  X(store_too_large, "Number of items rejected as larger than the item limit")  \
+  X(store_no_memory, "Number of items rejected for lack of memory")             \
+  X(bytes_read, "Bytes read from the network")                                  \
+  X(bytes_written, "Bytes written to the network")
+
+// Plain numbers: a sum or a difference of counters.
+struct CounterSnapshot {
+#define MEMCORO_X(name, help) std::uint64_t name = 0;
+  MEMCORO_THREAD_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+
+  CounterSnapshot& operator+=(const CounterSnapshot& o) {
+#define MEMCORO_X(name, help) name += o.name;
+    MEMCORO_THREAD_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+    return *this;
+  }
+  CounterSnapshot& operator-=(const CounterSnapshot& o) {
+#define MEMCORO_X(name, help) name -= o.name;
+    MEMCORO_THREAD_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+    return *this;
+  }
+};
+
+// One worker thread's counters. Only that thread writes them (a relaxed
+// load and store, no locked instruction); any thread may read them.
+class ThreadCounters {
+ public:
+  struct Counter {
+    std::atomic<std::uint64_t> v{0};
+    void add(std::uint64_t n = 1) {
+      v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    std::uint64_t get() const { return v.load(std::memory_order_relaxed); }
+  };
+#define MEMCORO_X(name, help) Counter name;
+  MEMCORO_THREAD_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+
+  CounterSnapshot snapshot() const {
+    CounterSnapshot s;
+#define MEMCORO_X(name, help) s.name = name.get();
+    MEMCORO_THREAD_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+    return s;
+  }
+};
+
+}  // namespace memcoro::stats

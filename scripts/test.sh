@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs dependencies, builds, and runs every test.
+#   scripts/test.sh          everything: the whole suite on a release build, then the
+#                            concurrency and socket tests under ASan+UBSan and under TSan
+#   scripts/test.sh release  the whole suite, release build only
+#   scripts/test.sh asan     the whole suite under ASan+UBSan
+#   scripts/test.sh tsan     the whole suite under TSan
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs="$(nproc 2>/dev/null || echo 2)"
+suite() {  # suite FLAVOUR [ctest args...]
+  f="$1"
+  shift
+  scripts/build.sh "$f"
+  ctest --test-dir "build/$f" --output-on-failure -j "$jobs" "$@"
+}
+case "${1:-all}" in
+  all)
+    suite release
+    suite asan -L sanitize
+    suite tsan -L sanitize
+    ;;
+  release|asan|tsan|debug) suite "$1" ;;
+  *) echo "usage: $0 [all|release|asan|tsan|debug]" >&2; exit 64 ;;
+esac
