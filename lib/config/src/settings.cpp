@@ -329,7 +329,7 @@ LoadResult load(int argc, char** argv, Settings& out) {
   // Pass 1: --config, --help, --version, and unknown flags.
   Settings s;
   opterr = 0;
-  optind = 1;
+  optind = 0;  // 0: glibc re-initializes getopt completely
   int code;
   while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
     if (code == 'h') return {LoadResult::Action::exit_ok, help_text()};
@@ -355,7 +355,7 @@ LoadResult load(int argc, char** argv, Settings& out) {
     }
   }
   // Pass 2: flags over the file.
-  optind = 1;
+  optind = 0;  // 0: glibc re-initializes getopt completely
   while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
     const Def* d = def_for(code);
     if (d == nullptr) continue;

@@ -151,17 +151,15 @@ ParseResult parse_get(const Tokens& t, CommandType type, bool touch, Command& cm
 
 ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& limits) {
   const char* nl = static_cast<const char*>(std::memchr(in.data(), '\n', in.size()));
-  if (nl == nullptr || static_cast<std::size_t>(nl - in.data()) > kMaxCommandLine) {
-    // No line end within the limit: only a (large) multi-get may go on.
-    const std::size_t seen = nl == nullptr ? in.size() : static_cast<std::size_t>(nl - in.data());
-    if (seen > kMaxCommandLine) {
-      if (!is_get_like(in) || seen > limits.max_get_line) {
-        ParseResult r;
-        r.status = ParseStatus::close;
-        return r;
-      }
+  if (nl == nullptr) {
+    // memcached's rule: more than kMaxCommandLine bytes without a line end
+    // closes the connection, unless it is a (large) multi-get.
+    if (in.size() > kMaxCommandLine && (!is_get_like(in) || in.size() > limits.max_get_line)) {
+      ParseResult r;
+      r.status = ParseStatus::close;
+      return r;
     }
-    if (nl == nullptr) return ParseResult{};
+    return ParseResult{};
   }
   const std::size_t line_len = static_cast<std::size_t>(nl - in.data()) + 1;
   std::string_view line = in.substr(0, line_len - 1);

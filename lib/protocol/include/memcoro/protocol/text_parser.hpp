@@ -21,8 +21,10 @@ namespace memcoro::protocol {
 
 // memcached's limits, named.
 inline constexpr std::size_t kMaxKeyLength = 250;
-// A line without '\n' in this many bytes closes the connection unless it is a
-// get/gets (memcached: "didn't have a '\n' in the first few k").
+// More than this many bytes received without a '\n' closes the connection
+// unless the line is a get/gets (memcached: "didn't have a '\n' in the first
+// few k"). A longer line that arrives whole with its '\n' is parsed, as
+// memcached does; non-get lines never need the buffer to grow past one read.
 inline constexpr std::size_t kMaxCommandLine = 2048;
 
 struct ParserLimits {

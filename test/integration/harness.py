@@ -1,0 +1,131 @@
+"""Starts servers for tests and talks to them over real sockets.
+
+Every server listens on 127.0.0.1 on a port picked here, and is killed when
+the test process exits (PR_SET_PDEATHSIG), so no server outlives its test.
+"""
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+
+MEMCORO = os.environ.get("MEMCORO_BIN", "")
+MEMCACHED = os.environ.get("MEMCACHED_BIN", "/usr/bin/memcached")
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running server process: memcoro (default) or memcached."""
+
+    def __init__(self, args=(), kind="memcoro", port=None):
+        self.kind = kind
+        self.port = port or free_port()
+        if kind == "memcoro":
+            if not MEMCORO:
+                raise RuntimeError("MEMCORO_BIN is not set")
+            cmd = [MEMCORO, "-p", str(self.port), "-l", "127.0.0.1", *args]
+        else:
+            cmd = [MEMCACHED, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *args]
+            if os.geteuid() == 0:
+                cmd += ["-u", "nobody"]
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        self._wait_ready()
+
+    def _wait_ready(self):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise RuntimeError(f"{self.cmd} exited {self.proc.returncode}: {err.decode()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"{self.cmd} did not start listening")
+
+    def connect(self, timeout=5.0):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def read_reply(sock, until=None, idle=0.5, limit=64 << 20):
+    """Reads until the data ends with `until`, the peer closes, or `idle`
+    seconds pass with nothing new. Returns (bytes, closed)."""
+    out = bytearray()
+    sock.settimeout(idle)
+    while len(out) < limit:
+        try:
+            chunk = sock.recv(1 << 20)
+        except socket.timeout:
+            return bytes(out), False
+        except ConnectionResetError:
+            return bytes(out), True
+        if not chunk:
+            return bytes(out), True
+        out += chunk
+        if until is not None and out.endswith(until):
+            return bytes(out), False
+    return bytes(out), False
+
+
+def exchange(server, data, until=None, idle=0.5, fragment=None):
+    """One fresh connection: send data (whole, or `fragment` bytes per send),
+    read the reply. Returns (reply, closed)."""
+    with server.connect() as s:
+        if fragment:
+            for i in range(0, len(data), fragment):
+                s.sendall(data[i:i + fragment])
+                time.sleep(0.0005)
+        else:
+            s.sendall(data)
+        return read_reply(s, until=until, idle=idle)
+
+
+def command(sock, data, until=b"\r\n", idle=2.0):
+    sock.sendall(data)
+    reply, _ = read_reply(sock, until=until, idle=idle)
+    return reply
+
+
+def stats(server):
+    with server.connect() as s:
+        reply = command(s, b"stats\r\n", until=b"END\r\n")
+    out = {}
+    for line in reply.decode().split("\r\n"):
+        if line.startswith("STAT "):
+            _, name, value = line.split(" ", 2)
+            out[name] = value
+    return out

@@ -1,0 +1,104 @@
+// execute() over a real store, no sockets: replies and counters.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/text_parser.hpp"
+
+using namespace memcoro;
+
+namespace {
+struct Fixture {
+  store::ManualClock clock{1'700'000'000};
+  store::Store store{store::StoreConfig{}, clock};
+  stats::ThreadCounters counters;
+  exec::Context ctx{store, counters, nullptr};
+
+  // Runs every request in `in` and returns all replies.
+  std::string run(std::string_view in) {
+    exec::Output out;
+    protocol::Command cmd;
+    while (!in.empty()) {
+      protocol::ParseResult r = protocol::parse_text(in, cmd);
+      REQUIRE(r.status != protocol::ParseStatus::need_more);
+      REQUIRE(r.status != protocol::ParseStatus::close);
+      if (r.status == protocol::ParseStatus::error) {
+        if (!r.silent) exec::write_error(r.error, out);
+      } else {
+        exec::execute(cmd, ctx, out);
+      }
+      in.remove_prefix(r.consumed);
+    }
+    std::string s;
+    out.for_each_span([&](std::string_view p) { s += p; });
+    return s;
+  }
+};
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "storage and retrieval replies") {
+  CHECK(run("set a 3 0 2\r\nhi\r\n") == "STORED\r\n");
+  CHECK(run("get a b\r\n") == "VALUE a 3 2\r\nhi\r\nEND\r\n");
+  CHECK(run("add a 0 0 1\r\nx\r\n") == "NOT_STORED\r\n");
+  CHECK(run("replace b 0 0 1\r\nx\r\n") == "NOT_STORED\r\n");
+  CHECK(run("append a 0 0 1\r\n!\r\nget a\r\n") == "STORED\r\nVALUE a 3 3\r\nhi!\r\nEND\r\n");
+  CHECK(run("set q 0 0 1 noreply\r\nx\r\n").empty());
+  CHECK(counters.cmd_set.get() == 5u);  // every storage command counts, as in memcached
+  CHECK(counters.cmd_get.get() == 3u);
+  CHECK(counters.get_hits.get() == 2u);
+  CHECK(counters.get_misses.get() == 1u);
+}
+
+TEST_CASE_METHOD(Fixture, "gets returns the CAS that cas needs") {
+  run("set a 0 0 1\r\nx\r\n");
+  const std::string reply = run("gets a\r\n");
+  const auto sp = reply.rfind(' ');
+  const std::string cas = reply.substr(sp + 1, reply.find('\r') - sp - 1);
+  CHECK(run("cas a 0 0 1 " + cas + "\r\ny\r\n") == "STORED\r\n");
+  CHECK(run("cas a 0 0 1 " + cas + "\r\nz\r\n") == "EXISTS\r\n");
+  CHECK(run("cas nope 0 0 1 1\r\nz\r\n") == "NOT_FOUND\r\n");
+  CHECK(counters.cas_hits.get() == 1u);
+  CHECK(counters.cas_badval.get() == 1u);
+  CHECK(counters.cas_misses.get() == 1u);
+}
+
+TEST_CASE_METHOD(Fixture, "large values are sent from item memory") {
+  const std::string big(5000, 'v');
+  run("set big 0 0 5000\r\n" + big + "\r\n");
+  exec::Output out;
+  protocol::Command cmd;
+  protocol::parse_text("get big\r\n", cmd);
+  exec::execute(cmd, ctx, out);
+  int spans = 0;
+  std::string all;
+  out.for_each_span([&](std::string_view p) {
+    ++spans;
+    all += p;
+  });
+  CHECK(spans == 3);  // header, value from the item, END
+  CHECK(all == "VALUE big 0 5000\r\n" + big + "\r\nEND\r\n");
+}
+
+TEST_CASE_METHOD(Fixture, "touch, delete, incr, flush_all, expiry stats") {
+  CHECK(run("set a 0 10 1\r\n5\r\ntouch a 100\r\ntouch b 1\r\n") ==
+        "STORED\r\nTOUCHED\r\nNOT_FOUND\r\n");
+  CHECK(run("incr a 10\r\ndecr a 100\r\nincr zz 1\r\n") == "15\r\n0\r\nNOT_FOUND\r\n");
+  CHECK(run("delete a\r\ndelete a\r\n") == "DELETED\r\nNOT_FOUND\r\n");
+  CHECK(run("set e 0 5 1\r\nx\r\n") == "STORED\r\n");
+  clock.advance(5);
+  CHECK(run("get e\r\n") == "END\r\n");
+  CHECK(counters.get_expired.get() == 1u);
+  CHECK(run("set f 0 0 1\r\nx\r\nflush_all\r\nget f\r\n") == "STORED\r\nOK\r\nEND\r\n");
+  CHECK(counters.get_flushed.get() == 0u);  // freed at once, so a plain miss
+  CHECK(run("gat 0 f\r\nversion\r\nmn\r\n") == "END\r\nVERSION memcoro\r\nMN\r\n");
+  CHECK(counters.touch_hits.get() == 1u);
+  CHECK(counters.touch_misses.get() == 2u);
+  CHECK(counters.cmd_flush.get() == 1u);
+}
+
+TEST_CASE_METHOD(Fixture, "quit asks for the connection to close") {
+  protocol::Command cmd;
+  protocol::parse_text("quit\r\n", cmd);
+  exec::Output out;
+  CHECK(exec::execute(cmd, ctx, out) == exec::After::close);
+}

@@ -1,0 +1,171 @@
+// Store semantics with a hand-moved clock: no test here sleeps.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "memcoro/store/store.hpp"
+
+using namespace memcoro::store;
+
+namespace {
+constexpr std::int64_t kStart = 1'700'000'000;
+
+struct Fixture {
+  ManualClock clock{kStart};
+  Store store{StoreConfig{}, clock};
+
+  std::string value(std::string_view key) {
+    GetResult r = store.get(key);
+    return r.item ? std::string(r.item->value()) : std::string("<miss>");
+  }
+  StoreStatus set(std::string_view key, std::string_view v, std::int64_t exptime = 0) {
+    return store.store(StoreMode::set, key, 0, exptime, v);
+  }
+};
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "set, get, replace and delete") {
+  CHECK(set("a", "1") == StoreStatus::stored);
+  CHECK(value("a") == "1");
+  CHECK(store.store(StoreMode::add, "a", 0, 0, "2") == StoreStatus::not_stored);
+  CHECK(store.store(StoreMode::replace, "b", 0, 0, "2") == StoreStatus::not_stored);
+  CHECK(store.store(StoreMode::replace, "a", 7, 0, "3") == StoreStatus::stored);
+  GetResult r = store.get("a");
+  REQUIRE(r.item);
+  CHECK(r.item->flags == 7u);
+  CHECK(r.item->value_line() == "3\r\n");
+  CHECK(store.remove("a") == LookupStatus::hit);
+  CHECK(store.remove("a") == LookupStatus::miss);
+  CHECK(value("a") == "<miss>");
+}
+
+TEST_CASE_METHOD(Fixture, "append and prepend keep flags and expiry") {
+  CHECK(store.store(StoreMode::append, "a", 0, 0, "x") == StoreStatus::not_stored);
+  store.store(StoreMode::set, "a", 5, 100, "mid");
+  CHECK(store.store(StoreMode::append, "a", 9, 0, ">") == StoreStatus::stored);
+  CHECK(store.store(StoreMode::prepend, "a", 9, 0, "<") == StoreStatus::stored);
+  GetResult r = store.get("a");
+  REQUIRE(r.item);
+  CHECK(r.item->value() == "<mid>");
+  CHECK(r.item->flags == 5u);
+  clock.advance(101);
+  CHECK(value("a") == "<miss>");
+}
+
+TEST_CASE_METHOD(Fixture, "cas: each change gets a new unique") {
+  std::uint64_t c1 = 0, c2 = 0;
+  store.store(StoreMode::set, "a", 0, 0, "1", 0, &c1);
+  CHECK(store.store(StoreMode::cas, "a", 0, 0, "2", c1 + 1000) == StoreStatus::exists);
+  CHECK(store.store(StoreMode::cas, "a", 0, 0, "2", c1, &c2) == StoreStatus::stored);
+  CHECK(c2 > c1);
+  CHECK(store.store(StoreMode::cas, "a", 0, 0, "3", c1) == StoreStatus::exists);
+  CHECK(store.store(StoreMode::cas, "zz", 0, 0, "3", c1) == StoreStatus::not_found);
+  CHECK(value("a") == "2");
+}
+
+TEST_CASE_METHOD(Fixture, "relative, absolute and negative expiry") {
+  set("rel", "x", 10);
+  set("abs", "x", kStart + 10);
+  set("neg", "x", -1);
+  set("past", "x", kStart - 100);
+  set("never", "x", 0);
+  CHECK(value("neg") == "<miss>");
+  CHECK(value("past") == "<miss>");
+  clock.advance(9);
+  CHECK(value("rel") == "x");
+  CHECK(value("abs") == "x");
+  clock.advance(1);
+  GetResult r = store.get("rel");
+  CHECK(r.status == LookupStatus::expired);
+  CHECK(value("abs") == "<miss>");
+  clock.advance(100 * 86400);
+  CHECK(value("never") == "x");
+}
+
+TEST_CASE_METHOD(Fixture, "touch and gat change expiry") {
+  set("a", "x", 10);
+  CHECK(store.touch("a", 100) == LookupStatus::hit);
+  clock.advance(50);
+  CHECK(value("a") == "x");
+  CHECK(store.get_and_touch("a", 5).item);
+  clock.advance(5);
+  CHECK(value("a") == "<miss>");
+  CHECK(store.touch("a", 100) == LookupStatus::miss);
+}
+
+TEST_CASE_METHOD(Fixture, "incr and decr") {
+  CHECK(store.delta("n", true, 1).status == DeltaStatus::not_found);
+  set("n", "10");
+  CHECK(store.delta("n", true, 5).value == 15u);
+  CHECK(store.delta("n", false, 100).value == 0u);
+  set("n", "18446744073709551615");
+  CHECK(store.delta("n", true, 2).value == 1u);  // wraps
+  set("t", "abc");
+  CHECK(store.delta("t", true, 1).status == DeltaStatus::non_numeric);
+  set("e", "");
+  CHECK(store.delta("e", true, 1).status == DeltaStatus::non_numeric);
+  // A shorter result is padded in place, as memcached does.
+  set("p", "100");
+  CHECK(store.delta("p", false, 1).value == 99u);
+  CHECK(value("p") == "99 ");
+  CHECK(store.delta("p", true, 1).value == 100u);
+  CHECK(value("p") == "100");
+  // A longer result gets a new item.
+  CHECK(store.delta("p", true, 1000).value == 1100u);
+  CHECK(value("p") == "1100");
+}
+
+TEST_CASE_METHOD(Fixture, "a referenced item is never changed in place") {
+  set("p", "100");
+  GetResult held = store.get("p");
+  CHECK(store.delta("p", false, 1).value == 99u);
+  CHECK(held.item->value() == "100");
+  CHECK(value("p") == "99");
+}
+
+TEST_CASE_METHOD(Fixture, "flush_all now and later") {
+  set("a", "1");
+  set("b", "2");
+  store.flush_all(0);
+  CHECK(store.get("a").status == LookupStatus::miss);  // freed at once
+  CHECK(store.counters().curr_items == 0u);
+  set("c", "3");
+  CHECK(value("c") == "3");  // stored after the flush, same second
+  store.flush_all(10);
+  clock.advance(5);
+  CHECK(value("c") == "3");
+  clock.advance(5);
+  GetResult r = store.get("c");
+  CHECK(r.status == LookupStatus::flushed);
+  set("d", "4");
+  clock.advance(1);
+  CHECK(value("d") == "4");
+}
+
+TEST_CASE_METHOD(Fixture, "counters: items and bytes") {
+  set("a", "12345");
+  set("b", "1");
+  StoreCounters c = store.counters();
+  CHECK(c.curr_items == 2u);
+  CHECK(c.total_items == 2u);
+  CHECK(c.bytes == Item::total_size(1, 5) + Item::total_size(1, 1));
+  store.remove("a");
+  set("b", "22");
+  c = store.counters();
+  CHECK(c.curr_items == 1u);
+  CHECK(c.total_items == 3u);
+  CHECK(c.bytes == Item::total_size(1, 2));
+}
+
+TEST_CASE("item size limit") {
+  ManualClock clock{kStart};
+  StoreConfig cfg;
+  cfg.max_item_size = 1024;
+  Store store(cfg, clock);
+  const std::string fits(1024 - Item::total_size(1, 0), 'v');
+  CHECK(store.store(StoreMode::set, "a", 0, 0, fits) == StoreStatus::stored);
+  CHECK(store.store(StoreMode::set, "a", 0, 0, fits + "v") == StoreStatus::too_large);
+  CHECK_FALSE(store.get("a").item);  // a failed set leaves no stale value
+  store.store(StoreMode::set, "b", 0, 0, fits);
+  CHECK(store.store(StoreMode::append, "b", 0, 0, "v") == StoreStatus::too_large);
+  CHECK(store.get("b").item);
+}
