@@ -1,7 +1,6 @@
 // memcoro: flags + config file -> Settings, then the store and the server.
 #include <cstdio>
 #include <exception>
-#include <system_error>
 
 #include "memcoro/config/settings.hpp"
 #include "memcoro/server/server.hpp"
@@ -13,14 +12,11 @@ int main(int argc, char** argv) {
   memcoro::config::Settings settings;
   const LoadResult loaded = memcoro::config::load(argc, argv, settings);
   switch (loaded.action) {
-    case LoadResult::Action::exit_ok:
-      std::fputs(loaded.message.c_str(), stdout);
-      return 0;
+    case LoadResult::Action::exit_ok: std::fputs(loaded.message.c_str(), stdout); return 0;
     case LoadResult::Action::exit_error:
       std::fputs(loaded.message.c_str(), stderr);
       return 64;  // EX_USAGE, as memcached
-    case LoadResult::Action::run:
-      break;
+    case LoadResult::Action::run: break;
   }
 
   memcoro::store::SystemClock clock;
@@ -31,17 +27,19 @@ int main(int argc, char** argv) {
 
   try {
     memcoro::server::Server server(settings, store);
-    const unsigned short port = server.bind();
+    const auto bound = server.bind();
+    if (!bound.error.empty()) {
+      std::fprintf(stderr, "memcoro: cannot listen on %s:%u: %s\n", settings.listen.c_str(),
+                   static_cast<unsigned>(settings.port), bound.error.c_str());
+      return 71;  // EX_OSERR
+    }
+    const unsigned short port = bound.port;
     if (settings.verbosity > 0) {
       std::fprintf(stderr, "memcoro %s listening on %s:%u with %u threads\n",
                    std::string(memcoro::config::kVersion).c_str(), settings.listen.c_str(), port,
                    settings.threads);
     }
     server.run();
-  } catch (const std::system_error& e) {
-    std::fprintf(stderr, "memcoro: cannot listen on %s:%u: %s\n", settings.listen.c_str(),
-                 static_cast<unsigned>(settings.port), e.code().message().c_str());
-    return 71;  // EX_OSERR
   } catch (const std::exception& e) {
     std::fprintf(stderr, "memcoro: %s\n", e.what());
     return 70;

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 MEMCORO = os.environ.get("MEMCORO_BIN", "")
@@ -41,16 +42,21 @@ class Server:
             if os.geteuid() == 0:
                 cmd += ["-u", "nobody"]
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        # A file, not a pipe: a chatty server must never block on its stderr.
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, preexec_fn=_die_with_parent)
         self._wait_ready()
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def _wait_ready(self):
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                out, err = self.proc.communicate()
-                raise RuntimeError(f"{self.cmd} exited {self.proc.returncode}: {err.decode()}")
+                raise RuntimeError(f"{self.cmd} exited {self.proc.returncode}: {self.output()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
@@ -64,15 +70,25 @@ class Server:
         return s
 
     def stop(self):
+        """Stops the server with SIGTERM. For memcoro, a sanitizer report or
+        an unclean exit fails the test that owns the server."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+                if self.kind == "memcoro":
+                    raise AssertionError(f"memcoro did not stop on SIGTERM: {self.output()}")
+        text = self.output()
+        self.log.close()
+        if self.kind == "memcoro":
+            for marker in ("Sanitizer", "runtime error:"):
+                if marker in text:
+                    raise AssertionError(f"memcoro reported a sanitizer error:\n{text}")
+            if self.proc.returncode not in (0, None):
+                raise AssertionError(f"memcoro exited {self.proc.returncode}:\n{text}")
 
     def __enter__(self):
         return self

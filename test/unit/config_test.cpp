@@ -31,8 +31,8 @@ TEST_CASE("defaults") {
 
 TEST_CASE("memcached's flags") {
   Settings s;
-  REQUIRE(load_args({"-p", "1234", "-l", "0.0.0.0", "-c", "10", "-t", "2", "-m", "128", "-I",
-                     "2m", "-U", "0", "-vv", "-M", "-f", "1.5", "-n", "64"},
+  REQUIRE(load_args({"-p", "1234", "-l", "0.0.0.0", "-c",  "10", "-t", "2",   "-m", "128",
+                     "-I", "2m",   "-U", "0",       "-vv", "-M", "-f", "1.5", "-n", "64"},
                     s)
               .action == LoadResult::Action::run);
   CHECK(s.port == 1234);

@@ -1,8 +1,8 @@
 // Store semantics with a hand-moved clock: no test here sleeps.
+#include "memcoro/store/store.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "memcoro/store/store.hpp"
 
 using namespace memcoro::store;
 

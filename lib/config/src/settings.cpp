@@ -47,19 +47,25 @@ template <typename T>
 Def uint_def(std::string_view name, char sf, std::string_view lf, std::string_view arg,
              std::string_view help, std::string_view stats_name, bool live, T Settings::*m,
              std::uint64_t lo, std::uint64_t hi) {
-  return Def{name, sf, lf, arg, help, stats_name, live,
-             [=](Settings& s, std::string_view t) {
-               return parse_uint(t, s.*m, lo, hi) ? std::string{} : range_error(name, lo, hi);
-             },
-             [=](Settings& s, const json& j) {
-               if (!j.is_number_unsigned() || j.get<std::uint64_t>() < lo ||
-                   j.get<std::uint64_t>() > hi) {
-                 return range_error(name, lo, hi);
-               }
-               s.*m = static_cast<T>(j.get<std::uint64_t>());
-               return std::string{};
-             },
-             [=](const Settings& s) { return std::to_string(s.*m); }};
+  return Def{
+      name,
+      sf,
+      lf,
+      arg,
+      help,
+      stats_name,
+      live,
+      [=](Settings& s, std::string_view t) {
+        return parse_uint(t, s.*m, lo, hi) ? std::string{} : range_error(name, lo, hi);
+      },
+      [=](Settings& s, const json& j) {
+        if (!j.is_number_unsigned() || j.get<std::uint64_t>() < lo || j.get<std::uint64_t>() > hi) {
+          return range_error(name, lo, hi);
+        }
+        s.*m = static_cast<T>(j.get<std::uint64_t>());
+        return std::string{};
+      },
+      [=](const Settings& s) { return std::to_string(s.*m); }};
 }
 
 std::string size_error(std::string_view name, std::uint64_t lo, std::uint64_t hi) {
@@ -72,33 +78,32 @@ std::string size_error(std::string_view name, std::uint64_t lo, std::uint64_t hi
 const std::vector<Def>& defs() {
   static const std::vector<Def> kDefs = [] {
     std::vector<Def> d;
-    d.push_back(Def{"memory_limit", 'm', "memory-limit", "MB",
-                    "item memory limit in megabytes, or with a k/m/g suffix (default 64)",
-                    "maxbytes", true,
-                    [](Settings& s, std::string_view t) {
-                      std::uint64_t v = 0;
-                      bool plain = !t.empty() && t.find_first_not_of("0123456789") == t.npos;
-                      if (plain ? !parse_uint(t, v, 1, 1ull << 30) : !parse_size(t, v)) {
-                        return size_error("memory_limit", 1 << 20, 1ull << 50);
-                      }
-                      if (plain) v <<= 20;
-                      if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
-                      s.memory_limit = v;
-                      return std::string{};
-                    },
-                    [](Settings& s, const json& j) {
-                      std::uint64_t v = 0;
-                      if (j.is_number_unsigned()) {
-                        v = j.get<std::uint64_t>() << 20;
-                      } else if (!j.is_string() || !parse_size(j.get<std::string>(), v)) {
-                        return std::string{
-                            "memory_limit: expected megabytes (number) or a size string"};
-                      }
-                      if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
-                      s.memory_limit = v;
-                      return std::string{};
-                    },
-                    [](const Settings& s) { return std::to_string(s.memory_limit); }});
+    d.push_back(
+        Def{"memory_limit", 'm', "memory-limit", "MB",
+            "item memory limit in megabytes, or with a k/m/g suffix (default 64)", "maxbytes", true,
+            [](Settings& s, std::string_view t) {
+              std::uint64_t v = 0;
+              bool plain = !t.empty() && t.find_first_not_of("0123456789") == t.npos;
+              if (plain ? !parse_uint(t, v, 1, 1ull << 30) : !parse_size(t, v)) {
+                return size_error("memory_limit", 1 << 20, 1ull << 50);
+              }
+              if (plain) v <<= 20;
+              if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
+              s.memory_limit = v;
+              return std::string{};
+            },
+            [](Settings& s, const json& j) {
+              std::uint64_t v = 0;
+              if (j.is_number_unsigned()) {
+                v = j.get<std::uint64_t>() << 20;
+              } else if (!j.is_string() || !parse_size(j.get<std::string>(), v)) {
+                return std::string{"memory_limit: expected megabytes (number) or a size string"};
+              }
+              if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
+              s.memory_limit = v;
+              return std::string{};
+            },
+            [](const Settings& s) { return std::to_string(s.memory_limit); }});
     d.push_back(uint_def("conn_limit", 'c', "conn-limit", "N",
                          "max simultaneous client connections (default 1024)", "maxconns", true,
                          &Settings::conn_limit, 1, 1000000));
@@ -108,7 +113,8 @@ const std::vector<Def>& defs() {
                          "UDP port; only 0 (off) is supported, as in memcached's default",
                          "udpport", false, &Settings::udp_port, 0, 0));
     d.push_back(Def{"listen", 'l', "listen", "ADDR",
-                    "interface to listen on (default 127.0.0.1; 0.0.0.0 for all IPv4)", "inter", false,
+                    "interface to listen on (default 127.0.0.1; 0.0.0.0 for all IPv4)", "inter",
+                    false,
                     [](Settings& s, std::string_view t) {
                       if (t.empty()) return std::string{"listen: empty address"};
                       s.listen = std::string(t);
@@ -122,8 +128,8 @@ const std::vector<Def>& defs() {
                       return std::string{};
                     },
                     [](const Settings& s) { return s.listen; }});
-    d.push_back(Def{"verbosity", 'v', "verbose", "",
-                    "log more (repeat, -vv, for more still)", "verbosity", true,
+    d.push_back(Def{"verbosity", 'v', "verbose", "", "log more (repeat, -vv, for more still)",
+                    "verbosity", true,
                     [](Settings& s, std::string_view) {
                       if (s.verbosity < 2) ++s.verbosity;
                       return std::string{};
@@ -137,8 +143,8 @@ const std::vector<Def>& defs() {
                     },
                     [](const Settings& s) { return std::to_string(s.verbosity); }});
     d.push_back(Def{"evictions", 'M', "disable-evictions", "",
-                    "return an error when memory is full instead of evicting items",
-                    "evictions", false,
+                    "return an error when memory is full instead of evicting items", "evictions",
+                    false,
                     [](Settings& s, std::string_view) {
                       s.evictions = false;
                       return std::string{};
@@ -173,36 +179,34 @@ const std::vector<Def>& defs() {
                       return std::string(b);
                     }});
     d.push_back(uint_def("chunk_size", 'n', "slab-min-size", "BYTES",
-                         "minimum space for key + value + flags (default 48)", "chunk_size",
-                         false, &Settings::chunk_size, 1, 1 << 20));
+                         "minimum space for key + value + flags (default 48)", "chunk_size", false,
+                         &Settings::chunk_size, 1, 1 << 20));
     d.push_back(uint_def("threads", 't', "threads", "N", "worker threads (default 4)",
                          "num_threads", false, &Settings::threads, 1, 256));
-    d.push_back(uint_def("backlog", 'b', "listen-backlog", "N",
-                         "TCP listen backlog (default 1024)", "tcp_backlog", false,
-                         &Settings::backlog, 1, 65535));
-    d.push_back(Def{"max_item_size", 'I', "max-item-size", "SIZE",
-                    "largest item (key + value + header), with k/m suffix (default 1m)",
-                    "item_size_max", false,
-                    [](Settings& s, std::string_view t) {
-                      std::uint64_t v = 0;
-                      if (!parse_size(t, v) || v < 1024 || v > (1ull << 30)) {
-                        return size_error("max_item_size", 1024, 1ull << 30);
-                      }
-                      s.max_item_size = v;
-                      return std::string{};
-                    },
-                    [](Settings& s, const json& j) {
-                      std::uint64_t v = 0;
-                      bool ok = j.is_number_unsigned()
-                                    ? (v = j.get<std::uint64_t>(), true)
-                                    : (j.is_string() && parse_size(j.get<std::string>(), v));
-                      if (!ok || v < 1024 || v > (1ull << 30)) {
-                        return size_error("max_item_size", 1024, 1ull << 30);
-                      }
-                      s.max_item_size = v;
-                      return std::string{};
-                    },
-                    [](const Settings& s) { return std::to_string(s.max_item_size); }});
+    d.push_back(uint_def("backlog", 'b', "listen-backlog", "N", "TCP listen backlog (default 1024)",
+                         "tcp_backlog", false, &Settings::backlog, 1, 65535));
+    d.push_back(Def{
+        "max_item_size", 'I', "max-item-size", "SIZE",
+        "largest item (key + value + header), with k/m suffix (default 1m)", "item_size_max", false,
+        [](Settings& s, std::string_view t) {
+          std::uint64_t v = 0;
+          if (!parse_size(t, v) || v < 1024 || v > (1ull << 30)) {
+            return size_error("max_item_size", 1024, 1ull << 30);
+          }
+          s.max_item_size = v;
+          return std::string{};
+        },
+        [](Settings& s, const json& j) {
+          std::uint64_t v = 0;
+          bool ok = j.is_number_unsigned() ? (v = j.get<std::uint64_t>(), true)
+                                           : (j.is_string() && parse_size(j.get<std::string>(), v));
+          if (!ok || v < 1024 || v > (1ull << 30)) {
+            return size_error("max_item_size", 1024, 1ull << 30);
+          }
+          s.max_item_size = v;
+          return std::string{};
+        },
+        [](const Settings& s) { return std::to_string(s.max_item_size); }});
     d.push_back(uint_def("idle_timeout", 0, "idle-timeout", "SECONDS",
                          "close connections idle this long (default 0: never)", "idle_timeout",
                          true, &Settings::idle_timeout, 0, 86400 * 365));
@@ -226,9 +230,12 @@ bool parse_size(std::string_view t, std::uint64_t& out) {
   if (t.empty()) return false;
   std::uint64_t mult = 1;
   switch (t.back()) {
-    case 'k': case 'K': mult = 1ull << 10; break;
-    case 'm': case 'M': mult = 1ull << 20; break;
-    case 'g': case 'G': mult = 1ull << 30; break;
+    case 'k':
+    case 'K': mult = 1ull << 10; break;
+    case 'm':
+    case 'M': mult = 1ull << 20; break;
+    case 'g':
+    case 'G': mult = 1ull << 30; break;
     default: break;
   }
   if (mult != 1) t.remove_suffix(1);
@@ -310,8 +317,9 @@ LoadResult load(int argc, char** argv, Settings& out) {
       if (!d.arg.empty()) shorts += ':';
     }
     long_names.emplace_back(d.long_flag);
-    longs.push_back(option{long_names.back().c_str(), d.arg.empty() ? no_argument : required_argument,
-                           nullptr, 1000 + static_cast<int>(i)});
+    longs.push_back(option{long_names.back().c_str(),
+                           d.arg.empty() ? no_argument : required_argument, nullptr,
+                           1000 + static_cast<int>(i)});
   }
   longs.push_back(option{"config", required_argument, nullptr, 900});
   longs.push_back(option{"help", no_argument, nullptr, 'h'});
@@ -333,7 +341,8 @@ LoadResult load(int argc, char** argv, Settings& out) {
   int code;
   while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
     if (code == 'h') return {LoadResult::Action::exit_ok, help_text()};
-    if (code == 'V') return {LoadResult::Action::exit_ok, "memcoro " + std::string(kVersion) + "\n"};
+    if (code == 'V')
+      return {LoadResult::Action::exit_ok, "memcoro " + std::string(kVersion) + "\n"};
     if (code == 900) s.config_file = optarg;
     if (code == '?' || code == ':') {
       std::string bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";

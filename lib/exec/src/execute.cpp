@@ -31,8 +31,7 @@ void do_get(const Command& cmd, Context& ctx, Output& out) {
   const bool touch = cmd.type == CommandType::gat || cmd.type == CommandType::gats;
   const bool with_cas = cmd.type == CommandType::gets || cmd.type == CommandType::gats;
   for (std::string_view key : cmd.keys) {
-    store::GetResult r =
-        touch ? ctx.store.get_and_touch(key, cmd.exptime) : ctx.store.get(key);
+    store::GetResult r = touch ? ctx.store.get_and_touch(key, cmd.exptime) : ctx.store.get(key);
     if (touch) {
       ctx.counters.cmd_touch.add();
       (r.item ? ctx.counters.touch_hits : ctx.counters.touch_misses).add();
@@ -87,9 +86,7 @@ void do_store(const Command& cmd, Context& ctx, Output& out) {
       if (mode == store::StoreMode::cas) ctx.counters.cas_hits.add();
       reply(cmd, "STORED", out);
       break;
-    case StoreStatus::not_stored:
-      reply(cmd, "NOT_STORED", out);
-      break;
+    case StoreStatus::not_stored: reply(cmd, "NOT_STORED", out); break;
     case StoreStatus::exists:
       ctx.counters.cas_badval.add();
       reply(cmd, "EXISTS", out);
@@ -127,9 +124,7 @@ void do_delta(const Command& cmd, Context& ctx, Output& out) {
     case store::DeltaStatus::non_numeric:
       reply(cmd, "CLIENT_ERROR cannot increment or decrement non-numeric value", out);
       break;
-    case store::DeltaStatus::no_memory:
-      reply(cmd, "SERVER_ERROR out of memory", out);
-      break;
+    case store::DeltaStatus::no_memory: reply(cmd, "SERVER_ERROR out of memory", out); break;
   }
 }
 
@@ -145,17 +140,13 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::get:
     case CommandType::gets:
     case CommandType::gat:
-    case CommandType::gats:
-      do_get(cmd, ctx, out);
-      break;
+    case CommandType::gats: do_get(cmd, ctx, out); break;
     case CommandType::set:
     case CommandType::add:
     case CommandType::replace:
     case CommandType::append:
     case CommandType::prepend:
-    case CommandType::cas:
-      do_store(cmd, ctx, out);
-      break;
+    case CommandType::cas: do_store(cmd, ctx, out); break;
     case CommandType::touch: {
       ctx.counters.cmd_touch.add();
       LookupStatus s = ctx.store.touch(cmd.key, cmd.exptime);
@@ -181,9 +172,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       break;
     }
     case CommandType::incr:
-    case CommandType::decr:
-      do_delta(cmd, ctx, out);
-      break;
+    case CommandType::decr: do_delta(cmd, ctx, out); break;
     case CommandType::flush_all:
       ctx.counters.cmd_flush.add();
       ctx.store.flush_all(cmd.has_delay ? cmd.exptime : 0);
@@ -198,11 +187,8 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       if (ctx.control != nullptr) ctx.control->set_verbosity(static_cast<unsigned>(cmd.exptime));
       reply(cmd, "OK", out);
       break;
-    case CommandType::quit:
-      return After::close;
-    case CommandType::meta_noop:
-      out.append("MN\r\n");
-      break;
+    case CommandType::quit: return After::close;
+    case CommandType::meta_noop: out.append("MN\r\n"); break;
     case CommandType::stats: {
       std::span<const std::string_view> args(cmd.keys);
       if (!args.empty() && args[0] == "reset") {

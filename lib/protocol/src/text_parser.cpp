@@ -23,8 +23,8 @@ constexpr std::size_t kMaxTokens = 23;
 
 struct Tokens {
   std::array<std::string_view, kMaxTokens> tok;
-  std::size_t n = 0;          // tokens found in the first pass
-  std::string_view rest;      // untokenized remainder after kMaxTokens
+  std::size_t n = 0;      // tokens found in the first pass
+  std::string_view rest;  // untokenized remainder after kMaxTokens
   // memcached's "ntokens": tokens plus the terminal one.
   std::size_t ntokens() const { return n + 1; }
 };
@@ -84,9 +84,13 @@ ParseResult make_complete(std::size_t consumed) {
   return r;
 }
 
-bool noreply_at_end(const Tokens& t) { return t.n >= 1 && t.tok[t.n - 1] == "noreply"; }
+bool noreply_at_end(const Tokens& t) {
+  return t.n >= 1 && t.tok[t.n - 1] == "noreply";
+}
 
-bool want(std::size_t ntokens, std::size_t a, std::size_t b) { return ntokens == a || ntokens == b; }
+bool want(std::size_t ntokens, std::size_t a, std::size_t b) {
+  return ntokens == a || ntokens == b;
+}
 
 ParseResult parse_storage(std::string_view in, std::size_t line_len, const Tokens& t,
                           CommandType type, Command& cmd, const ParserLimits& limits) {
@@ -216,8 +220,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       if (name == "add" || name == "append") {
         if (!want(ntokens, 6, 7)) return error();
         return parse_storage(in, line_len, t,
-                             name == "add" ? CommandType::add : CommandType::append, cmd,
-                             limits);
+                             name == "add" ? CommandType::add : CommandType::append, cmd, limits);
       }
       return error();
     case 'r':
@@ -225,8 +228,8 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       if (name == "replace" || name == "prepend") {
         if (!want(ntokens, 6, 7)) return error();
         return parse_storage(in, line_len, t,
-                             name == "replace" ? CommandType::replace : CommandType::prepend,
-                             cmd, limits);
+                             name == "replace" ? CommandType::replace : CommandType::prepend, cmd,
+                             limits);
       }
       return error();
     case 'c':
@@ -317,8 +320,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         return make_complete(line_len);
       }
       return error();
-    default:
-      return error();
+    default: return error();
   }
 }
 

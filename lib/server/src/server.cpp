@@ -30,7 +30,9 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
 
-double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
+double seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+}
 
 }  // namespace
 
@@ -43,6 +45,7 @@ struct Worker {
 };
 
 struct Server::Impl final : exec::ServerControl {
+  using BindResult = Server::BindResult;
   config::Settings settings;
   store::Store& store;
   asio::io_context main_ctx{1};
@@ -233,7 +236,8 @@ struct Server::Impl final : exec::ServerControl {
       std::size_t n = 0;
       boost::system::error_code ec;
       const std::uint32_t idle = idle_timeout.load(std::memory_order_relaxed);
-      auto read = sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), use_nothrow);
+      auto read =
+          sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), use_nothrow);
       if (idle == 0) {
         std::tie(ec, n) = co_await std::move(read);
       } else {
@@ -305,13 +309,27 @@ struct Server::Impl final : exec::ServerControl {
   }
 
   // --- lifecycle -----------------------------------------------------------
-  unsigned short bind() {
-    tcp::endpoint ep(asio::ip::make_address(settings.listen), settings.port);
-    acceptor.open(ep.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(ep);
-    acceptor.listen(static_cast<int>(settings.backlog));
-    return acceptor.local_endpoint().port();
+  BindResult bind() {
+    boost::system::error_code ec;
+    const asio::ip::address addr = asio::ip::make_address(settings.listen, ec);
+    if (ec) return {0, "'" + settings.listen + "' is not an IP address"};
+    const tcp::endpoint ep(addr, settings.port);
+    const char* step = "open";
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) {
+      step = "set SO_REUSEADDR";
+      acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    }
+    if (!ec) {
+      step = "bind";
+      acceptor.bind(ep, ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor.listen(static_cast<int>(settings.backlog), ec);
+    }
+    if (ec) return {0, std::string(step) + ": " + ec.message()};
+    return {acceptor.local_endpoint().port(), {}};
   }
 
   void begin_stop() {
@@ -357,8 +375,12 @@ struct Server::Impl final : exec::ServerControl {
 Server::Server(const config::Settings& settings, store::Store& store)
     : impl_(std::make_unique<Impl>(settings, store)) {}
 Server::~Server() = default;
-unsigned short Server::bind() { return impl_->bind(); }
-void Server::run() { impl_->run(); }
+Server::BindResult Server::bind() {
+  return impl_->bind();
+}
+void Server::run() {
+  impl_->run();
+}
 void Server::stop() {
   asio::post(impl_->main_ctx, [impl = impl_.get()] { impl->begin_stop(); });
 }

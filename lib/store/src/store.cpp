@@ -13,7 +13,9 @@ namespace {
 // memcached: exptimes above 30 days are absolute Unix times.
 constexpr std::int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
 
-std::size_t hash_key(std::string_view key) { return absl::Hash<std::string_view>{}(key); }
+std::size_t hash_key(std::string_view key) {
+  return absl::Hash<std::string_view>{}(key);
+}
 
 // The index stores item pointers and is searched by key, so each slot costs
 // 8 bytes and the key is kept once, in the item.
@@ -63,8 +65,7 @@ struct alignas(64) Store::Stripe {
   LockedCounter total_items;
 };
 
-Store::Store(const StoreConfig& config, const Clock& clock)
-    : config_(config), clock_(clock) {
+Store::Store(const StoreConfig& config, const Clock& clock) : config_(config), clock_(clock) {
   // Two seconds before now, so that RelTime 1 ("already expired") is always
   // in the past, as in memcached.
   epoch_ = clock_.now() - 2;
@@ -86,7 +87,9 @@ Store::Stripe& Store::stripe_for(std::size_t hash) const {
   return stripes_[(hash >> 32) & stripe_mask_];
 }
 
-RelTime Store::rel_now() const { return static_cast<RelTime>(clock_.now() - epoch_); }
+RelTime Store::rel_now() const {
+  return static_cast<RelTime>(clock_.now() - epoch_);
+}
 
 RelTime Store::to_rel_time(std::int64_t exptime) const {
   if (exptime == 0) return 0;
@@ -206,8 +209,8 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
     if (old_it == nullptr) return StoreStatus::not_stored;
     const std::size_t new_len = std::size_t{old_it->value_len} + value.size();
     if (!item_size_ok(key.size(), new_len)) return StoreStatus::too_large;
-    Item* it = Item::create(key, old_it->flags, old_it->exptime,
-                            static_cast<std::uint32_t>(new_len));
+    Item* it =
+        Item::create(key, old_it->flags, old_it->exptime, static_cast<std::uint32_t>(new_len));
     if (it == nullptr) return StoreStatus::no_memory;
     char* dst = it->value_data();
     if (mode == StoreMode::append) {
@@ -240,9 +243,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
     const RelTime now = rel_now();
     Item* old_it = find_locked(s, key, h, now, &why);
     switch (mode) {
-      case StoreMode::set:
-        status = StoreStatus::stored;
-        break;
+      case StoreMode::set: status = StoreStatus::stored; break;
       case StoreMode::add:
         status = old_it == nullptr ? StoreStatus::stored : StoreStatus::not_stored;
         break;
@@ -256,9 +257,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
           status = old_it->cas == cas_in ? StoreStatus::stored : StoreStatus::exists;
         }
         break;
-      default:
-        status = StoreStatus::not_stored;
-        break;
+      default: status = StoreStatus::not_stored; break;
     }
     if (status == StoreStatus::stored) {
       if (old_it != nullptr) {

@@ -24,7 +24,7 @@ struct Settings {
   std::uint32_t verbosity = 0;
   double growth_factor = 1.25;
   std::uint32_t chunk_size = 48;
-  bool evictions = true;  // -M turns them off
+  bool evictions = true;           // -M turns them off
   std::uint32_t idle_timeout = 0;  // seconds; 0 = never
   std::uint32_t backlog = 1024;
   std::string config_file;

@@ -39,11 +39,11 @@ enum class ParseStatus : std::uint8_t { complete, need_more, error, close };
 
 struct ParseResult {
   ParseStatus status = ParseStatus::need_more;
-  bool silent = false;        // error under noreply: send nothing
-  std::size_t consumed = 0;   // complete/error: bytes of this request
-  std::size_t swallow = 0;    // complete: bytes still to discard after consumed
-  std::size_t need = 0;       // need_more: total bytes needed, 0 if unknown
-  std::string_view error;     // error: reply line without "\r\n"
+  bool silent = false;       // error under noreply: send nothing
+  std::size_t consumed = 0;  // complete/error: bytes of this request
+  std::size_t swallow = 0;   // complete: bytes still to discard after consumed
+  std::size_t need = 0;      // need_more: total bytes needed, 0 if unknown
+  std::string_view error;    // error: reply line without "\r\n"
 };
 
 ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& limits = {});

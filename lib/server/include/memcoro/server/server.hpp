@@ -3,6 +3,7 @@
 // coroutine per connection that reads requests, runs them, and answers each
 // batch with one gathered write.
 #include <memory>
+#include <string>
 
 #include "memcoro/config/settings.hpp"
 #include "memcoro/store/store.hpp"
@@ -16,9 +17,12 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds the listening socket; throws std::system_error with a message on
-  // failure. Returns the bound port (useful when the setting is 0).
-  unsigned short bind();
+  struct BindResult {
+    unsigned short port = 0;  // the bound port (useful when the setting is 0)
+    std::string error;        // empty on success
+  };
+  // Opens and binds the listening socket.
+  BindResult bind();
   // Serves until SIGINT/SIGTERM or stop(); then closes connections and returns.
   void run();
   // Thread-safe.

@@ -9,8 +9,8 @@ namespace memcoro::stats {
 
 #define MEMCORO_THREAD_COUNTERS(X)                                              \
   X(cmd_get, "Number of get requests (each key of a multi-get counts)")         \
-  X(cmd_set, "Number of storage requests")                                       \
-  X(cmd_flush, "Number of flush_all requests")                                   \
+  X(cmd_set, "Number of storage requests")                                      \
+  X(cmd_flush, "Number of flush_all requests")                                  \
   X(cmd_touch, "Number of touch requests (each key of gat counts)")             \
   X(get_hits, "Number of keys requested and found")                             \
   X(get_misses, "Number of keys requested and not found")                       \

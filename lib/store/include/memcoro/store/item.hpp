@@ -20,7 +20,7 @@ struct Item {
   RelTime exptime;                      // 0: never; changed only under the stripe lock
   RelTime time;                         // when stored (flush_all compares it)
   std::uint64_t cas;
-  std::uint32_t value_len;              // value bytes, without the "\r\n"
+  std::uint32_t value_len;  // value bytes, without the "\r\n"
   std::uint8_t key_len;
   std::uint8_t reserved[3];
   // followed by: key, value, "\r\n"

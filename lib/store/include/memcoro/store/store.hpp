@@ -55,9 +55,9 @@ struct DeltaResult {
 };
 
 struct StoreConfig {
-  std::size_t memory_limit = 64u << 20;   // bytes (enforced by the memory part, later)
-  std::size_t max_item_size = 1u << 20;   // header + key + value + "\r\n"
-  std::size_t stripes = 256;              // rounded up to a power of two
+  std::size_t memory_limit = 64u << 20;  // bytes (enforced by the memory part, later)
+  std::size_t max_item_size = 1u << 20;  // header + key + value + "\r\n"
+  std::size_t stripes = 256;             // rounded up to a power of two
 };
 
 struct StoreCounters {
@@ -83,8 +83,8 @@ class Store {
 
   // set/add/replace/append/prepend/cas. For cas, `cas_in` is the client's
   // unique; *cas_out receives the new item's CAS when stored.
-  StoreStatus store(StoreMode mode, std::string_view key, std::uint32_t flags,
-                    std::int64_t exptime, std::string_view value, std::uint64_t cas_in = 0,
+  StoreStatus store(StoreMode mode, std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                    std::string_view value, std::uint64_t cas_in = 0,
                     std::uint64_t* cas_out = nullptr, LookupStatus* lookup = nullptr);
 
   DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
