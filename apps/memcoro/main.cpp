@@ -23,9 +23,13 @@ int main(int argc, char** argv) {
   memcoro::store::StoreConfig store_config;
   store_config.memory_limit = settings.memory_limit;
   store_config.max_item_size = settings.max_item_size;
-  memcoro::store::Store store(store_config, clock);
-
+  store_config.chunk_size = settings.chunk_size;
+  store_config.growth_factor = settings.growth_factor;
+  store_config.evictions = settings.evictions;
+  store_config.automove = settings.slab_automove;
+  store_config.lru_crawler = settings.lru_crawler;
   try {
+    memcoro::store::Store store(store_config, clock);
     memcoro::server::Server server(settings, store);
     const auto bound = server.bind();
     if (!bound.error.empty()) {

@@ -33,8 +33,8 @@ TEST_CASE_METHOD(Fixture, "set, get, replace and delete") {
   REQUIRE(r.item);
   CHECK(r.item->flags == 7u);
   CHECK(r.item->value_line() == "3\r\n");
-  CHECK(store.remove("a") == LookupStatus::hit);
-  CHECK(store.remove("a") == LookupStatus::miss);
+  CHECK(store.remove("a").status == LookupStatus::hit);
+  CHECK(store.remove("a").status == LookupStatus::miss);
   CHECK(value("a") == "<miss>");
 }
 
@@ -83,13 +83,13 @@ TEST_CASE_METHOD(Fixture, "relative, absolute and negative expiry") {
 
 TEST_CASE_METHOD(Fixture, "touch and gat change expiry") {
   set("a", "x", 10);
-  CHECK(store.touch("a", 100) == LookupStatus::hit);
+  CHECK(store.touch("a", 100).status == LookupStatus::hit);
   clock.advance(50);
   CHECK(value("a") == "x");
   CHECK(store.get_and_touch("a", 5).item);
   clock.advance(5);
   CHECK(value("a") == "<miss>");
-  CHECK(store.touch("a", 100) == LookupStatus::miss);
+  CHECK(store.touch("a", 100).status == LookupStatus::miss);
 }
 
 TEST_CASE_METHOD(Fixture, "incr and decr") {

@@ -183,6 +183,23 @@ const std::vector<Def>& defs() {
                          &Settings::chunk_size, 1, 1 << 20));
     d.push_back(uint_def("threads", 't', "threads", "N", "worker threads (default 4)",
                          "num_threads", false, &Settings::threads, 1, 256));
+    d.push_back(uint_def("slab_automove", 0, "slab-automove", "0|1|2",
+                         "move slab pages to classes that need them: 0 off, 1 on, 2 eagerly "
+                         "(default 1)",
+                         "slab_automove", true, &Settings::slab_automove, 0, 2));
+    d.push_back(Def{"lru_crawler", 0, "no-lru-crawler", "",
+                    "do not reclaim expired items in the background", "lru_crawler", true,
+                    [](Settings& s, std::string_view) {
+                      s.lru_crawler = false;
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      if (!j.is_boolean())
+                        return std::string{"lru_crawler: expected true or false"};
+                      s.lru_crawler = j.get<bool>();
+                      return std::string{};
+                    },
+                    [](const Settings& s) { return std::string(s.lru_crawler ? "yes" : "no"); }});
     d.push_back(uint_def("backlog", 'b', "listen-backlog", "N", "TCP listen backlog (default 1024)",
                          "tcp_backlog", false, &Settings::backlog, 1, 65535));
     d.push_back(Def{
@@ -299,6 +316,7 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(const Setti
   for (const Def& d : defs()) {
     if (!d.stats_name.empty()) out.emplace_back(d.stats_name, d.show(s));
   }
+  out.emplace_back("slab_reassign", "yes");
   out.emplace_back("cas_enabled", "yes");
   out.emplace_back("binding_protocol", "ascii");
   return out;

@@ -35,9 +35,11 @@ void do_get(const Command& cmd, Context& ctx, Output& out) {
     if (touch) {
       ctx.counters.cmd_touch.add();
       (r.item ? ctx.counters.touch_hits : ctx.counters.touch_misses).add();
+      if (r.item) ctx.counters.cls(r.cls).touch_hits.add();
     } else {
       ctx.counters.cmd_get.add();
       (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
+      if (r.item) ctx.counters.cls(r.cls).get_hits.add();
     }
     count_lookup(r.status, ctx.counters);
     if (!r.item) continue;
@@ -69,26 +71,34 @@ void do_store(const Command& cmd, Context& ctx, Output& out) {
     default: break;
   }
   StoreStatus s;
+  store::Outcome outcome;
   if (cmd.too_large) {
     // The block was too large to buffer; a failed set must not leave the
     // old value behind (memcached drops it too).
     if (mode == store::StoreMode::set) ctx.store.remove(cmd.key);
     s = StoreStatus::too_large;
   } else {
-    LookupStatus lookup = LookupStatus::miss;
     s = ctx.store.store(mode, cmd.key, cmd.flags, cmd.exptime, cmd.data, cmd.cas_unique, nullptr,
-                        &lookup);
+                        &outcome);
   }
+  stats::ThreadCounters::Class& per_class = ctx.counters.cls(outcome.cls);
   // memcached counts a set once the value was taken in, not when it was refused.
-  if (s != StoreStatus::too_large && s != StoreStatus::no_memory) ctx.counters.cmd_set.add();
+  if (s != StoreStatus::too_large && s != StoreStatus::no_memory) {
+    ctx.counters.cmd_set.add();
+    per_class.cmd_set.add();
+  }
   switch (s) {
     case StoreStatus::stored:
-      if (mode == store::StoreMode::cas) ctx.counters.cas_hits.add();
+      if (mode == store::StoreMode::cas) {
+        ctx.counters.cas_hits.add();
+        per_class.cas_hits.add();
+      }
       reply(cmd, "STORED", out);
       break;
     case StoreStatus::not_stored: reply(cmd, "NOT_STORED", out); break;
     case StoreStatus::exists:
       ctx.counters.cas_badval.add();
+      per_class.cas_badval.add();
       reply(cmd, "EXISTS", out);
       break;
     case StoreStatus::not_found:
@@ -112,6 +122,7 @@ void do_delta(const Command& cmd, Context& ctx, Output& out) {
   switch (r.status) {
     case store::DeltaStatus::ok:
       (incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
+      (incr ? ctx.counters.cls(r.cls).incr_hits : ctx.counters.cls(r.cls).decr_hits).add();
       if (!cmd.noreply) {
         append_u64(r.value, out);
         out.append("\r\n");
@@ -149,10 +160,11 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::cas: do_store(cmd, ctx, out); break;
     case CommandType::touch: {
       ctx.counters.cmd_touch.add();
-      LookupStatus s = ctx.store.touch(cmd.key, cmd.exptime);
-      count_lookup(s, ctx.counters);
-      if (s == LookupStatus::hit) {
+      const store::Outcome o = ctx.store.touch(cmd.key, cmd.exptime);
+      count_lookup(o.status, ctx.counters);
+      if (o.status == LookupStatus::hit) {
         ctx.counters.touch_hits.add();
+        ctx.counters.cls(o.cls).touch_hits.add();
         reply(cmd, "TOUCHED", out);
       } else {
         ctx.counters.touch_misses.add();
@@ -161,9 +173,10 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       break;
     }
     case CommandType::del: {
-      LookupStatus s = ctx.store.remove(cmd.key);
-      if (s == LookupStatus::hit) {
+      const store::Outcome o = ctx.store.remove(cmd.key);
+      if (o.status == LookupStatus::hit) {
         ctx.counters.delete_hits.add();
+        ctx.counters.cls(o.cls).delete_hits.add();
         reply(cmd, "DELETED", out);
       } else {
         ctx.counters.delete_misses.add();
@@ -196,11 +209,15 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
         out.append("RESET\r\n");
       } else if (!args.empty() && args[0] == "detail") {
         out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
-      } else if (ctx.control == nullptr || !ctx.control->stats(args, out)) {
+      } else if (!stats_view(args, ctx, out) &&
+                 (ctx.control == nullptr || !ctx.control->stats(args, out))) {
         out.append("ERROR\r\n");
       }
       break;
     }
+    case CommandType::slabs:
+    case CommandType::cache_memlimit:
+    case CommandType::lru_crawler: run_admin(cmd, ctx, out); break;
   }
   return After::keep_open;
 }

@@ -151,6 +151,15 @@ ParseResult parse_get(const Tokens& t, CommandType type, bool touch, Command& cm
   return make_complete(line_len);
 }
 
+// Memory-management commands: the arguments are checked where they are
+// run, with memcached's token-count rules (ntokens = arguments + 2).
+ParseResult parse_admin(const Tokens& t, CommandType type, Command& cmd, std::size_t line_len) {
+  cmd.type = type;
+  cmd.noreply = noreply_at_end(t);
+  for (std::size_t i = 1; i < t.n; ++i) cmd.keys.push_back(t.tok[i]);
+  return make_complete(line_len);
+}
+
 }  // namespace
 
 ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& limits) {
@@ -215,6 +224,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         return make_complete(line_len);
       }
       if (name == "shutdown") return make_error(kShutdownDisabled, line_len, false);
+      if (name == "slabs") return parse_admin(t, CommandType::slabs, cmd, line_len);
       return error();
     case 'a':
       if (name == "add" || name == "append") {
@@ -236,6 +246,10 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       if (name == "cas") {
         if (!want(ntokens, 7, 8)) return error();
         return parse_storage(in, line_len, t, CommandType::cas, cmd, limits);
+      }
+      if (name == "cache_memlimit") {
+        if (!want(ntokens, 3, 4)) return error();
+        return parse_admin(t, CommandType::cache_memlimit, cmd, line_len);
       }
       return error();
     case 'i':
@@ -307,6 +321,9 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         cmd.exptime = *v;
         return make_complete(line_len);
       }
+      return error();
+    case 'l':
+      if (name == "lru_crawler") return parse_admin(t, CommandType::lru_crawler, cmd, line_len);
       return error();
     case 'q':
       if (name == "quit") {

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <list>
 #include <mutex>
@@ -91,6 +92,15 @@ struct Server::Impl final : exec::ServerControl {
   // --- ServerControl -------------------------------------------------------
   std::string_view version() const override { return config::kVersion; }
   void set_verbosity(unsigned level) override { verbosity = level > 2 ? 2 : level; }
+  void memory_limit_changed(std::size_t bytes) override {
+    if (verbosity > 0) std::fprintf(stderr, "maxbytes adjusted to %zum\n", bytes >> 20);
+  }
+  stats::CounterSnapshot counters() override {
+    std::lock_guard lock(baseline_mu);
+    stats::CounterSnapshot c = sum_counters_raw();
+    c -= baseline;
+    return c;
+  }
   void reset_stats() override {
     std::lock_guard lock(baseline_mu);
     baseline = sum_counters_raw();
@@ -109,6 +119,9 @@ struct Server::Impl final : exec::ServerControl {
       live.conn_limit = conn_limit.load();
       live.verbosity = verbosity.load();
       live.idle_timeout = idle_timeout.load();
+      live.memory_limit = store.memory_limit();
+      live.slab_automove = store.automove();
+      live.lru_crawler = store.lru_crawler();
       for (auto& [name, value] : config::stats_settings(live)) {
         text += "STAT ";
         text += name;
@@ -146,11 +159,18 @@ struct Server::Impl final : exec::ServerControl {
     in.total_connections = total_connections.load() - baseline_total_connections;
     in.rejected_connections = rejected_connections.load() - baseline_rejected;
     in.connection_structures = max_seen_connections.load();
-    in.limit_maxbytes = settings.memory_limit;
+    in.limit_maxbytes = store.memory_limit();
     in.threads = workers.size();
     in.curr_items = sc.curr_items;
     in.total_items = sc.total_items - baseline_total_items;
     in.bytes = sc.bytes;
+    in.evictions = sc.evictions;
+    in.reclaimed = sc.reclaimed;
+    in.expired_unfetched = sc.expired_unfetched;
+    in.evicted_unfetched = sc.evicted_unfetched;
+    in.crawler_reclaimed = sc.crawler_reclaimed;
+    in.slabs_moved = sc.slabs_moved;
+    in.slab_reassign_evictions = sc.slab_reassign_evictions;
     in.counters = sum_counters_raw();
     in.counters -= baseline;
     return in;
@@ -351,7 +371,19 @@ struct Server::Impl final : exec::ServerControl {
     for (auto& g : guards) g.reset();
   }
 
+  // Page moves, shrinking, automove and the expiry crawler, ten times a second.
+  void maintenance(std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    while (!stop.stop_requested()) {
+      store.maintenance_tick();
+      cv.wait_for(lock, stop, std::chrono::milliseconds(100), [] { return false; });
+    }
+  }
+
   void run() {
+    std::jthread maintainer([this](std::stop_token st) { maintenance(st); });
     signals.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) begin_stop();
     });

@@ -45,11 +45,16 @@ std::vector<Stat> general_stats(const GeneralInputs& in) {
       {"bytes_written", c.bytes_written},
       {"limit_maxbytes", in.limit_maxbytes},
       {"threads", in.threads},
+      {"slab_reassign_evictions_nomem", in.slab_reassign_evictions},
+      {"slabs_moved", in.slabs_moved},
       {"bytes", in.bytes},
       {"curr_items", in.curr_items},
       {"total_items", in.total_items},
+      {"expired_unfetched", in.expired_unfetched},
+      {"evicted_unfetched", in.evicted_unfetched},
       {"evictions", in.evictions},
       {"reclaimed", in.reclaimed},
+      {"crawler_reclaimed", in.crawler_reclaimed},
   };
 }
 

@@ -2,36 +2,55 @@
 
 #include <absl/hash/hash.h>
 
+#include <algorithm>
 #include <bit>
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <charconv>
 #include <cstring>
+#include <map>
+#include <new>
+#include <thread>
 
 namespace memcoro::store {
 namespace {
 
+using memory::SlabAllocator;
+
 // memcached: exptimes above 30 days are absolute Unix times.
 constexpr std::int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
+// memcached's ITEM_UPDATE_INTERVAL: the last-access time moves at most this often.
+constexpr RelTime kUpdateInterval = 60;
+// Items looked at from an LRU tail before giving up on evicting.
+constexpr int kEvictTries = 10;
+constexpr unsigned kSegments = 3;
 
 std::size_t hash_key(std::string_view key) {
   return absl::Hash<std::string_view>{}(key);
 }
 
-// The index stores item pointers and is searched by key, so each slot costs
-// 8 bytes and the key is kept once, in the item.
-struct KeyHash {
+// The index stores 4-byte item handles and is searched by key, so the key is
+// kept once, in the item.
+struct HandleHash {
   using is_transparent = void;
+  const SlabAllocator* slabs = nullptr;
   std::size_t operator()(std::string_view k) const { return hash_key(k); }
-  std::size_t operator()(const Item* it) const { return hash_key(it->key()); }
+  std::size_t operator()(Handle h) const {
+    return hash_key(static_cast<const Item*>(slabs->pointer(h))->key());
+  }
 };
-struct KeyEq {
+struct HandleEq {
   using is_transparent = void;
-  bool operator()(const Item* a, const Item* b) const { return a->key() == b->key(); }
-  bool operator()(std::string_view a, const Item* b) const { return a == b->key(); }
-  bool operator()(const Item* a, std::string_view b) const { return a->key() == b; }
+  const SlabAllocator* slabs = nullptr;
+  std::string_view key(Handle h) const {
+    return static_cast<const Item*>(slabs->pointer(h))->key();
+  }
+  bool operator()(Handle a, Handle b) const { return a == b; }
+  bool operator()(std::string_view a, Handle b) const { return a == key(b); }
+  bool operator()(Handle a, std::string_view b) const { return key(a) == b; }
 };
+using Index = boost::unordered_flat_set<Handle, HandleHash, HandleEq>;
 
-// Counter written under its stripe's lock and read without it.
+// Counter written under a lock and read without it.
 struct LockedCounter {
   std::atomic<std::uint64_t> v{0};
   void add(std::int64_t d) {
@@ -42,8 +61,8 @@ struct LockedCounter {
 };
 
 bool parse_stored_number(std::string_view v, std::uint64_t& out) {
-  // memcached's safe_strtoull over the stored value: leading whitespace, digits,
-  // then whitespace (the value's "\r\n" or padding) or the end.
+  // memcached's safe_strtoull over the stored value: leading whitespace,
+  // digits, then whitespace (padding) or the end.
   std::size_t i = 0;
   auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   while (i < v.size() && is_space(v[i])) ++i;
@@ -55,36 +74,66 @@ bool parse_stored_number(std::string_view v, std::uint64_t& out) {
   return ptr == last || is_space(*ptr);
 }
 
+memory::SlabConfig slab_config(const StoreConfig& c) {
+  memory::SlabConfig s;
+  s.memory_limit = c.memory_limit;
+  s.item_size_max = c.max_item_size;
+  s.min_chunk = sizeof(Item) + c.chunk_size;
+  s.growth_factor = c.growth_factor;
+  s.reserve = c.reserve;
+  return s;
+}
+
 }  // namespace
 
 struct alignas(64) Store::Stripe {
   std::mutex mu;
-  boost::unordered_flat_set<Item*, KeyHash, KeyEq> index;
+  Index index;
   LockedCounter items;
   LockedCounter bytes;
   LockedCounter total_items;
 };
 
-Store::Store(const StoreConfig& config, const Clock& clock) : config_(config), clock_(clock) {
+struct alignas(64) Store::Lru {
+  std::mutex mu;
+  Handle head[kSegments] = {0, 0, 0};
+  Handle tail[kSegments] = {0, 0, 0};
+  std::uint64_t count[kSegments] = {0, 0, 0};
+  std::uint64_t requested = 0;  // bytes of the items in this class
+  std::uint64_t evicted = 0, evicted_nonzero = 0, evicted_time = 0, outofmemory = 0;
+  std::uint64_t reclaimed = 0, expired_unfetched = 0, evicted_unfetched = 0;
+  std::uint64_t evicted_active = 0, crawler_reclaimed = 0, crawler_items_checked = 0;
+  std::uint64_t moves_to_cold = 0, moves_to_warm = 0, moves_within_lru = 0;
+  std::uint64_t total() const { return count[0] + count[1] + count[2]; }
+};
+
+Store::Store(const StoreConfig& config, const Clock& clock)
+    : config_(config),
+      clock_(clock),
+      slabs_(slab_config(config)),
+      automove_(config.automove),
+      lru_crawler_(config.lru_crawler) {
   // Two seconds before now, so that RelTime 1 ("already expired") is always
   // in the past, as in memcached.
   epoch_ = clock_.now() - 2;
-  std::size_t n = std::bit_ceil(config_.stripes < 1 ? std::size_t{1} : config_.stripes);
+  const std::size_t n = std::bit_ceil(std::max<std::size_t>(config_.stripes, 1));
   config_.stripes = n;
   stripe_mask_ = n - 1;
   stripes_ = std::make_unique<Stripe[]>(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    stripes_[i].index = Index(0, HandleHash{&slabs_}, HandleEq{&slabs_});
+  }
+  lrus_ = std::make_unique<Lru[]>(SlabAllocator::kMaxClasses + 1);
+  last_evicted_.assign(SlabAllocator::kMaxClasses + 1, 0);
 }
 
-Store::~Store() {
-  for (std::size_t i = 0; i <= stripe_mask_; ++i) {
-    for (Item* it : stripes_[i].index) ItemRef::adopt(it).reset();
-  }
-}
+// Item memory goes with the allocator's address range.
+Store::~Store() = default;
 
 Store::Stripe& Store::stripe_for(std::size_t hash) const {
   // The index mixes the hash again before using it, so the stripe can use
   // the top bits without skewing the sets.
-  return stripes_[(hash >> 32) & stripe_mask_];
+  return stripes_[(hash >> 40) & stripe_mask_];
 }
 
 RelTime Store::rel_now() const {
@@ -101,139 +150,541 @@ RelTime Store::to_rel_time(std::int64_t exptime) const {
   return static_cast<RelTime>(exptime + rel_now());
 }
 
-bool Store::is_live_locked(const Item* it, RelTime now, LookupStatus* why) const {
+// --- index and LRU -----------------------------------------------------------
+
+bool Store::is_live(const Item* it, RelTime now, LookupStatus* why) const {
   const RelTime oldest = oldest_live_.load(std::memory_order_acquire);
   if (oldest != 0 && oldest <= now) {
     const std::uint64_t oldest_cas = oldest_cas_.load(std::memory_order_acquire);
-    if (it->time <= oldest || (oldest_cas != 0 && it->cas < oldest_cas)) {
+    if (it->time.load(std::memory_order_relaxed) <= oldest ||
+        (oldest_cas != 0 && it->cas < oldest_cas)) {
       *why = LookupStatus::flushed;
       return false;
     }
   }
-  if (it->exptime != 0 && it->exptime <= now) {
+  const RelTime exp = it->exptime.load(std::memory_order_relaxed);
+  if (exp != 0 && exp <= now) {
     *why = LookupStatus::expired;
     return false;
   }
   return true;
 }
 
-Item* Store::find_locked(Stripe& s, std::string_view key, std::size_t hash, RelTime now,
-                         LookupStatus* why) {
+Item* Store::find_locked(Stripe& s, std::string_view key, RelTime now, LookupStatus* why) {
   auto pos = s.index.find(key);
   if (pos == s.index.end()) {
     *why = LookupStatus::miss;
     return nullptr;
   }
-  Item* it = *pos;
-  if (!is_live_locked(it, now, why)) {
-    unlink_locked(s, it, hash);
+  Item* it = item(*pos);
+  if (!is_live(it, now, why)) {
+    {
+      std::lock_guard lock(lrus_[it->cls].mu);
+      ++lrus_[it->cls].reclaimed;
+      if (!it->has(kFetched)) ++lrus_[it->cls].expired_unfetched;
+    }
+    unlink_locked(s, it);
     return nullptr;
   }
   *why = LookupStatus::hit;
   return it;
 }
 
+void Store::lru_push(Lru& l, Segment seg, Item* it) {
+  const auto i = static_cast<unsigned>(seg);
+  const Handle h = slabs_.handle_of(it);
+  it->lru = seg;
+  it->prev = 0;
+  it->next = l.head[i];
+  if (l.head[i] != 0) item(l.head[i])->prev = h;
+  l.head[i] = h;
+  if (l.tail[i] == 0) l.tail[i] = h;
+  ++l.count[i];
+}
+
+void Store::lru_remove(Lru& l, Item* it) {
+  const auto i = static_cast<unsigned>(it->lru);
+  if (i >= kSegments) return;
+  if (it->prev != 0) {
+    item(it->prev)->next = it->next;
+  } else {
+    l.head[i] = it->next;
+  }
+  if (it->next != 0) {
+    item(it->next)->prev = it->prev;
+  } else {
+    l.tail[i] = it->prev;
+  }
+  it->prev = it->next = 0;
+  it->lru = Segment::none;
+  --l.count[i];
+}
+
+// memcached's segmented LRU, done inline instead of by a maintainer thread:
+// new items enter HOT; what leaves HOT goes to WARM if it was read twice
+// (kActive), else to COLD; WARM keeps its active items and sends the rest to
+// COLD; eviction takes COLD's tail, rescuing items read while in COLD.
+void Store::lru_balance(Lru& l) {
+  const std::uint64_t total = l.total();
+  const std::uint64_t hot_max = std::max<std::uint64_t>(1, total * config_.hot_pct / 100);
+  const std::uint64_t warm_max = total * config_.warm_pct / 100;
+  for (int step = 0; step < 4 && l.count[0] > hot_max; ++step) {
+    Item* it = item(l.tail[0]);
+    lru_remove(l, it);
+    if (it->has(kActive)) {
+      it->access.fetch_and(static_cast<std::uint8_t>(~kActive), std::memory_order_relaxed);
+      lru_push(l, Segment::warm, it);
+      ++l.moves_to_warm;
+    } else {
+      lru_push(l, Segment::cold, it);
+      ++l.moves_to_cold;
+    }
+  }
+  for (int step = 0; step < 4 && l.count[1] > warm_max; ++step) {
+    Item* it = item(l.tail[1]);
+    lru_remove(l, it);
+    if (it->has(kActive)) {
+      it->access.fetch_and(static_cast<std::uint8_t>(~kActive), std::memory_order_relaxed);
+      lru_push(l, Segment::warm, it);
+      ++l.moves_within_lru;
+    } else {
+      lru_push(l, Segment::cold, it);
+      ++l.moves_to_cold;
+    }
+  }
+}
+
 void Store::link_locked(Stripe& s, Item* it, RelTime now) {
-  it->time = now;
+  it->time.store(now, std::memory_order_relaxed);
   it->cas = next_cas();
-  s.index.insert(it);
+  it->access.store(kLinked, std::memory_order_relaxed);
+  s.index.insert(slabs_.handle_of(it));
   s.items.add(1);
   s.total_items.add(1);
   s.bytes.add(static_cast<std::int64_t>(it->total_size()));
+  Lru& l = lrus_[it->cls];
+  std::lock_guard lock(l.mu);
+  lru_push(l, Segment::hot, it);
+  l.requested += it->total_size();
+  lru_balance(l);
 }
 
-void Store::unlink_locked(Stripe& s, Item* it, std::size_t /*hash*/) {
-  s.index.erase(it);
+void Store::unlink_locked(Stripe& s, Item* it) {
+  s.index.erase(slabs_.handle_of(it));
+  it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
   s.items.add(-1);
   s.bytes.add(-static_cast<std::int64_t>(it->total_size()));
-  ItemRef::adopt(it).reset();
+  {
+    Lru& l = lrus_[it->cls];
+    std::lock_guard lock(l.mu);
+    lru_remove(l, it);
+    l.requested -= it->total_size();
+  }
+  adopt(it).reset();  // the index's reference
 }
 
-void Store::replace_locked(Stripe& s, Item* old_it, Item* new_it, std::size_t hash, RelTime now) {
-  unlink_locked(s, old_it, hash);
-  link_locked(s, new_it, now);
+void Store::touch_access_locked(Item* it, RelTime now) {
+  const std::uint8_t a = it->access.load(std::memory_order_relaxed);
+  if ((a & kFetched) == 0) {
+    it->access.fetch_or(kFetched, std::memory_order_relaxed);
+  } else if ((a & kActive) == 0) {
+    it->access.fetch_or(kActive, std::memory_order_relaxed);
+  }
+  if (now - it->time.load(std::memory_order_relaxed) >= kUpdateInterval) {
+    it->time.store(now, std::memory_order_relaxed);
+  }
 }
+
+// --- allocation ----------------------------------------------------------------
+
+Item* Store::allocate(std::string_view key, std::uint32_t flags, RelTime exptime,
+                      std::size_t value_len, StoreStatus* error) {
+  const std::size_t total = Item::total_size(key.size(), value_len);
+  const unsigned cls = total <= config_.max_item_size ? slabs_.class_for(total) : 0;
+  if (cls == 0) {
+    *error = StoreStatus::too_large;
+    return nullptr;
+  }
+  for (int attempt = 0; attempt < 32; ++attempt) {
+    if (void* p = slabs_.alloc(cls)) {
+      Item* it = new (p) Item;
+      it->prev = it->next = 0;
+      it->refcount.store(1, std::memory_order_relaxed);
+      it->flags = flags;
+      it->cas = 0;
+      it->exptime.store(exptime, std::memory_order_relaxed);
+      it->time.store(0, std::memory_order_relaxed);
+      it->value_len = static_cast<std::uint32_t>(value_len);
+      it->key_len = static_cast<std::uint8_t>(key.size());
+      it->cls = static_cast<std::uint8_t>(cls);
+      it->access.store(0, std::memory_order_relaxed);
+      it->lru = Segment::none;
+      std::memcpy(it->bytes(), key.data(), key.size());
+      char* end = it->value_data() + value_len;
+      end[0] = '\r';
+      end[1] = '\n';
+      return it;
+    }
+    if (!config_.evictions) break;
+    if (evict_one(cls)) continue;
+    if (steal_page_for(cls)) continue;
+    break;
+  }
+  {
+    std::lock_guard lock(lrus_[cls].mu);
+    ++lrus_[cls].outofmemory;
+  }
+  *error = StoreStatus::no_memory;
+  return nullptr;
+}
+
+bool Store::evict_one(unsigned cls) {
+  Lru& l = lrus_[cls];
+  std::lock_guard lock(l.mu);
+  const RelTime now = rel_now();
+  int tries = 0;
+  for (unsigned seg : {2u, 1u, 0u}) {
+    Handle h = l.tail[seg];
+    while (h != 0 && tries < kEvictTries) {
+      Item* it = item(h);
+      h = it->prev;
+      ++tries;
+      if (seg == 2 && it->has(kActive)) {
+        // Read while in COLD: rescue it to WARM instead of evicting it.
+        it->access.fetch_and(static_cast<std::uint8_t>(~kActive), std::memory_order_relaxed);
+        lru_remove(l, it);
+        lru_push(l, Segment::warm, it);
+        ++l.moves_to_warm;
+        continue;
+      }
+      if (it->refcount.load(std::memory_order_acquire) != 1) continue;  // in use
+      Stripe& s = stripe_for(hash_key(it->key()));
+      std::unique_lock stripe_lock(s.mu, std::try_to_lock);
+      if (!stripe_lock.owns_lock()) continue;
+      if (!it->has(kLinked) || it->refcount.load(std::memory_order_acquire) != 1) continue;
+      LookupStatus why;
+      const bool live = is_live(it, now, &why);
+      if (live) {
+        ++l.evicted;
+        if (it->exptime.load(std::memory_order_relaxed) != 0) ++l.evicted_nonzero;
+        l.evicted_time = now - it->time.load(std::memory_order_relaxed);
+        if (!it->has(kFetched)) ++l.evicted_unfetched;
+      } else {
+        ++l.reclaimed;
+        if (!it->has(kFetched)) ++l.expired_unfetched;
+      }
+      // unlink_locked() without retaking the LRU lock we hold.
+      s.index.erase(slabs_.handle_of(it));
+      it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
+      s.items.add(-1);
+      s.bytes.add(-static_cast<std::int64_t>(it->total_size()));
+      lru_remove(l, it);
+      l.requested -= it->total_size();
+      stripe_lock.unlock();
+      adopt(it).reset();
+      return true;
+    }
+  }
+  return false;
+}
+
+unsigned Store::oldest_class(unsigned except, std::size_t min_pages) const {
+  const RelTime now = rel_now();
+  unsigned best = 0;
+  RelTime best_age = 0;
+  std::size_t best_pages = 0;
+  for (unsigned c = 1; c <= slabs_.num_classes(); ++c) {
+    if (c == except) continue;
+    const std::size_t pages = slabs_.class_stats(c).total_pages;
+    if (pages < min_pages || pages == 0) continue;
+    const RelTime age = tail_age(c, now);
+    if (best == 0 || age > best_age || (age == best_age && pages > best_pages)) {
+      best = c;
+      best_age = age;
+      best_pages = pages;
+    }
+  }
+  return best;
+}
+
+RelTime Store::tail_age(unsigned cls, RelTime now) const {
+  Lru& l = lrus_[cls];
+  std::lock_guard lock(l.mu);
+  for (unsigned seg : {2u, 1u, 0u}) {
+    if (l.tail[seg] != 0) {
+      const RelTime t = item(l.tail[seg])->time.load(std::memory_order_relaxed);
+      return now > t ? now - t : 0;
+    }
+  }
+  return 0;
+}
+
+bool Store::steal_page_for(unsigned cls) {
+  if (!slabs_.moving()) {
+    unsigned donor = oldest_class(cls, 2);
+    if (donor == 0) donor = oldest_class(cls, 1);
+    if (donor == 0) return false;
+    if (slabs_.start_move(donor, cls, 1) != SlabAllocator::MoveStatus::ok) {
+      if (!slabs_.moving()) return false;
+    }
+  }
+  return process_move();
+}
+
+bool Store::evict_for_move(Item* it) {
+  // A reference first, so the item cannot be freed under us; a chunk whose
+  // count is already 0 is free or being freed.
+  std::uint32_t r = it->refcount.load(std::memory_order_acquire);
+  do {
+    if (r == 0) return true;
+  } while (!it->refcount.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel));
+  ItemRef ref = adopt(it);
+  if (!it->has(kLinked)) return false;  // being built, or held by a reader
+  Stripe& s = stripe_for(hash_key(it->key()));
+  std::lock_guard lock(s.mu);
+  if (!it->has(kLinked) || it->refcount.load(std::memory_order_acquire) != 2) return false;
+  unlink_locked(s, it);
+  reassign_evictions_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool Store::process_move() {
+  std::lock_guard lock(move_mu_);
+  for (int round = 0; round < 50; ++round) {
+    switch (slabs_.try_finish_move()) {
+      case SlabAllocator::FinishStatus::idle: return true;
+      case SlabAllocator::FinishStatus::finished:
+        slabs_moved_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      case SlabAllocator::FinishStatus::pending: break;
+    }
+    bool all = true;
+    for (void* chunk : slabs_.moving_page_used_chunks()) {
+      all = evict_for_move(static_cast<Item*>(chunk)) && all;
+    }
+    // Items held by readers (a reply being written) free themselves soon.
+    if (!all) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return false;
+}
+
+memory::SlabAllocator::MoveStatus Store::reassign(unsigned src, unsigned dst) {
+  if (dst == 0) return SlabAllocator::MoveStatus::bad_class;
+  const auto status = slabs_.start_move(src, dst, 2);
+  if (status == SlabAllocator::MoveStatus::ok) process_move();
+  return status;
+}
+
+bool Store::set_memory_limit(std::size_t bytes) {
+  if (!slabs_.set_limit(bytes)) return false;
+  for (int i = 0; i < 4096 && slabs_.malloced() > slabs_.limit(); ++i) {
+    if (slabs_.moving()) {
+      if (!process_move()) break;
+      continue;
+    }
+    const unsigned donor = oldest_class(0, 1);
+    if (donor == 0 || slabs_.start_move(donor, 0, 1) != SlabAllocator::MoveStatus::ok) break;
+    if (!process_move()) break;
+  }
+  return true;
+}
+
+// --- background work -------------------------------------------------------------
+
+std::size_t Store::crawl_stripes(std::size_t first, std::size_t count) {
+  const RelTime now = rel_now();
+  std::size_t reclaimed = 0;
+  std::vector<Handle> dead;
+  for (std::size_t i = 0; i < count; ++i) {
+    Stripe& s = stripes_[(first + i) & stripe_mask_];
+    std::lock_guard lock(s.mu);
+    dead.clear();
+    for (Handle h : s.index) {
+      LookupStatus why;
+      if (!is_live(item(h), now, &why)) dead.push_back(h);
+    }
+    for (Handle h : dead) {
+      Item* it = item(h);
+      {
+        Lru& l = lrus_[it->cls];
+        std::lock_guard lru_lock(l.mu);
+        ++l.crawler_reclaimed;
+        if (!it->has(kFetched)) ++l.expired_unfetched;
+      }
+      unlink_locked(s, it);
+      ++reclaimed;
+    }
+  }
+  return reclaimed;
+}
+
+std::size_t Store::crawl_all() {
+  return crawl_stripes(0, stripe_mask_ + 1);
+}
+
+void Store::automove_step() {
+  const RelTime now = rel_now();
+  const unsigned level = automove();
+  unsigned dst = 0;
+  RelTime dst_age = 0;
+  for (unsigned c = 1; c <= slabs_.num_classes(); ++c) {
+    std::uint64_t evicted;
+    {
+      std::lock_guard lock(lrus_[c].mu);
+      evicted = lrus_[c].evicted;
+    }
+    const bool evicting = evicted > last_evicted_[c];
+    last_evicted_[c] = evicted;
+    if (!evicting) continue;
+    const RelTime age = tail_age(c, now);
+    if (dst == 0 || age < dst_age) {
+      dst = c;
+      dst_age = age;
+    }
+  }
+  if (dst == 0) {
+    // Nobody is short of memory: hand whole free pages back to the pool, so
+    // that whichever class needs memory next can have them.
+    for (unsigned c = 1; c <= slabs_.num_classes(); ++c) {
+      const auto st = slabs_.class_stats(c);
+      if (st.total_pages >= 2 && st.free_chunks >= 2 * st.chunks_per_page) {
+        if (slabs_.start_move(c, 0, 2) == SlabAllocator::MoveStatus::ok) process_move();
+        return;
+      }
+    }
+    return;
+  }
+  const unsigned src = oldest_class(dst, 2);
+  if (src == 0) return;
+  const RelTime src_age = tail_age(src, now);
+  // memcached's slab_automove_ratio 0.8: move when the evicting class's
+  // oldest item is clearly younger than the oldest item elsewhere.
+  if (level >= 2 || static_cast<double>(dst_age) < static_cast<double>(src_age) * 0.8) {
+    if (slabs_.start_move(src, dst, 2) == SlabAllocator::MoveStatus::ok) process_move();
+  }
+}
+
+void Store::maintenance_tick() {
+  if (slabs_.moving()) process_move();
+  if (slabs_.malloced() > slabs_.limit()) set_memory_limit(slabs_.limit());
+  const std::int64_t now = clock_.now();
+  if (automove() > 0 && now != last_automove_) {
+    last_automove_ = now;
+    automove_step();
+  }
+  if (lru_crawler()) {
+    // A full pass over the index about every ten seconds at ten ticks a second.
+    const std::size_t n = stripe_mask_ + 1;
+    const std::size_t step = std::max<std::size_t>(1, n / 100);
+    crawl_stripes(crawl_cursor_, step);
+    crawl_cursor_ = (crawl_cursor_ + step) & stripe_mask_;
+  }
+}
+
+// --- commands ----------------------------------------------------------------------
 
 GetResult Store::get(std::string_view key) {
-  const std::size_t h = hash_key(key);
-  Stripe& s = stripe_for(h);
+  Stripe& s = stripe_for(hash_key(key));
   GetResult r;
   std::lock_guard lock(s.mu);
-  Item* it = find_locked(s, key, h, rel_now(), &r.status);
-  if (it != nullptr) r.item = ItemRef::share(it);
+  const RelTime now = rel_now();
+  Item* it = find_locked(s, key, now, &r.status);
+  if (it != nullptr) {
+    touch_access_locked(it, now);
+    r.cls = it->cls;
+    r.item = share(it);
+  }
   return r;
 }
 
 GetResult Store::get_and_touch(std::string_view key, std::int64_t exptime) {
-  const std::size_t h = hash_key(key);
-  Stripe& s = stripe_for(h);
+  Stripe& s = stripe_for(hash_key(key));
   const RelTime exp = to_rel_time(exptime);
   GetResult r;
   std::lock_guard lock(s.mu);
-  Item* it = find_locked(s, key, h, rel_now(), &r.status);
+  const RelTime now = rel_now();
+  Item* it = find_locked(s, key, now, &r.status);
   if (it != nullptr) {
-    it->exptime = exp;
-    r.item = ItemRef::share(it);
+    it->exptime.store(exp, std::memory_order_relaxed);
+    touch_access_locked(it, now);
+    r.cls = it->cls;
+    r.item = share(it);
   }
   return r;
 }
 
-LookupStatus Store::touch(std::string_view key, std::int64_t exptime) {
-  return get_and_touch(key, exptime).status;
+Outcome Store::touch(std::string_view key, std::int64_t exptime) {
+  GetResult r = get_and_touch(key, exptime);
+  return {r.status, r.cls};
 }
 
-LookupStatus Store::remove(std::string_view key) {
-  const std::size_t h = hash_key(key);
-  Stripe& s = stripe_for(h);
-  LookupStatus why;
+Outcome Store::remove(std::string_view key) {
+  Stripe& s = stripe_for(hash_key(key));
+  Outcome o;
   std::lock_guard lock(s.mu);
-  Item* it = find_locked(s, key, h, rel_now(), &why);
-  if (it != nullptr) unlink_locked(s, it, h);
-  return why;
+  Item* it = find_locked(s, key, rel_now(), &o.status);
+  if (it != nullptr) {
+    o.cls = it->cls;
+    unlink_locked(s, it);
+  }
+  return o;
 }
 
 StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t flags,
                          std::int64_t exptime, std::string_view value, std::uint64_t cas_in,
-                         std::uint64_t* cas_out, LookupStatus* lookup) {
-  const std::size_t h = hash_key(key);
-  Stripe& s = stripe_for(h);
+                         std::uint64_t* cas_out, Outcome* outcome) {
+  Stripe& s = stripe_for(hash_key(key));
   const RelTime exp = to_rel_time(exptime);
-  LookupStatus why = LookupStatus::miss;
+  Outcome local;
+  Outcome& out = outcome != nullptr ? *outcome : local;
 
   if (mode == StoreMode::append || mode == StoreMode::prepend) {
-    // The new value depends on the old one, so it is built under the lock.
-    std::lock_guard lock(s.mu);
-    const RelTime now = rel_now();
-    Item* old_it = find_locked(s, key, h, now, &why);
-    if (lookup != nullptr) *lookup = why;
-    if (old_it == nullptr) return StoreStatus::not_stored;
-    const std::size_t new_len = std::size_t{old_it->value_len} + value.size();
-    if (!item_size_ok(key.size(), new_len)) return StoreStatus::too_large;
-    Item* it =
-        Item::create(key, old_it->flags, old_it->exptime, static_cast<std::uint32_t>(new_len));
-    if (it == nullptr) return StoreStatus::no_memory;
-    char* dst = it->value_data();
-    if (mode == StoreMode::append) {
-      std::memcpy(dst, old_it->value().data(), old_it->value_len);
-      std::memcpy(dst + old_it->value_len, value.data(), value.size());
-    } else {
-      std::memcpy(dst, value.data(), value.size());
-      std::memcpy(dst + value.size(), old_it->value().data(), old_it->value_len);
+    // The new value depends on the old one. Read the old item under a
+    // reference, build the new one unlocked, and link it only if the old one
+    // is still current; otherwise start again.
+    for (;;) {
+      ItemRef old;
+      {
+        std::lock_guard lock(s.mu);
+        Item* it = find_locked(s, key, rel_now(), &out.status);
+        if (it == nullptr) return StoreStatus::not_stored;
+        out.cls = it->cls;
+        old = share(it);
+      }
+      const std::size_t new_len = std::size_t{old->value_len} + value.size();
+      if (!item_size_ok(key.size(), new_len)) return StoreStatus::too_large;
+      StoreStatus error;
+      Item* fresh =
+          allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), new_len, &error);
+      if (fresh == nullptr) return error;
+      char* dst = fresh->value_data();
+      if (mode == StoreMode::append) {
+        std::memcpy(dst, old->value().data(), old->value_len);
+        std::memcpy(dst + old->value_len, value.data(), value.size());
+      } else {
+        std::memcpy(dst, value.data(), value.size());
+        std::memcpy(dst + value.size(), old->value().data(), old->value_len);
+      }
+      std::lock_guard lock(s.mu);
+      const RelTime now = rel_now();
+      LookupStatus why;
+      Item* cur = find_locked(s, key, now, &why);
+      if (cur != old.get()) {
+        adopt(fresh).reset();
+        continue;
+      }
+      unlink_locked(s, cur);
+      link_locked(s, fresh, now);
+      if (cas_out != nullptr) *cas_out = fresh->cas;
+      return StoreStatus::stored;
     }
-    replace_locked(s, old_it, it, h, now);
-    if (cas_out != nullptr) *cas_out = it->cas;
-    return StoreStatus::stored;
   }
 
-  if (!item_size_ok(key.size(), value.size())) {
-    if (mode == StoreMode::set) remove(key);  // no stale value may survive a failed set
-    return StoreStatus::too_large;
-  }
-  // Built outside the lock: copying the value is the slow part.
-  Item* it = Item::create(key, flags, exp, static_cast<std::uint32_t>(value.size()));
+  StoreStatus error;
+  Item* it = allocate(key, flags, exp, value.size(), &error);
   if (it == nullptr) {
-    if (mode == StoreMode::set) remove(key);
-    return StoreStatus::no_memory;
+    if (mode == StoreMode::set) remove(key);  // no stale value may survive a failed set
+    return error;
   }
   if (!value.empty()) std::memcpy(it->value_data(), value.data(), value.size());
 
@@ -241,7 +692,8 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
   {
     std::lock_guard lock(s.mu);
     const RelTime now = rel_now();
-    Item* old_it = find_locked(s, key, h, now, &why);
+    Item* old_it = find_locked(s, key, now, &out.status);
+    if (old_it != nullptr) out.cls = old_it->cls;
     switch (mode) {
       case StoreMode::set: status = StoreStatus::stored; break;
       case StoreMode::add:
@@ -260,88 +712,99 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
       default: status = StoreStatus::not_stored; break;
     }
     if (status == StoreStatus::stored) {
-      if (old_it != nullptr) {
-        replace_locked(s, old_it, it, h, now);
-      } else {
-        link_locked(s, it, now);
-      }
+      if (old_it != nullptr) unlink_locked(s, old_it);
+      link_locked(s, it, now);
+      out.cls = it->cls;
       if (cas_out != nullptr) *cas_out = it->cas;
       it = nullptr;
     }
   }
-  if (lookup != nullptr) *lookup = why;
-  if (it != nullptr) Item::destroy(it);
+  if (it != nullptr) adopt(it).reset();
   return status;
 }
 
 DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
-  const std::size_t h = hash_key(key);
-  Stripe& s = stripe_for(h);
+  Stripe& s = stripe_for(hash_key(key));
   DeltaResult r;
-  std::lock_guard lock(s.mu);
-  const RelTime now = rel_now();
-  Item* it = find_locked(s, key, h, now, &r.lookup);
-  if (it == nullptr) {
-    r.status = DeltaStatus::not_found;
+  for (;;) {
+    ItemRef old;
+    char buf[24];
+    std::size_t len = 0;
+    {
+      std::lock_guard lock(s.mu);
+      Item* it = find_locked(s, key, rel_now(), &r.lookup);
+      if (it == nullptr) {
+        r.status = DeltaStatus::not_found;
+        return r;
+      }
+      r.cls = it->cls;
+      std::uint64_t value = 0;
+      if (it->value_len == 0 || !parse_stored_number(it->value(), value)) {
+        r.status = DeltaStatus::non_numeric;
+        return r;
+      }
+      if (incr) {
+        value += delta;  // wraps at 2^64, as memcached does
+      } else {
+        value = delta > value ? 0 : value - delta;
+      }
+      len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+      r.value = value;
+      r.status = DeltaStatus::ok;
+      if (len <= it->value_len && it->refcount.load(std::memory_order_acquire) == 1) {
+        // Nobody else holds the item: rewrite it in place. memcached pads a
+        // shorter number with spaces instead of shrinking the item; so do we.
+        char* dst = it->value_data();
+        std::memcpy(dst, buf, len);
+        std::memset(dst + len, ' ', it->value_len - len);
+        it->cas = next_cas();
+        return r;
+      }
+      old = share(it);
+    }
+    StoreStatus error;
+    Item* fresh =
+        allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), len, &error);
+    if (fresh == nullptr) {
+      r.status = DeltaStatus::no_memory;
+      return r;
+    }
+    std::memcpy(fresh->value_data(), buf, len);
+    std::lock_guard lock(s.mu);
+    const RelTime now = rel_now();
+    LookupStatus why;
+    Item* cur = find_locked(s, key, now, &why);
+    if (cur != old.get()) {
+      adopt(fresh).reset();  // changed meanwhile: compute again
+      continue;
+    }
+    unlink_locked(s, cur);
+    link_locked(s, fresh, now);
     return r;
   }
-  std::uint64_t value = 0;
-  if (it->value_len == 0 || !parse_stored_number(it->value(), value)) {
-    r.status = DeltaStatus::non_numeric;
-    return r;
-  }
-  if (incr) {
-    value += delta;  // wraps at 2^64, as memcached does
-  } else {
-    value = delta > value ? 0 : value - delta;
-  }
-  char buf[24];
-  char* end = std::to_chars(buf, buf + sizeof buf, value).ptr;
-  const std::size_t len = static_cast<std::size_t>(end - buf);
-  r.value = value;
-  r.status = DeltaStatus::ok;
-  if (len <= it->value_len && it->refcount.load(std::memory_order_acquire) == 1) {
-    // Nobody else holds the item: rewrite it in place. memcached pads a
-    // shorter number with spaces instead of shrinking the item; so do we.
-    char* dst = it->value_data();
-    std::memcpy(dst, buf, len);
-    std::memset(dst + len, ' ', it->value_len - len);
-    it->cas = next_cas();
-    return r;
-  }
-  Item* fresh = Item::create(key, it->flags, it->exptime, static_cast<std::uint32_t>(len));
-  if (fresh == nullptr) {
-    r.status = DeltaStatus::no_memory;
-    return r;
-  }
-  std::memcpy(fresh->value_data(), buf, len);
-  replace_locked(s, it, fresh, h, now);
-  return r;
 }
 
 void Store::flush_all(std::int64_t delay) {
   const RelTime now = rel_now();
   const RelTime new_oldest = delay > 0 ? to_rel_time(delay) : now;
   const RelTime oldest = new_oldest - 1;
-  if (oldest <= now) {
-    oldest_cas_.store(next_cas(), std::memory_order_release);
-  }
+  if (oldest <= now) oldest_cas_.store(next_cas(), std::memory_order_release);
   oldest_live_.store(oldest, std::memory_order_release);
   if (oldest > now) return;  // takes effect later, checked on access
   // Immediate: free the memory now rather than as keys are read again.
   for (std::size_t i = 0; i <= stripe_mask_; ++i) {
     Stripe& s = stripes_[i];
     std::lock_guard lock(s.mu);
-    boost::unordered::erase_if(s.index, [&](Item* it) {
+    std::vector<Handle> dead;
+    for (Handle h : s.index) {
       LookupStatus why;
-      if (is_live_locked(it, now, &why)) return false;
-      s.items.add(-1);
-      s.bytes.add(-static_cast<std::int64_t>(it->total_size()));
-      ItemRef::adopt(it).reset();
-      return true;
-    });
+      if (!is_live(item(h), now, &why)) dead.push_back(h);
+    }
+    for (Handle h : dead) unlink_locked(s, item(h));
   }
 }
+
+// --- views -------------------------------------------------------------------------
 
 StoreCounters Store::counters() const {
   StoreCounters c;
@@ -350,7 +813,117 @@ StoreCounters Store::counters() const {
     c.total_items += stripes_[i].total_items.get();
     c.bytes += stripes_[i].bytes.get();
   }
+  for (unsigned k = 1; k <= slabs_.num_classes(); ++k) {
+    Lru& l = lrus_[k];
+    std::lock_guard lock(l.mu);
+    c.evictions += l.evicted;
+    c.reclaimed += l.reclaimed + l.crawler_reclaimed;
+    c.expired_unfetched += l.expired_unfetched;
+    c.evicted_unfetched += l.evicted_unfetched;
+    c.crawler_reclaimed += l.crawler_reclaimed;
+  }
+  c.slabs_moved = slabs_moved_.load(std::memory_order_relaxed);
+  c.slab_reassign_evictions = reassign_evictions_.load(std::memory_order_relaxed);
   return c;
+}
+
+std::vector<ClassItemStats> Store::item_stats() const {
+  std::vector<ClassItemStats> out;
+  const RelTime now = rel_now();
+  for (unsigned k = 1; k <= slabs_.num_classes(); ++k) {
+    Lru& l = lrus_[k];
+    std::lock_guard lock(l.mu);
+    if (l.total() == 0 && l.evicted == 0 && l.outofmemory == 0 && l.reclaimed == 0 &&
+        l.crawler_reclaimed == 0) {
+      continue;
+    }
+    auto age_of = [&](Handle h) -> std::uint64_t {
+      if (h == 0) return 0;
+      const RelTime t = item(h)->time.load(std::memory_order_relaxed);
+      return now > t ? now - t : 0;
+    };
+    ClassItemStats s;
+    s.cls = k;
+    s.number = l.total();
+    s.number_hot = l.count[0];
+    s.number_warm = l.count[1];
+    s.number_cold = l.count[2];
+    s.age_hot = age_of(l.tail[0]);
+    s.age_warm = age_of(l.tail[1]);
+    s.age = age_of(l.tail[2] != 0 ? l.tail[2] : l.tail[1] != 0 ? l.tail[1] : l.tail[0]);
+    s.mem_requested = l.requested;
+    s.evicted = l.evicted;
+    s.evicted_nonzero = l.evicted_nonzero;
+    s.evicted_time = l.evicted_time;
+    s.outofmemory = l.outofmemory;
+    s.reclaimed = l.reclaimed;
+    s.expired_unfetched = l.expired_unfetched;
+    s.evicted_unfetched = l.evicted_unfetched;
+    s.evicted_active = l.evicted_active;
+    s.crawler_reclaimed = l.crawler_reclaimed;
+    s.crawler_items_checked = l.crawler_items_checked;
+    s.moves_to_cold = l.moves_to_cold;
+    s.moves_to_warm = l.moves_to_warm;
+    s.moves_within_lru = l.moves_within_lru;
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::size_t, std::uint64_t>> Store::size_histogram() const {
+  std::map<std::size_t, std::uint64_t> buckets;
+  for (std::size_t i = 0; i <= stripe_mask_; ++i) {
+    Stripe& s = stripes_[i];
+    std::lock_guard lock(s.mu);
+    for (Handle h : s.index) ++buckets[(item(h)->total_size() + 31) / 32 * 32];
+  }
+  return {buckets.begin(), buckets.end()};
+}
+
+namespace {
+ItemInfo info_of(const Item* it, const Store& store) {
+  ItemInfo i;
+  i.key = std::string(it->key());
+  i.value_len = it->value_len;
+  const RelTime exp = it->exptime.load(std::memory_order_relaxed);
+  i.exptime = exp == 0 ? 0 : store.to_unix(exp);
+  i.last_access = store.to_unix(it->time.load(std::memory_order_relaxed));
+  i.cas = it->cas;
+  i.fetched = it->has(kFetched);
+  i.cls = it->cls;
+  i.total_size = it->total_size();
+  return i;
+}
+}  // namespace
+
+std::vector<ItemInfo> Store::class_items(unsigned cls, unsigned limit) const {
+  std::vector<ItemInfo> out;
+  if (cls < 1 || cls > slabs_.num_classes()) return out;
+  Lru& l = lrus_[cls];
+  std::lock_guard lock(l.mu);
+  for (unsigned seg = 0; seg < kSegments; ++seg) {
+    for (Handle h = l.head[seg]; h != 0; h = item(h)->next) {
+      if (limit != 0 && out.size() >= limit) return out;
+      out.push_back(info_of(item(h), *this));
+    }
+  }
+  return out;
+}
+
+std::vector<ItemInfo> Store::all_items(const std::vector<unsigned>& classes) const {
+  std::vector<ItemInfo> out;
+  for (std::size_t i = 0; i <= stripe_mask_; ++i) {
+    Stripe& s = stripes_[i];
+    std::lock_guard lock(s.mu);
+    for (Handle h : s.index) {
+      const Item* it = item(h);
+      if (!classes.empty() && std::find(classes.begin(), classes.end(), it->cls) == classes.end()) {
+        continue;
+      }
+      out.push_back(info_of(it, *this));
+    }
+  }
+  return out;
 }
 
 }  // namespace memcoro::store

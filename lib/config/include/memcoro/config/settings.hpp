@@ -24,8 +24,10 @@ struct Settings {
   std::uint32_t verbosity = 0;
   double growth_factor = 1.25;
   std::uint32_t chunk_size = 48;
-  bool evictions = true;           // -M turns them off
-  std::uint32_t idle_timeout = 0;  // seconds; 0 = never
+  bool evictions = true;            // -M turns them off
+  std::uint32_t idle_timeout = 0;   // seconds; 0 = never
+  std::uint32_t slab_automove = 1;  // 0 off, 1 on, 2 aggressive
+  bool lru_crawler = true;
   std::uint32_t backlog = 1024;
   std::string config_file;
 };

@@ -18,7 +18,11 @@ class ServerControl {
   // `stats [args...]`: append the reply; false if the subcommand is unknown.
   virtual bool stats(std::span<const std::string_view> args, Output& out) = 0;
   virtual void reset_stats() = 0;
+  // Every thread's counters summed, since the last reset.
+  virtual stats::CounterSnapshot counters() = 0;
   virtual void set_verbosity(unsigned level) = 0;
+  // cache_memlimit changed the limit: settings views follow.
+  virtual void memory_limit_changed(std::size_t bytes) = 0;
   virtual std::string_view version() const = 0;
 };
 
@@ -34,5 +38,11 @@ After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
 // Writes an error line ("<text>\r\n").
 void write_error(std::string_view text, Output& out);
+
+// The store's own views and controls (admin.cpp): `stats slabs|items|sizes|
+// cachedump`, `slabs`, `cache_memlimit`, `lru_crawler`. stats_view returns
+// false for a subcommand it does not know.
+bool stats_view(std::span<const std::string_view> args, Context& ctx, Output& out);
+void run_admin(const protocol::Command& cmd, Context& ctx, Output& out);
 
 }  // namespace memcoro::exec

@@ -28,7 +28,10 @@ enum class CommandType : std::uint8_t {
   verbosity,
   quit,
   stats,
-  meta_noop,  // mn
+  meta_noop,       // mn
+  slabs,           // slabs reassign|automove ...
+  cache_memlimit,  // cache_memlimit <MB> [noreply]
+  lru_crawler,     // lru_crawler crawl|metadump|enable|disable|tocrawl|sleep ...
 };
 
 // True for the commands that carry a data block after the command line.
@@ -54,7 +57,8 @@ struct Command {
   std::string_view key;          // single-key commands
   std::string_view data;         // storage commands: the value, no "\r\n"
   std::uint32_t data_len = 0;    // declared length (also when too_large)
-  // get/gets/gat/gats: the keys. stats: the arguments after "stats".
+  // get/gets/gat/gats: the keys. stats, slabs, cache_memlimit, lru_crawler:
+  // the arguments after the command name.
   // Reused across commands so that parsing does not allocate once warm.
   std::vector<std::string_view> keys;
 };

@@ -32,22 +32,52 @@ namespace memcoro::stats {
   X(bytes_read, "Bytes read from the network")                                  \
   X(bytes_written, "Bytes written to the network")
 
+// Per slab class, as memcached's `stats slabs` reports them.
+#define MEMCORO_CLASS_COUNTERS(X) \
+  X(get_hits)                     \
+  X(cmd_set)                      \
+  X(delete_hits)                  \
+  X(incr_hits)                    \
+  X(decr_hits)                    \
+  X(cas_hits)                     \
+  X(cas_badval)                   \
+  X(touch_hits)
+
+inline constexpr unsigned kMaxSlabClasses = 64;  // ids 1..63
+
+struct ClassSnapshot {
+#define MEMCORO_X(name) std::uint64_t name = 0;
+  MEMCORO_CLASS_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+};
+
 // Plain numbers: a sum or a difference of counters.
 struct CounterSnapshot {
 #define MEMCORO_X(name, help) std::uint64_t name = 0;
   MEMCORO_THREAD_COUNTERS(MEMCORO_X)
 #undef MEMCORO_X
+  ClassSnapshot classes[kMaxSlabClasses];
 
   CounterSnapshot& operator+=(const CounterSnapshot& o) {
 #define MEMCORO_X(name, help) name += o.name;
     MEMCORO_THREAD_COUNTERS(MEMCORO_X)
 #undef MEMCORO_X
+    for (unsigned c = 0; c < kMaxSlabClasses; ++c) {
+#define MEMCORO_X(name) classes[c].name += o.classes[c].name;
+      MEMCORO_CLASS_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+    }
     return *this;
   }
   CounterSnapshot& operator-=(const CounterSnapshot& o) {
 #define MEMCORO_X(name, help) name -= o.name;
     MEMCORO_THREAD_COUNTERS(MEMCORO_X)
 #undef MEMCORO_X
+    for (unsigned c = 0; c < kMaxSlabClasses; ++c) {
+#define MEMCORO_X(name) classes[c].name -= o.classes[c].name;
+      MEMCORO_CLASS_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+    }
     return *this;
   }
 };
@@ -66,12 +96,26 @@ class ThreadCounters {
 #define MEMCORO_X(name, help) Counter name;
   MEMCORO_THREAD_COUNTERS(MEMCORO_X)
 #undef MEMCORO_X
+  struct Class {
+#define MEMCORO_X(name) Counter name;
+    MEMCORO_CLASS_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+  };
+  Class classes[kMaxSlabClasses];
+  Class& cls(unsigned id) {
+    return classes[id < kMaxSlabClasses ? id : 0];
+  }
 
   CounterSnapshot snapshot() const {
     CounterSnapshot s;
 #define MEMCORO_X(name, help) s.name = name.get();
     MEMCORO_THREAD_COUNTERS(MEMCORO_X)
 #undef MEMCORO_X
+    for (unsigned c = 0; c < kMaxSlabClasses; ++c) {
+#define MEMCORO_X(name) s.classes[c].name = classes[c].name.get();
+      MEMCORO_CLASS_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
+    }
     return s;
   }
 };

@@ -37,6 +37,11 @@ struct GeneralInputs {
   std::uint64_t bytes = 0;
   std::uint64_t evictions = 0;
   std::uint64_t reclaimed = 0;
+  std::uint64_t expired_unfetched = 0;
+  std::uint64_t evicted_unfetched = 0;
+  std::uint64_t crawler_reclaimed = 0;
+  std::uint64_t slabs_moved = 0;
+  std::uint64_t slab_reassign_evictions = 0;
   CounterSnapshot counters;
 };
 

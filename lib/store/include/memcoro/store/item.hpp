@@ -1,6 +1,6 @@
 #pragma once
-// One stored item: header, key, value and a trailing "\r\n" in a single
-// allocation, so that a get reply can send the value (with its line end)
+// One stored item: header, key, value and a trailing "\r\n" in one slab
+// chunk, so that a get reply can send the value (with its line end)
 // straight from item memory.
 #include <atomic>
 #include <cstddef>
@@ -8,21 +8,37 @@
 #include <string_view>
 #include <utility>
 
+#include "memcoro/memory/slab_allocator.hpp"
+
 namespace memcoro::store {
 
 // Times inside the store are seconds since the store's epoch (a little
 // before it started), as memcached's rel_time_t: 4 bytes instead of 8.
 using RelTime = std::uint32_t;
+using memory::Handle;
+
+// Item::access bits. LINKED: in the index (changed under the stripe lock).
+// FETCHED, ACTIVE: read at least once / twice since the LRU last moved it.
+inline constexpr std::uint8_t kLinked = 1;
+inline constexpr std::uint8_t kFetched = 2;
+inline constexpr std::uint8_t kActive = 4;
+
+// Item::lru values (under the class's LRU lock).
+enum class Segment : std::uint8_t { hot = 0, warm = 1, cold = 2, none = 3 };
 
 struct Item {
+  Handle prev;  // LRU neighbours (class LRU lock)
+  Handle next;
   std::atomic<std::uint32_t> refcount;  // the index holds one reference
   std::uint32_t flags;                  // client flags
-  RelTime exptime;                      // 0: never; changed only under the stripe lock
-  RelTime time;                         // when stored (flush_all compares it)
   std::uint64_t cas;
-  std::uint32_t value_len;  // value bytes, without the "\r\n"
+  std::atomic<RelTime> exptime;  // 0: never (written under the stripe lock)
+  std::atomic<RelTime> time;     // last access, updated at most once a minute
+  std::uint32_t value_len;       // value bytes, without the "\r\n"
   std::uint8_t key_len;
-  std::uint8_t reserved[3];
+  std::uint8_t cls;                  // slab class
+  std::atomic<std::uint8_t> access;  // kLinked | kFetched | kActive
+  Segment lru;
   // followed by: key, value, "\r\n"
 
   char* bytes() { return reinterpret_cast<char*>(this + 1); }
@@ -33,41 +49,40 @@ struct Item {
   std::string_view value_line() const { return {bytes() + key_len, value_len + std::size_t{2}}; }
   char* value_data() { return bytes() + key_len; }
   std::size_t total_size() const { return total_size(key_len, value_len); }
+  bool has(std::uint8_t bit) const { return (access.load(std::memory_order_relaxed) & bit) != 0; }
 
   static constexpr std::size_t total_size(std::size_t key_len, std::size_t value_len) {
     return sizeof(Item) + key_len + value_len + 2;
   }
-
-  // A new item with refcount 1, key copied and the "\r\n" written; the
-  // caller fills the value. nullptr if memory cannot be had.
-  static Item* create(std::string_view key, std::uint32_t flags, RelTime exptime,
-                      std::uint32_t value_len);
-  static void destroy(Item* it);
 };
-static_assert(sizeof(Item) == 32, "the item header is on the hot path and in every item");
+static_assert(sizeof(Item) == 40, "the item header is on the hot path and in every item");
 
-// An owning reference to an item; the item is freed when the last one goes.
+// An owning reference to an item; the chunk goes back to the allocator when
+// the last reference does.
 class ItemRef {
  public:
   ItemRef() = default;
   // Adopts a reference the caller already counted.
-  static ItemRef adopt(Item* it) {
+  static ItemRef adopt(Item* it, memory::SlabAllocator* slabs) {
     ItemRef r;
     r.it_ = it;
+    r.slabs_ = slabs;
     return r;
   }
   // Takes a new reference.
-  static ItemRef share(Item* it) {
+  static ItemRef share(Item* it, memory::SlabAllocator* slabs) {
     it->refcount.fetch_add(1, std::memory_order_relaxed);
-    return adopt(it);
+    return adopt(it, slabs);
   }
   ItemRef(const ItemRef&) = delete;
   ItemRef& operator=(const ItemRef&) = delete;
-  ItemRef(ItemRef&& o) noexcept : it_(std::exchange(o.it_, nullptr)) {}
+  ItemRef(ItemRef&& o) noexcept
+      : it_(std::exchange(o.it_, nullptr)), slabs_(std::exchange(o.slabs_, nullptr)) {}
   ItemRef& operator=(ItemRef&& o) noexcept {
     if (this != &o) {
       reset();
       it_ = std::exchange(o.it_, nullptr);
+      slabs_ = std::exchange(o.slabs_, nullptr);
     }
     return *this;
   }
@@ -75,7 +90,7 @@ class ItemRef {
 
   void reset() {
     if (it_ != nullptr && it_->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      Item::destroy(it_);
+      slabs_->free(it_);
     }
     it_ = nullptr;
   }
@@ -85,6 +100,7 @@ class ItemRef {
 
  private:
   Item* it_ = nullptr;
+  memory::SlabAllocator* slabs_ = nullptr;
 };
 
 }  // namespace memcoro::store

@@ -1,17 +1,23 @@
 #pragma once
-// The item store: a lock-striped hash index over reference-counted items.
+// The item store: a lock-striped hash index over reference-counted items
+// that live in slab chunks, with a segmented LRU per slab class.
 //
 // Lock rules (all of them):
 //  * The index is split into stripes; a key belongs to the stripe chosen by
-//    its hash. Each stripe has one mutex guarding its hash set, its counters'
-//    writes, and the mutable fields (exptime, and the value of an item no
-//    other thread references) of the items linked in it.
-//  * No function holds two stripe locks at once, so there is no lock order.
-//  * Functions ending in _locked expect the caller to hold the stripe lock.
-//  * A reader takes a reference (Item::refcount) under the lock and reads the
-//    key, value, flags and CAS after releasing it: those never change while
-//    an item is referenced by anyone but the index. A change that must alter
-//    a referenced item links a new item in its place instead.
+//    its hash. A stripe's mutex guards its hash set, its counters' writes,
+//    an item's exptime, and the kLinked bit.
+//  * Each slab class has an LRU mutex guarding its lists (Item::prev/next/lru)
+//    and its counters. Order: stripe -> LRU -> allocator class. Code that holds
+//    an LRU lock and needs a stripe (eviction) only try_locks it and moves on.
+//  * Functions ending in _locked expect the stripe lock to be held.
+//  * No function allocates item memory while holding a stripe lock: the
+//    allocator may evict, and eviction needs stripe locks.
+//  * A reader takes a reference (Item::refcount) under the stripe lock and
+//    reads key, value, flags and CAS after releasing it; those never change
+//    while anyone but the index holds the item. A change that must alter a
+//    referenced item links a new item in its place instead.
+//  * Page moves are run by one thread at a time (move_mu_); they reach items
+//    through a reference taken with try_ref(), never through a bare pointer.
 //  * The CAS counter and the flush markers are atomics, read without a lock.
 #include <atomic>
 #include <cstddef>
@@ -19,9 +25,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "memcoro/memory/slab_allocator.hpp"
 #include "memcoro/store/clock.hpp"
 #include "memcoro/store/item.hpp"
 
@@ -46,24 +54,70 @@ enum class DeltaStatus : std::uint8_t { ok, not_found, non_numeric, no_memory };
 struct GetResult {
   ItemRef item;
   LookupStatus status = LookupStatus::miss;
+  std::uint8_t cls = 0;  // slab class of the item found
+};
+
+struct Outcome {
+  LookupStatus status = LookupStatus::miss;
+  std::uint8_t cls = 0;
 };
 
 struct DeltaResult {
   DeltaStatus status = DeltaStatus::not_found;
   std::uint64_t value = 0;
   LookupStatus lookup = LookupStatus::miss;
+  std::uint8_t cls = 0;
 };
 
 struct StoreConfig {
-  std::size_t memory_limit = 64u << 20;  // bytes (enforced by the memory part, later)
+  std::size_t memory_limit = 64u << 20;  // bytes of slab pages
   std::size_t max_item_size = 1u << 20;  // header + key + value + "\r\n"
-  std::size_t stripes = 256;             // rounded up to a power of two
+  std::size_t chunk_size = 48;           // memcached's -n: key + value + flags in class 1
+  double growth_factor = 1.25;
+  bool evictions = true;  // false: memcached's -M
+  unsigned automove = 1;  // 0 off, 1 on, 2 aggressive
+  bool lru_crawler = true;
+  unsigned hot_pct = 20;      // share of a class's items in HOT
+  unsigned warm_pct = 40;     // and in WARM
+  std::size_t stripes = 256;  // rounded up to a power of two
+  std::size_t reserve = 0;    // address space; see SlabConfig
 };
 
 struct StoreCounters {
   std::uint64_t curr_items = 0;
   std::uint64_t total_items = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t evictions = 0;
+  std::uint64_t reclaimed = 0;
+  std::uint64_t expired_unfetched = 0;
+  std::uint64_t evicted_unfetched = 0;
+  std::uint64_t crawler_reclaimed = 0;
+  std::uint64_t slabs_moved = 0;
+  std::uint64_t slab_reassign_evictions = 0;
+};
+
+// `stats items` for one class.
+struct ClassItemStats {
+  unsigned cls = 0;
+  std::uint64_t number = 0, number_hot = 0, number_warm = 0, number_cold = 0;
+  std::uint64_t age_hot = 0, age_warm = 0, age = 0;
+  std::uint64_t mem_requested = 0;
+  std::uint64_t evicted = 0, evicted_nonzero = 0, evicted_time = 0, outofmemory = 0;
+  std::uint64_t tailrepairs = 0, reclaimed = 0, expired_unfetched = 0, evicted_unfetched = 0;
+  std::uint64_t evicted_active = 0, crawler_reclaimed = 0, crawler_items_checked = 0;
+  std::uint64_t moves_to_cold = 0, moves_to_warm = 0, moves_within_lru = 0;
+};
+
+// One line of `stats cachedump` / `lru_crawler metadump`.
+struct ItemInfo {
+  std::string key;
+  std::uint32_t value_len = 0;
+  std::int64_t exptime = 0;      // Unix time, 0: never
+  std::int64_t last_access = 0;  // Unix time
+  std::uint64_t cas = 0;
+  bool fetched = false;
+  unsigned cls = 0;
+  std::size_t total_size = 0;
 };
 
 class Store {
@@ -77,15 +131,14 @@ class Store {
   GetResult get(std::string_view key);
   // get, and on a hit set the item's expiry (gat/gats).
   GetResult get_and_touch(std::string_view key, std::int64_t exptime);
-  // touch: set the expiry; hit or the reason for a miss.
-  LookupStatus touch(std::string_view key, std::int64_t exptime);
-  LookupStatus remove(std::string_view key);
+  Outcome touch(std::string_view key, std::int64_t exptime);
+  Outcome remove(std::string_view key);
 
   // set/add/replace/append/prepend/cas. For cas, `cas_in` is the client's
   // unique; *cas_out receives the new item's CAS when stored.
   StoreStatus store(StoreMode mode, std::string_view key, std::uint32_t flags, std::int64_t exptime,
                     std::string_view value, std::uint64_t cas_in = 0,
-                    std::uint64_t* cas_out = nullptr, LookupStatus* lookup = nullptr);
+                    std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr);
 
   DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
 
@@ -97,32 +150,96 @@ class Store {
     return Item::total_size(key_len, value_len) <= config_.max_item_size;
   }
 
+  // --- memory management ---------------------------------------------------
+  // slabs reassign: move one page from src to dst (finished in the background).
+  memory::SlabAllocator::MoveStatus reassign(unsigned src, unsigned dst);
+  void set_automove(unsigned level) { automove_.store(level, std::memory_order_relaxed); }
+  unsigned automove() const { return automove_.load(std::memory_order_relaxed); }
+  void set_lru_crawler(bool on) { lru_crawler_.store(on, std::memory_order_relaxed); }
+  bool lru_crawler() const { return lru_crawler_.load(std::memory_order_relaxed); }
+  // cache_memlimit: grows at once; shrinking evicts until the pages fit.
+  bool set_memory_limit(std::size_t bytes);
+  std::size_t memory_limit() const { return slabs_.limit(); }
+  // Background work, to be called about ten times a second: finishes page
+  // moves, shrinks to the limit, automoves pages, crawls for expired items.
+  void maintenance_tick();
+  // One full crawl for expired and flushed items now; returns how many.
+  std::size_t crawl_all();
+
+  // --- views ---------------------------------------------------------------
   StoreCounters counters() const;
+  std::vector<ClassItemStats> item_stats() const;  // classes with items
+  const memory::SlabAllocator& slabs() const { return slabs_; }
+  memory::SlabAllocator& slabs() { return slabs_; }
+  // Stored item sizes (key + value + header) in 32-byte buckets: size -> count.
+  std::vector<std::pair<std::size_t, std::uint64_t>> size_histogram() const;
+  // Items of one class, most recently used first (at most `limit`; 0: all).
+  std::vector<ItemInfo> class_items(unsigned cls, unsigned limit) const;
+  // Every item, in index order, optionally of the given classes only.
+  std::vector<ItemInfo> all_items(const std::vector<unsigned>& classes) const;
+
   const StoreConfig& config() const { return config_; }
   // Seconds since the store's epoch, as items record them.
   RelTime rel_now() const;
+  std::int64_t to_unix(RelTime t) const { return epoch_ + t; }
   // memcached's realtime(): a protocol exptime to store time.
   RelTime to_rel_time(std::int64_t exptime) const;
 
  private:
   struct Stripe;
+  struct Lru;
+  struct Move;
+
   Stripe& stripe_for(std::size_t hash) const;
-  bool is_live_locked(const Item* it, RelTime now, LookupStatus* why) const;
-  Item* find_locked(Stripe& s, std::string_view key, std::size_t hash, RelTime now,
-                    LookupStatus* why);
+  Item* item(Handle h) const { return static_cast<Item*>(slabs_.pointer(h)); }
+  ItemRef adopt(Item* it) { return ItemRef::adopt(it, &slabs_); }
+  ItemRef share(Item* it) { return ItemRef::share(it, &slabs_); }
+
+  // Index and LRU.
+  bool is_live(const Item* it, RelTime now, LookupStatus* why) const;
+  Item* find_locked(Stripe& s, std::string_view key, RelTime now, LookupStatus* why);
   void link_locked(Stripe& s, Item* it, RelTime now);
-  void unlink_locked(Stripe& s, Item* it, std::size_t hash);
-  void replace_locked(Stripe& s, Item* old_it, Item* new_it, std::size_t hash, RelTime now);
+  // Drops the index's reference (the item is freed if nobody else has it).
+  void unlink_locked(Stripe& s, Item* it);
+  void touch_access_locked(Item* it, RelTime now);
+  void lru_push(Lru& l, Segment seg, Item* it);
+  void lru_remove(Lru& l, Item* it);
+  void lru_balance(Lru& l);
+
+  // Allocation and reclaiming memory.
+  Item* allocate(std::string_view key, std::uint32_t flags, RelTime exptime, std::size_t value_len,
+                 StoreStatus* error);
+  bool evict_one(unsigned cls);
+  bool steal_page_for(unsigned cls);
+  bool process_move();
+  bool evict_for_move(Item* it);
+  unsigned oldest_class(unsigned except, std::size_t min_pages) const;
+  RelTime tail_age(unsigned cls, RelTime now) const;
+  std::size_t crawl_stripes(std::size_t first, std::size_t count);
+  void automove_step();
+
   std::uint64_t next_cas() { return cas_counter_.fetch_add(1, std::memory_order_relaxed) + 1; }
 
   StoreConfig config_;
   const Clock& clock_;
   std::int64_t epoch_;  // Unix time of RelTime 0
+  mutable memory::SlabAllocator slabs_;
   std::size_t stripe_mask_;
   std::unique_ptr<Stripe[]> stripes_;
+  std::unique_ptr<Lru[]> lrus_;  // by slab class
   std::atomic<std::uint64_t> cas_counter_{0};
   std::atomic<RelTime> oldest_live_{0};
   std::atomic<std::uint64_t> oldest_cas_{0};
+  std::atomic<unsigned> automove_;
+  std::atomic<bool> lru_crawler_;
+
+  std::mutex move_mu_;  // one thread runs page moves at a time
+  std::atomic<std::uint64_t> slabs_moved_{0};
+  std::atomic<std::uint64_t> reassign_evictions_{0};
+  // maintenance_tick() state (only its caller touches these)
+  std::size_t crawl_cursor_ = 0;
+  std::vector<std::uint64_t> last_evicted_;
+  std::int64_t last_automove_ = 0;
 };
 
 }  // namespace memcoro::store

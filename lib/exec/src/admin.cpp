@@ -1,0 +1,328 @@
+// The store's views and controls, in memcached's words and formats.
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/numbers.hpp"
+
+namespace memcoro::exec {
+namespace {
+
+using memory::SlabAllocator;
+using protocol::Command;
+
+void stat(std::string& o, std::string_view name, std::uint64_t v) {
+  o += "STAT ";
+  o += name;
+  o += ' ';
+  o += std::to_string(v);
+  o += "\r\n";
+}
+
+void class_stat(std::string& o, std::string_view prefix, unsigned cls, std::string_view name,
+                std::uint64_t v) {
+  o += "STAT ";
+  o += prefix;
+  o += std::to_string(cls);
+  o += ':';
+  o += name;
+  o += ' ';
+  o += std::to_string(v);
+  o += "\r\n";
+}
+
+void reply(const Command& cmd, std::string_view line, Output& out) {
+  if (cmd.noreply) return;
+  out.append(line);
+  out.append("\r\n");
+}
+
+stats::CounterSnapshot counters_of(Context& ctx) {
+  if (ctx.control != nullptr) return ctx.control->counters();
+  return ctx.counters.snapshot();
+}
+
+void stats_slabs(Context& ctx, Output& out) {
+  std::string& o = out.text();
+  const SlabAllocator& slabs = ctx.store.slabs();
+  const stats::CounterSnapshot c = counters_of(ctx);
+  unsigned active = 0;
+  for (unsigned k = 1; k <= slabs.num_classes(); ++k) {
+    const SlabAllocator::ClassStats s = slabs.class_stats(k);
+    if (s.total_pages == 0) continue;
+    ++active;
+    const stats::ClassSnapshot& pc = c.classes[k];
+    class_stat(o, "", k, "chunk_size", s.chunk_size);
+    class_stat(o, "", k, "chunks_per_page", s.chunks_per_page);
+    class_stat(o, "", k, "total_pages", s.total_pages);
+    class_stat(o, "", k, "total_chunks", s.total_chunks);
+    class_stat(o, "", k, "used_chunks", s.used_chunks);
+    class_stat(o, "", k, "free_chunks", s.free_chunks);
+    class_stat(o, "", k, "free_chunks_end", s.free_chunks_end);
+    class_stat(o, "", k, "get_hits", pc.get_hits);
+    class_stat(o, "", k, "cmd_set", pc.cmd_set);
+    class_stat(o, "", k, "delete_hits", pc.delete_hits);
+    class_stat(o, "", k, "incr_hits", pc.incr_hits);
+    class_stat(o, "", k, "decr_hits", pc.decr_hits);
+    class_stat(o, "", k, "cas_hits", pc.cas_hits);
+    class_stat(o, "", k, "cas_badval", pc.cas_badval);
+    class_stat(o, "", k, "touch_hits", pc.touch_hits);
+  }
+  stat(o, "active_slabs", active);
+  stat(o, "total_malloced", slabs.malloced());
+  o += "END\r\n";
+}
+
+void stats_items(Context& ctx, Output& out) {
+  std::string& o = out.text();
+  for (const store::ClassItemStats& s : ctx.store.item_stats()) {
+    const unsigned k = s.cls;
+    class_stat(o, "items:", k, "number", s.number);
+    class_stat(o, "items:", k, "number_hot", s.number_hot);
+    class_stat(o, "items:", k, "number_warm", s.number_warm);
+    class_stat(o, "items:", k, "number_cold", s.number_cold);
+    class_stat(o, "items:", k, "age_hot", s.age_hot);
+    class_stat(o, "items:", k, "age_warm", s.age_warm);
+    class_stat(o, "items:", k, "age", s.age);
+    class_stat(o, "items:", k, "mem_requested", s.mem_requested);
+    class_stat(o, "items:", k, "evicted", s.evicted);
+    class_stat(o, "items:", k, "evicted_nonzero", s.evicted_nonzero);
+    class_stat(o, "items:", k, "evicted_time", s.evicted_time);
+    class_stat(o, "items:", k, "outofmemory", s.outofmemory);
+    class_stat(o, "items:", k, "tailrepairs", s.tailrepairs);
+    class_stat(o, "items:", k, "reclaimed", s.reclaimed);
+    class_stat(o, "items:", k, "expired_unfetched", s.expired_unfetched);
+    class_stat(o, "items:", k, "evicted_unfetched", s.evicted_unfetched);
+    class_stat(o, "items:", k, "evicted_active", s.evicted_active);
+    class_stat(o, "items:", k, "crawler_reclaimed", s.crawler_reclaimed);
+    class_stat(o, "items:", k, "crawler_items_checked", s.crawler_items_checked);
+    class_stat(o, "items:", k, "moves_to_cold", s.moves_to_cold);
+    class_stat(o, "items:", k, "moves_to_warm", s.moves_to_warm);
+    class_stat(o, "items:", k, "moves_within_lru", s.moves_within_lru);
+  }
+  o += "END\r\n";
+}
+
+void stats_sizes(Context& ctx, Output& out) {
+  std::string& o = out.text();
+  for (const auto& [size, count] : ctx.store.size_histogram()) {
+    o += "STAT ";
+    o += std::to_string(size);
+    o += ' ';
+    o += std::to_string(count);
+    o += "\r\n";
+  }
+  o += "END\r\n";
+}
+
+void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Output& out) {
+  if (args.size() < 3) {
+    out.append("CLIENT_ERROR bad command line\r\n");
+    return;
+  }
+  auto id = protocol::parse_u32(args[1]);
+  auto limit = protocol::parse_u32(args[2]);
+  if (!id || !limit) {
+    out.append("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  if (*id >= SlabAllocator::kMaxClasses + 1) {
+    out.append("CLIENT_ERROR Illegal slab id\r\n");
+    return;
+  }
+  std::string& o = out.text();
+  // memcached caps a dump at 2 MB.
+  const std::size_t cap = o.size() + (2u << 20);
+  char buf[64];
+  for (const store::ItemInfo& i : ctx.store.class_items(*id, *limit)) {
+    std::snprintf(buf, sizeof buf, " [%u b; %lld s]\r\n", i.value_len,
+                  static_cast<long long>(i.exptime));
+    if (o.size() + 5 + i.key.size() + std::strlen(buf) > cap) break;
+    o += "ITEM ";
+    o += i.key;
+    o += buf;
+  }
+  o += "END\r\n";
+}
+
+std::string uri_encode(std::string_view key) {
+  std::string out;
+  char buf[4];
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+void metadump(std::string_view which, Context& ctx, Output& out) {
+  std::vector<unsigned> classes;
+  if (which != "all") {
+    std::size_t at = 0;
+    while (at <= which.size()) {
+      const std::size_t comma = std::min(which.find(',', at), which.size());
+      auto id = protocol::parse_u32(which.substr(at, comma - at));
+      if (!id || *id < 1 || *id > ctx.store.slabs().num_classes()) {
+        out.append("BADCLASS invalid class id\r\n");
+        return;
+      }
+      classes.push_back(*id);
+      at = comma + 1;
+    }
+  }
+  std::string& o = out.text();
+  char buf[160];
+  for (const store::ItemInfo& i : ctx.store.all_items(classes)) {
+    std::snprintf(buf, sizeof buf, " exp=%lld la=%lld cas=%llu fetch=%s cls=%u size=%zu\n",
+                  static_cast<long long>(i.exptime == 0 ? -1 : i.exptime),
+                  static_cast<long long>(i.last_access), static_cast<unsigned long long>(i.cas),
+                  i.fetched ? "yes" : "no", i.cls, i.total_size);
+    o += "key=";
+    o += uri_encode(i.key);
+    o += buf;
+  }
+  o += "END\r\n";
+}
+
+void slabs_command(const Command& cmd, Context& ctx, Output& out) {
+  const std::size_t ntokens = cmd.keys.size() + 2;
+  if (ntokens == 5 && cmd.keys[0] == "reassign") {
+    auto src = protocol::parse_i32(cmd.keys[1]);
+    auto dst = protocol::parse_i32(cmd.keys[2]);
+    if (!src || !dst) {
+      out.append("CLIENT_ERROR bad command line format\r\n");
+      return;
+    }
+    const unsigned max = ctx.store.slabs().num_classes();
+    if (*src < 1 || *dst < 1 || static_cast<unsigned>(*src) > max ||
+        static_cast<unsigned>(*dst) > max) {
+      out.append("BADCLASS invalid src or dst class id\r\n");
+      return;
+    }
+    switch (ctx.store.reassign(static_cast<unsigned>(*src), static_cast<unsigned>(*dst))) {
+      case SlabAllocator::MoveStatus::ok: out.append("OK\r\n"); break;
+      case SlabAllocator::MoveStatus::busy:
+        out.append("BUSY currently processing reassign request\r\n");
+        break;
+      case SlabAllocator::MoveStatus::bad_class:
+        out.append("BADCLASS invalid src or dst class id\r\n");
+        break;
+      case SlabAllocator::MoveStatus::no_spare:
+        out.append("NOSPARE source class has no spare pages\r\n");
+        break;
+      case SlabAllocator::MoveStatus::same:
+        out.append("SAME src and dst class are identical\r\n");
+        break;
+    }
+    return;
+  }
+  if (ntokens >= 4 && cmd.keys[0] == "automove") {
+    if (cmd.keys[1] == "ratio") {
+      // Accepted for compatibility; memcoro's ratio is fixed at 0.8.
+      if (ntokens < 5) {
+        reply(cmd, "ERROR", out);
+        return;
+      }
+      reply(cmd, "OK", out);
+      return;
+    }
+    auto level = protocol::parse_u32(cmd.keys[1]);
+    if (!level) {
+      reply(cmd, "CLIENT_ERROR bad command line format", out);
+      return;
+    }
+    if (*level > 2) {
+      reply(cmd, "ERROR", out);
+      return;
+    }
+    ctx.store.set_automove(*level);
+    reply(cmd, "OK", out);
+    return;
+  }
+  out.append("ERROR\r\n");
+}
+
+void cache_memlimit(const Command& cmd, Context& ctx, Output& out) {
+  auto mb = protocol::parse_u32(cmd.keys[0]);
+  if (!mb) {
+    reply(cmd, "ERROR", out);
+  } else if (*mb < 8) {
+    reply(cmd, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m", out);
+  } else if (*mb > 1000000000) {
+    reply(cmd, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes", out);
+  } else if (std::size_t{*mb} << 20 < ctx.store.config().max_item_size ||
+             !ctx.store.set_memory_limit(std::size_t{*mb} << 20)) {
+    reply(cmd, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust", out);
+  } else {
+    if (ctx.control != nullptr) ctx.control->memory_limit_changed(std::size_t{*mb} << 20);
+    reply(cmd, "OK", out);
+  }
+}
+
+void lru_crawler(const Command& cmd, Context& ctx, Output& out) {
+  const std::size_t ntokens = cmd.keys.size() + 2;
+  const std::string_view sub = cmd.keys.empty() ? std::string_view{} : cmd.keys[0];
+  if (ntokens == 4 && sub == "crawl") {
+    if (!ctx.store.lru_crawler()) {
+      out.append("CLIENT_ERROR lru crawler disabled\r\n");
+      return;
+    }
+    ctx.store.crawl_all();
+    out.append("OK\r\n");
+  } else if (ntokens == 4 && sub == "metadump") {
+    if (!ctx.store.lru_crawler()) {
+      out.append("CLIENT_ERROR lru crawler disabled\r\n");
+      return;
+    }
+    metadump(cmd.keys[1], ctx, out);
+  } else if (ntokens == 4 && (sub == "tocrawl" || sub == "sleep")) {
+    auto v = protocol::parse_u32(cmd.keys[1]);
+    if (!v) {
+      out.append("CLIENT_ERROR bad command line format\r\n");
+    } else if (sub == "sleep" && *v > 1000000) {
+      out.append("CLIENT_ERROR sleep must be one second or less\r\n");
+    } else {
+      out.append("OK\r\n");  // accepted; memcoro paces its crawler itself
+    }
+  } else if (ntokens == 3 && (sub == "enable" || sub == "disable")) {
+    ctx.store.set_lru_crawler(sub == "enable");
+    out.append("OK\r\n");
+  } else {
+    out.append("ERROR\r\n");
+  }
+}
+
+}  // namespace
+
+bool stats_view(std::span<const std::string_view> args, Context& ctx, Output& out) {
+  if (args.empty()) return false;
+  if (args[0] == "slabs") {
+    stats_slabs(ctx, out);
+  } else if (args[0] == "items") {
+    stats_items(ctx, out);
+  } else if (args[0] == "sizes") {
+    stats_sizes(ctx, out);
+  } else if (args[0] == "cachedump") {
+    stats_cachedump(args, ctx, out);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void run_admin(const Command& cmd, Context& ctx, Output& out) {
+  switch (cmd.type) {
+    case protocol::CommandType::slabs: slabs_command(cmd, ctx, out); break;
+    case protocol::CommandType::cache_memlimit: cache_memlimit(cmd, ctx, out); break;
+    case protocol::CommandType::lru_crawler: lru_crawler(cmd, ctx, out); break;
+    default: break;
+  }
+}
+
+}  // namespace memcoro::exec

@@ -1,0 +1,157 @@
+#pragma once
+// Slab classes over one reserved address range.
+//
+// Memory is taken a page at a time (1 MiB, or the item size limit if that is
+// larger) and a page belongs to one size class, cut into equal chunks. The
+// memory limit is a hard bound on the pages in use. Chunks are named by
+// 32-bit handles (offset / 8 from the start of the range, plus one), so the
+// structures that point at items can use 4 bytes instead of 8; that caps one
+// allocator at 32 GiB.
+//
+// Lock rules:
+//  * Each class has a mutex guarding its pages' free lists, its page list and
+//    its counters. alloc() and free() take only the chunk's class mutex.
+//  * pool_mu_ guards the pool of unassigned pages and the page count; it is
+//    taken inside a class mutex (class -> pool), never the other way round.
+//  * A page's class (PageInfo::cls) changes only while it has no chunk in use,
+//    so free() may read it without a lock.
+//  * One page move at a time (move_mu_); while a page moves, its free chunks
+//    are not handed out, and chunks freed in it stay there.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace memcoro::memory {
+
+using Handle = std::uint32_t;  // 0: none
+
+struct SlabConfig {
+  std::size_t memory_limit = 64u << 20;
+  std::size_t item_size_max = 1u << 20;
+  std::size_t min_chunk = 88;  // smallest chunk: item header + memcached's -n 48
+  double growth_factor = 1.25;
+  // Address space reserved up front, so the limit can grow at run time up to
+  // this (0: 4x the limit, at least 1 GiB, at most 32 GiB).
+  std::size_t reserve = 0;
+};
+
+class SlabAllocator {
+ public:
+  static constexpr unsigned kMaxClasses = 63;  // class ids 1..63; 0 means none
+  static constexpr std::size_t kAlign = 8;
+  static constexpr std::size_t kMaxReserve = (std::size_t{1} << 32) * kAlign - 4096;
+
+  explicit SlabAllocator(const SlabConfig& config);
+  ~SlabAllocator();
+  SlabAllocator(const SlabAllocator&) = delete;
+  SlabAllocator& operator=(const SlabAllocator&) = delete;
+
+  // The smallest class whose chunks hold `size` bytes; 0 if none does.
+  unsigned class_for(std::size_t size) const;
+  unsigned num_classes() const { return num_classes_; }
+  std::size_t chunk_size(unsigned cls) const { return classes_[cls].size; }
+  std::size_t chunks_per_page(unsigned cls) const { return classes_[cls].per_page; }
+  std::size_t page_size() const { return page_size_; }
+
+  // A chunk of class `cls`: a free one, else one from a new page if the
+  // limit allows; nullptr otherwise.
+  void* alloc(unsigned cls);
+  void free(void* chunk);
+  unsigned class_of(const void* chunk) const;
+
+  Handle handle_of(const void* p) const {
+    return static_cast<Handle>((static_cast<const char*>(p) - base_) / kAlign + 1);
+  }
+  void* pointer(Handle h) const { return base_ + std::size_t{h - 1} * kAlign; }
+
+  // The limit on pages in use, in bytes. Raising it takes effect at once;
+  // lowering it leaves the excess pages for shrink steps to release.
+  bool set_limit(std::size_t bytes);
+  std::size_t limit() const { return limit_.load(std::memory_order_relaxed); }
+  std::size_t max_limit() const { return reserve_; }
+  // Bytes in pages assigned to classes (memcached's total_malloced).
+  std::size_t malloced() const;
+
+  // --- page moves (slabs reassign, automove, shrinking) ---------------------
+  enum class MoveStatus { ok, busy, bad_class, no_spare, same };
+  // Starts moving one page of `src` to `dst` (dst 0: back to the pool,
+  // released to the OS). `min_src_pages`: src must keep at least this many
+  // pages minus one (memcached's reassign needs 2).
+  MoveStatus start_move(unsigned src, unsigned dst, unsigned min_src_pages = 2);
+  bool moving() const { return moving_page_.load(std::memory_order_acquire) != kNoPage; }
+  unsigned moving_dst() const;
+  // The chunks of the moving page still in use; the caller frees them.
+  std::vector<void*> moving_page_used_chunks();
+  // Completes the move if no chunk of the page is in use.
+  enum class FinishStatus { idle, finished, pending };
+  FinishStatus try_finish_move();
+
+  struct ClassStats {
+    std::size_t chunk_size = 0;
+    std::size_t chunks_per_page = 0;
+    std::size_t total_pages = 0;
+    std::size_t total_chunks = 0;
+    std::size_t used_chunks = 0;
+    std::size_t free_chunks = 0;
+    std::size_t free_chunks_end = 0;
+  };
+  ClassStats class_stats(unsigned cls) const;
+  std::size_t total_pages() const;
+
+ private:
+  static constexpr std::uint32_t kNoPage = 0xffffffffu;
+
+  struct PageInfo {
+    std::atomic<std::uint8_t> cls{0};  // 0: in the pool
+    bool moving = false;
+    bool listed = false;       // in its class's list of pages with space
+    std::uint32_t carved = 0;  // chunks handed out at least once
+    std::uint32_t free_count = 0;
+    void* free_head = nullptr;                     // free chunks, linked through their first word
+    std::uint32_t prev = kNoPage, next = kNoPage;  // list of pages with space
+  };
+
+  struct alignas(64) Class {
+    std::mutex mu;
+    std::size_t size = 0;
+    std::size_t per_page = 0;
+    std::uint32_t space_head = kNoPage;  // pages with a free or uncarved chunk
+    std::vector<std::uint32_t> pages;
+    std::size_t used = 0;
+  };
+
+  std::uint32_t page_of(const void* p) const {
+    return static_cast<std::uint32_t>((static_cast<const char*>(p) - base_) / page_size_);
+  }
+  char* page_base(std::uint32_t page) const { return base_ + std::size_t{page} * page_size_; }
+  bool has_space_locked(const PageInfo& pg, const Class& c) const {
+    return !pg.moving && (pg.free_count > 0 || pg.carved < c.per_page);
+  }
+  void list_add_locked(Class& c, std::uint32_t page);
+  void list_remove_locked(Class& c, std::uint32_t page);
+  std::uint32_t take_pool_page();
+  void return_pool_page(std::uint32_t page);
+
+  char* base_ = nullptr;
+  std::size_t reserve_ = 0;
+  std::size_t page_size_ = 0;
+  std::size_t max_pages_ = 0;
+  unsigned num_classes_ = 0;
+  std::unique_ptr<Class[]> classes_;  // [0] unused
+  std::unique_ptr<PageInfo[]> pages_;
+  std::atomic<std::size_t> limit_{0};
+
+  mutable std::mutex pool_mu_;
+  std::vector<std::uint32_t> pool_;  // released pages, ready for reuse
+  std::uint32_t next_fresh_ = 0;     // pages never used yet start here
+  std::size_t pages_in_use_ = 0;
+
+  std::mutex move_mu_;  // one move at a time; guards the two fields below
+  std::atomic<std::uint32_t> moving_page_{kNoPage};
+  unsigned move_src_ = 0, move_dst_ = 0;
+};
+
+}  // namespace memcoro::memory

@@ -1,0 +1,280 @@
+#include "memcoro/memory/slab_allocator.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace memcoro::memory {
+namespace {
+
+constexpr std::size_t kMinPage = 1u << 20;
+
+std::size_t align_up(std::size_t v, std::size_t a) {
+  return (v + a - 1) / a * a;
+}
+
+void* next_of(void* chunk) {
+  return *static_cast<void**>(chunk);
+}
+void set_next(void* chunk, void* next) {
+  *static_cast<void**>(chunk) = next;
+}
+
+}  // namespace
+
+SlabAllocator::SlabAllocator(const SlabConfig& config) {
+  page_size_ = std::max(kMinPage, align_up(config.item_size_max, kAlign));
+  const std::size_t limit = config.memory_limit;
+  std::size_t reserve = config.reserve;
+  if (reserve == 0) reserve = std::clamp(limit * 4, std::size_t{1} << 30, kMaxReserve);
+  reserve = std::max(reserve, limit);
+  reserve = align_up(reserve, page_size_);
+  if (reserve > kMaxReserve) {
+    throw std::invalid_argument("memory limit above " + std::to_string(kMaxReserve >> 30) +
+                                " GiB is not supported");
+  }
+  void* mem = mmap(nullptr, reserve, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) throw std::bad_alloc();
+  base_ = static_cast<char*>(mem);
+  reserve_ = reserve;
+  max_pages_ = reserve / page_size_;
+  pages_ = std::make_unique<PageInfo[]>(max_pages_);
+  limit_ = limit;
+
+  classes_ = std::make_unique<Class[]>(kMaxClasses + 1);
+  const double factor = config.growth_factor > 1.0 ? config.growth_factor : 1.25;
+  std::size_t size = align_up(std::max<std::size_t>(config.min_chunk, 16), kAlign);
+  unsigned n = 0;
+  while (n < kMaxClasses - 1 && static_cast<double>(size) <= config.item_size_max / factor) {
+    ++n;
+    classes_[n].size = size;
+    classes_[n].per_page = page_size_ / size;
+    std::size_t next =
+        align_up(static_cast<std::size_t>(static_cast<double>(size) * factor), kAlign);
+    size = std::max(next, size + kAlign);
+  }
+  // The last class holds the largest item, one (or a few) per page.
+  ++n;
+  classes_[n].size = align_up(config.item_size_max, kAlign);
+  classes_[n].per_page = page_size_ / classes_[n].size;
+  num_classes_ = n;
+}
+
+SlabAllocator::~SlabAllocator() {
+  munmap(base_, reserve_);
+}
+
+unsigned SlabAllocator::class_for(std::size_t size) const {
+  // Few classes and a branch-predictable scan; a lookup table is not worth it.
+  for (unsigned c = 1; c <= num_classes_; ++c) {
+    if (size <= classes_[c].size) return c;
+  }
+  return 0;
+}
+
+unsigned SlabAllocator::class_of(const void* chunk) const {
+  return pages_[page_of(chunk)].cls.load(std::memory_order_acquire);
+}
+
+void SlabAllocator::list_add_locked(Class& c, std::uint32_t page) {
+  PageInfo& pg = pages_[page];
+  pg.prev = kNoPage;
+  pg.next = c.space_head;
+  if (c.space_head != kNoPage) pages_[c.space_head].prev = page;
+  c.space_head = page;
+  pg.listed = true;
+}
+
+void SlabAllocator::list_remove_locked(Class& c, std::uint32_t page) {
+  PageInfo& pg = pages_[page];
+  if (pg.prev != kNoPage) {
+    pages_[pg.prev].next = pg.next;
+  } else {
+    c.space_head = pg.next;
+  }
+  if (pg.next != kNoPage) pages_[pg.next].prev = pg.prev;
+  pg.prev = pg.next = kNoPage;
+  pg.listed = false;
+}
+
+std::uint32_t SlabAllocator::take_pool_page() {
+  std::lock_guard lock(pool_mu_);
+  if ((pages_in_use_ + 1) * page_size_ > limit_.load(std::memory_order_relaxed)) return kNoPage;
+  std::uint32_t page;
+  if (!pool_.empty()) {
+    page = pool_.back();
+    pool_.pop_back();
+  } else if (next_fresh_ < max_pages_) {
+    page = next_fresh_++;
+  } else {
+    return kNoPage;
+  }
+  ++pages_in_use_;
+  return page;
+}
+
+void SlabAllocator::return_pool_page(std::uint32_t page) {
+  // Give the memory back to the OS: RSS follows the limit down.
+  madvise(page_base(page), page_size_, MADV_DONTNEED);
+  std::lock_guard lock(pool_mu_);
+  pool_.push_back(page);
+  --pages_in_use_;
+}
+
+void* SlabAllocator::alloc(unsigned cls) {
+  Class& c = classes_[cls];
+  std::lock_guard lock(c.mu);
+  if (c.space_head == kNoPage) {
+    const std::uint32_t page = take_pool_page();
+    if (page == kNoPage) return nullptr;
+    PageInfo& pg = pages_[page];
+    pg.carved = 0;
+    pg.free_count = 0;
+    pg.free_head = nullptr;
+    pg.moving = false;
+    pg.cls.store(static_cast<std::uint8_t>(cls), std::memory_order_release);
+    c.pages.push_back(page);
+    list_add_locked(c, page);
+  }
+  const std::uint32_t page = c.space_head;
+  PageInfo& pg = pages_[page];
+  void* p;
+  if (pg.free_count > 0) {
+    p = pg.free_head;
+    pg.free_head = next_of(p);
+    --pg.free_count;
+  } else {
+    p = page_base(page) + std::size_t{pg.carved} * c.size;
+    ++pg.carved;
+  }
+  if (!has_space_locked(pg, c)) list_remove_locked(c, page);
+  ++c.used;
+  return p;
+}
+
+void SlabAllocator::free(void* chunk) {
+  const std::uint32_t page = page_of(chunk);
+  Class& c = classes_[pages_[page].cls.load(std::memory_order_acquire)];
+  std::lock_guard lock(c.mu);
+  PageInfo& pg = pages_[page];
+  set_next(chunk, pg.free_head);
+  pg.free_head = chunk;
+  ++pg.free_count;
+  --c.used;
+  if (!pg.listed && has_space_locked(pg, c)) list_add_locked(c, page);
+}
+
+bool SlabAllocator::set_limit(std::size_t bytes) {
+  if (bytes > reserve_ || bytes < page_size_) return false;
+  limit_.store(bytes, std::memory_order_relaxed);
+  return true;
+}
+
+std::size_t SlabAllocator::malloced() const {
+  std::lock_guard lock(pool_mu_);
+  return pages_in_use_ * page_size_;
+}
+
+std::size_t SlabAllocator::total_pages() const {
+  std::lock_guard lock(pool_mu_);
+  return pages_in_use_;
+}
+
+SlabAllocator::MoveStatus SlabAllocator::start_move(unsigned src, unsigned dst,
+                                                    unsigned min_src_pages) {
+  std::lock_guard move_lock(move_mu_);
+  if (moving_page_.load(std::memory_order_relaxed) != kNoPage) return MoveStatus::busy;
+  if (src < 1 || src > num_classes_ || dst > num_classes_) return MoveStatus::bad_class;
+  if (src == dst) return MoveStatus::same;
+  Class& c = classes_[src];
+  std::lock_guard lock(c.mu);
+  if (c.pages.size() < std::max(1u, min_src_pages)) return MoveStatus::no_spare;
+  // The page with the fewest chunks in use is the cheapest to empty.
+  std::uint32_t best = kNoPage;
+  std::size_t best_used = 0;
+  for (std::uint32_t page : c.pages) {
+    const PageInfo& pg = pages_[page];
+    const std::size_t used = pg.carved - pg.free_count;
+    if (best == kNoPage || used < best_used) {
+      best = page;
+      best_used = used;
+    }
+  }
+  PageInfo& pg = pages_[best];
+  if (pg.listed) list_remove_locked(c, best);
+  pg.moving = true;
+  move_src_ = src;
+  move_dst_ = dst;
+  moving_page_.store(best, std::memory_order_release);
+  return MoveStatus::ok;
+}
+
+unsigned SlabAllocator::moving_dst() const {
+  return move_dst_;
+}
+
+std::vector<void*> SlabAllocator::moving_page_used_chunks() {
+  std::lock_guard move_lock(move_mu_);
+  std::vector<void*> used;
+  const std::uint32_t page = moving_page_.load(std::memory_order_relaxed);
+  if (page == kNoPage) return used;
+  Class& c = classes_[move_src_];
+  std::lock_guard lock(c.mu);
+  PageInfo& pg = pages_[page];
+  std::vector<bool> is_free(pg.carved, false);
+  for (void* p = pg.free_head; p != nullptr; p = next_of(p)) {
+    is_free[static_cast<std::size_t>(static_cast<char*>(p) - page_base(page)) / c.size] = true;
+  }
+  for (std::uint32_t i = 0; i < pg.carved; ++i) {
+    if (!is_free[i]) used.push_back(page_base(page) + std::size_t{i} * c.size);
+  }
+  return used;
+}
+
+SlabAllocator::FinishStatus SlabAllocator::try_finish_move() {
+  std::lock_guard move_lock(move_mu_);
+  const std::uint32_t page = moving_page_.load(std::memory_order_relaxed);
+  if (page == kNoPage) return FinishStatus::idle;
+  PageInfo& pg = pages_[page];
+  {
+    Class& c = classes_[move_src_];
+    std::lock_guard lock(c.mu);
+    if (pg.carved != pg.free_count) return FinishStatus::pending;  // chunks still in use
+    c.pages.erase(std::find(c.pages.begin(), c.pages.end(), page));
+    pg.carved = 0;
+    pg.free_count = 0;
+    pg.free_head = nullptr;
+    pg.moving = false;
+  }
+  if (move_dst_ == 0) {
+    pg.cls.store(0, std::memory_order_release);
+    return_pool_page(page);
+  } else {
+    Class& d = classes_[move_dst_];
+    std::lock_guard lock(d.mu);
+    pg.cls.store(static_cast<std::uint8_t>(move_dst_), std::memory_order_release);
+    d.pages.push_back(page);
+    list_add_locked(d, page);
+  }
+  moving_page_.store(kNoPage, std::memory_order_release);
+  return FinishStatus::finished;
+}
+
+SlabAllocator::ClassStats SlabAllocator::class_stats(unsigned cls) const {
+  ClassStats s;
+  Class& c = classes_[cls];
+  std::lock_guard lock(c.mu);
+  s.chunk_size = c.size;
+  s.chunks_per_page = c.per_page;
+  s.total_pages = c.pages.size();
+  s.total_chunks = s.total_pages * c.per_page;
+  s.used_chunks = c.used;
+  s.free_chunks = s.total_chunks - c.used;
+  return s;
+}
+
+}  // namespace memcoro::memory
