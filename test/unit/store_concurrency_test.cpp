@@ -70,3 +70,65 @@ TEST_CASE("readers never see a torn value") {
   CHECK(torn == 0);
   CHECK(reads > 0);
 }
+
+TEST_CASE("eviction, page moves and the crawler under concurrent load") {
+  SystemClock clock;
+  StoreConfig cfg;
+  cfg.memory_limit = 4u << 20;
+  cfg.automove = 2;
+  Store store(cfg, clock);
+  // A value's letter decides its length, so any mix-up shows.
+  auto make = [](int letter, int scale) {
+    return std::string(static_cast<std::size_t>((letter + 1) * scale),
+                       static_cast<char>('a' + letter));
+  };
+  auto valid = [](std::string_view v) {
+    if (v.empty()) return false;
+    const int letter = v[0] - 'a';
+    if (letter < 0 || letter >= 26) return false;
+    const std::size_t scale = v.size() / static_cast<std::size_t>(letter + 1);
+    return v.size() % static_cast<std::size_t>(letter + 1) == 0 && (scale == 10 || scale == 2000) &&
+           v.find_first_not_of(v[0]) == std::string_view::npos;
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<long> bad{0}, stored{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 3; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < 30000; ++i) {
+        const int letter = (i * 7 + w) % 26;
+        // The workload shifts from small to large values halfway.
+        const int scale = i < 15000 ? 10 : 2000;
+        const std::string key = "k" + std::to_string((i * 31 + w) % 5000);
+        switch (i % 10) {
+          case 0: store.remove(key); break;
+          case 1: store.store(StoreMode::append, key, 0, 0, ""); break;
+          case 2: store.delta(key, true, 1); break;
+          default:
+            if (store.store(StoreMode::set, key, 0, i % 3, make(letter, scale)) ==
+                StoreStatus::stored) {
+              stored++;
+            }
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    while (!stop) {
+      for (int i = 0; i < 5000; ++i) {
+        GetResult g = store.get("k" + std::to_string(i));
+        if (g.item && !valid(g.item->value())) bad++;
+      }
+    }
+  });
+  threads.emplace_back([&] {
+    while (!stop) store.maintenance_tick();
+  });
+  for (int w = 0; w < 3; ++w) threads[static_cast<std::size_t>(w)].join();
+  stop = true;
+  for (std::size_t t = 3; t < threads.size(); ++t) threads[t].join();
+  CHECK(bad == 0);
+  CHECK(stored > 0);
+  CHECK(store.slabs().malloced() <= 4u << 20);
+  CHECK(store.counters().bytes <= 4u << 20);
+}

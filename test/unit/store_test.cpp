@@ -169,3 +169,155 @@ TEST_CASE("item size limit") {
   CHECK(store.store(StoreMode::append, "b", 0, 0, "v") == StoreStatus::too_large);
   CHECK(store.get("b").item);
 }
+
+// --- memory limit, LRU, page moves, crawler -------------------------------------
+
+namespace {
+struct Small {
+  ManualClock clock{kStart};
+  StoreConfig cfg;
+  std::unique_ptr<Store> store;
+  explicit Small(std::size_t mb, bool evictions = true) {
+    cfg.memory_limit = mb << 20;
+    cfg.evictions = evictions;
+    cfg.automove = 0;
+    store = std::make_unique<Store>(cfg, clock);
+  }
+  StoreStatus set(const std::string& key, std::size_t size) {
+    return store->store(StoreMode::set, key, 0, 0, std::string(size, 'v'));
+  }
+  bool has(const std::string& key) { return static_cast<bool>(store->get(key).item); }
+};
+}  // namespace
+
+TEST_CASE("memory stays under the limit; the least recently used go first") {
+  Small s(2);
+  // A 500-byte value: about 2000 per 1 MiB page.
+  for (int i = 0; i < 10000; ++i)
+    REQUIRE(s.set("k" + std::to_string(i), 500) == StoreStatus::stored);
+  CHECK(s.store->slabs().malloced() <= 2u << 20);
+  const StoreCounters c = s.store->counters();
+  CHECK(c.evictions > 0);
+  CHECK(c.curr_items + c.evictions == 10000);
+  CHECK(s.has("k9999"));
+  CHECK_FALSE(s.has("k0"));
+  CHECK(c.bytes <= 2u << 20);
+}
+
+TEST_CASE("keys that are read survive a stream of one-time writes ten times the cache") {
+  Small s(4);
+  std::vector<std::string> hot;
+  for (int i = 0; i < 500; ++i) {
+    hot.push_back("hot" + std::to_string(i));
+    REQUIRE(s.set(hot.back(), 500) == StoreStatus::stored);
+  }
+  // ~40 MiB of one-time writes into a 4 MiB cache, the hot keys read as we go.
+  for (int i = 0; i < 80000; ++i) {
+    s.set("once" + std::to_string(i), 500);
+    if (i % 50 == 0) {
+      for (const auto& k : hot) s.store->get(k);
+    }
+  }
+  int alive = 0;
+  for (const auto& k : hot) alive += s.has(k);
+  CHECK(alive == 500);
+  CHECK(s.store->counters().evictions > 70000);
+}
+
+TEST_CASE("-M: a full cache refuses writes and evicts nothing") {
+  Small s(2, false);
+  int stored = 0;
+  StoreStatus last = StoreStatus::stored;
+  for (int i = 0; i < 10000 && last == StoreStatus::stored; ++i) {
+    last = s.set("k" + std::to_string(i), 500);
+    stored += last == StoreStatus::stored;
+  }
+  CHECK(last == StoreStatus::no_memory);
+  CHECK(s.store->counters().evictions == 0);
+  CHECK(s.has("k0"));
+  CHECK(s.store->counters().curr_items == static_cast<std::uint64_t>(stored));
+  const auto items = s.store->item_stats();
+  REQUIRE_FALSE(items.empty());
+  CHECK(items[0].outofmemory >= 1);
+}
+
+TEST_CASE("a cache full of small items still takes large ones") {
+  Small s(4);
+  for (int i = 0; i < 20000; ++i) s.set("small" + std::to_string(i), 100);
+  CHECK(s.store->slabs().malloced() == 4u << 20);
+  for (int i = 0; i < 20; ++i) {
+    INFO(i);
+    REQUIRE(s.set("large" + std::to_string(i), 300000) == StoreStatus::stored);
+  }
+  CHECK(s.has("large19"));
+  CHECK(s.store->counters().slabs_moved >= 1);
+  CHECK(s.store->slabs().malloced() <= 4u << 20);
+}
+
+TEST_CASE("slabs reassign moves a page and evicts its items") {
+  Small s(8);
+  for (int i = 0; i < 6000; ++i) s.set("a" + std::to_string(i), 500);  // 3 pages
+  const unsigned cls = s.store->slabs().class_for(Item::total_size(5, 500));
+  const unsigned other = cls + 3;
+  const auto before = s.store->slabs().class_stats(cls).total_pages;
+  REQUIRE(before >= 2);
+  CHECK(s.store->reassign(cls, other) == memcoro::memory::SlabAllocator::MoveStatus::ok);
+  CHECK(s.store->slabs().class_stats(cls).total_pages == before - 1);
+  CHECK(s.store->slabs().class_stats(other).total_pages == 1);
+  CHECK(s.store->counters().curr_items < 6000);
+  CHECK(s.store->reassign(other, cls) == memcoro::memory::SlabAllocator::MoveStatus::no_spare);
+}
+
+TEST_CASE("the crawler reclaims expired items without reading them") {
+  Small s(8);
+  for (int i = 0; i < 1000; ++i) {
+    s.store->store(StoreMode::set, "e" + std::to_string(i), 0, 10, "v");
+    s.store->store(StoreMode::set, "p" + std::to_string(i), 0, 0, "v");
+  }
+  s.clock.advance(11);
+  CHECK(s.store->crawl_all() == 1000);
+  const StoreCounters c = s.store->counters();
+  CHECK(c.curr_items == 1000);
+  CHECK(c.crawler_reclaimed == 1000);
+  CHECK(c.expired_unfetched == 1000);
+  // And the background ticks find them too.
+  for (int i = 0; i < 100; ++i) s.store->store(StoreMode::set, "f" + std::to_string(i), 0, 5, "v");
+  s.clock.advance(6);
+  for (int i = 0; i < 200; ++i) s.store->maintenance_tick();
+  CHECK(s.store->counters().curr_items == 1000);
+}
+
+TEST_CASE("cache_memlimit: growing at once, shrinking by evicting") {
+  Small s(8);
+  for (int i = 0; i < 20000; ++i) s.set("k" + std::to_string(i), 500);
+  CHECK(s.store->slabs().malloced() == 8u << 20);
+  REQUIRE(s.store->set_memory_limit(4u << 20));
+  CHECK(s.store->slabs().malloced() <= 4u << 20);
+  CHECK(s.store->counters().bytes <= 4u << 20);
+  REQUIRE(s.store->set_memory_limit(16u << 20));
+  for (int i = 0; i < 20000; ++i) s.set("m" + std::to_string(i), 500);
+  CHECK(s.store->slabs().malloced() > 8u << 20);
+  CHECK(s.store->slabs().malloced() <= 16u << 20);
+}
+
+TEST_CASE("automove gives pages to the class that is evicting") {
+  ManualClock clock{kStart};
+  StoreConfig cfg;
+  cfg.memory_limit = 8u << 20;
+  cfg.automove = 1;
+  Store store(cfg, clock);
+  for (int i = 0; i < 40000; ++i)
+    store.store(StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
+  clock.advance(600);  // the small items grow old
+  const unsigned big = store.slabs().class_for(Item::total_size(6, 5000));
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      store.store(StoreMode::set, "b" + std::to_string(round * 300 + i), 0, 0,
+                  std::string(5000, 'v'));
+    }
+    clock.advance(1);
+    store.maintenance_tick();
+  }
+  CHECK(store.slabs().class_stats(big).total_pages >= 3);
+  CHECK(store.counters().slabs_moved >= 2);
+}

@@ -217,6 +217,13 @@ unsigned SlabAllocator::moving_dst() const {
   return move_dst_;
 }
 
+SlabAllocator::MovingPage SlabAllocator::moving_page() {
+  std::lock_guard move_lock(move_mu_);
+  const std::uint32_t page = moving_page_.load(std::memory_order_relaxed);
+  if (page == kNoPage) return {};
+  return {page_base(page), page_base(page) + page_size_, move_src_};
+}
+
 std::vector<void*> SlabAllocator::moving_page_used_chunks() {
   std::lock_guard move_lock(move_mu_);
   std::vector<void*> used;

@@ -431,17 +431,11 @@ bool Store::steal_page_for(unsigned cls) {
   return process_move();
 }
 
-bool Store::evict_for_move(Item* it) {
-  // A reference first, so the item cannot be freed under us; a chunk whose
-  // count is already 0 is free or being freed.
-  std::uint32_t r = it->refcount.load(std::memory_order_acquire);
-  do {
-    if (r == 0) return true;
-  } while (!it->refcount.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel));
-  ItemRef ref = adopt(it);
-  if (!it->has(kLinked)) return false;  // being built, or held by a reader
+bool Store::evict_for_move(ItemRef ref) {
+  Item* it = ref.get();
   Stripe& s = stripe_for(hash_key(it->key()));
   std::lock_guard lock(s.mu);
+  // Linked, and nobody but the index and us holds it.
   if (!it->has(kLinked) || it->refcount.load(std::memory_order_acquire) != 2) return false;
   unlink_locked(s, it);
   reassign_evictions_.fetch_add(1, std::memory_order_relaxed);
@@ -450,6 +444,7 @@ bool Store::evict_for_move(Item* it) {
 
 bool Store::process_move() {
   std::lock_guard lock(move_mu_);
+  std::vector<ItemRef> victims;
   for (int round = 0; round < 50; ++round) {
     switch (slabs_.try_finish_move()) {
       case SlabAllocator::FinishStatus::idle: return true;
@@ -458,12 +453,24 @@ bool Store::process_move() {
         return true;
       case SlabAllocator::FinishStatus::pending: break;
     }
-    bool all = true;
-    for (void* chunk : slabs_.moving_page_used_chunks()) {
-      all = evict_for_move(static_cast<Item*>(chunk)) && all;
+    // The page's items are found through their class's LRU, where every item
+    // is complete and linked; chunks still being built or read are waited for.
+    const SlabAllocator::MovingPage page = slabs_.moving_page();
+    if (page.begin == nullptr) continue;
+    {
+      Lru& l = lrus_[page.src];
+      std::lock_guard lru_lock(l.mu);
+      for (unsigned seg = 0; seg < kSegments; ++seg) {
+        for (Handle h = l.head[seg]; h != 0; h = item(h)->next) {
+          const char* at = reinterpret_cast<const char*>(item(h));
+          if (at >= page.begin && at < page.end) victims.push_back(share(item(h)));
+        }
+      }
     }
-    // Items held by readers (a reply being written) free themselves soon.
-    if (!all) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    bool all = true;
+    for (ItemRef& ref : victims) all = evict_for_move(std::move(ref)) && all;
+    victims.clear();
+    if (!all || round > 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   return false;
 }

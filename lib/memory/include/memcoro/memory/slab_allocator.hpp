@@ -85,6 +85,13 @@ class SlabAllocator {
   unsigned moving_dst() const;
   // The chunks of the moving page still in use; the caller frees them.
   std::vector<void*> moving_page_used_chunks();
+  // The moving page's address range and class (nullptr when none moves).
+  struct MovingPage {
+    const char* begin = nullptr;
+    const char* end = nullptr;
+    unsigned src = 0;
+  };
+  MovingPage moving_page();
   // Completes the move if no chunk of the page is in use.
   enum class FinishStatus { idle, finished, pending };
   FinishStatus try_finish_move();

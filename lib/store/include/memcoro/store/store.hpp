@@ -16,8 +16,9 @@
 //    reads key, value, flags and CAS after releasing it; those never change
 //    while anyone but the index holds the item. A change that must alter a
 //    referenced item links a new item in its place instead.
-//  * Page moves are run by one thread at a time (move_mu_); they reach items
-//    through a reference taken with try_ref(), never through a bare pointer.
+//  * Page moves are run by one thread at a time (move_mu_); they find a page's
+//    items through the class's LRU (where every item is complete and linked)
+//    and take a reference there before evicting them.
 //  * The CAS counter and the flush markers are atomics, read without a lock.
 #include <atomic>
 #include <cstddef>
@@ -212,7 +213,7 @@ class Store {
   bool evict_one(unsigned cls);
   bool steal_page_for(unsigned cls);
   bool process_move();
-  bool evict_for_move(Item* it);
+  bool evict_for_move(ItemRef ref);
   unsigned oldest_class(unsigned except, std::size_t min_pages) const;
   RelTime tail_age(unsigned cls, RelTime now) const;
   std::size_t crawl_stripes(std::size_t first, std::size_t count);

@@ -1,0 +1,108 @@
+// The slab allocator alone: classes, the limit, reuse, page moves.
+#include <catch2/catch.hpp>
+#include <set>
+#include <vector>
+
+#include "memcoro/memory/slab_allocator.hpp"
+
+using namespace memcoro::memory;
+
+namespace {
+SlabConfig config(std::size_t limit_mb) {
+  SlabConfig c;
+  c.memory_limit = limit_mb << 20;
+  c.item_size_max = 1 << 20;
+  c.min_chunk = 88;
+  c.growth_factor = 1.25;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("classes grow by the factor up to the item size limit") {
+  SlabAllocator a(config(64));
+  CHECK(a.page_size() == 1u << 20);
+  CHECK(a.chunk_size(1) == 88);
+  CHECK(a.chunk_size(2) == 112);  // 88 * 1.25 = 110, aligned to 8
+  for (unsigned c = 2; c <= a.num_classes(); ++c) {
+    CHECK(a.chunk_size(c) > a.chunk_size(c - 1));
+    CHECK(a.chunk_size(c) % 8 == 0);
+  }
+  CHECK(a.chunk_size(a.num_classes()) == 1u << 20);
+  CHECK(a.class_for(1) == 1);
+  CHECK(a.class_for(88) == 1);
+  CHECK(a.class_for(89) == 2);
+  CHECK(a.class_for(1 << 20) == a.num_classes());
+  CHECK(a.class_for((1 << 20) + 1) == 0);
+  CHECK(a.chunks_per_page(1) == (1u << 20) / 88);
+}
+
+TEST_CASE("the limit bounds the pages in use") {
+  SlabAllocator a(config(2));
+  const unsigned cls = a.class_for(1000);
+  std::vector<void*> got;
+  while (void* p = a.alloc(cls)) got.push_back(p);
+  CHECK(got.size() == 2 * a.chunks_per_page(cls));
+  CHECK(a.malloced() == 2u << 20);
+  CHECK(a.alloc(a.class_for(100)) == nullptr);  // no page left for another class
+  std::set<void*> distinct(got.begin(), got.end());
+  CHECK(distinct.size() == got.size());
+  a.free(got.back());
+  CHECK(a.alloc(cls) == got.back());  // reused
+  const auto st = a.class_stats(cls);
+  CHECK(st.total_pages == 2);
+  CHECK(st.used_chunks == got.size());
+  CHECK(st.free_chunks == 0);
+}
+
+TEST_CASE("handles name chunks in 4 bytes") {
+  SlabAllocator a(config(4));
+  void* p = a.alloc(3);
+  const Handle h = a.handle_of(p);
+  CHECK(h != 0);
+  CHECK(a.pointer(h) == p);
+  CHECK(a.class_of(p) == 3);
+}
+
+TEST_CASE("a page moves to another class once its chunks are free") {
+  SlabAllocator a(config(2));
+  const unsigned small = a.class_for(100), large = a.class_for(200000);
+  std::vector<void*> got;
+  while (void* p = a.alloc(small)) got.push_back(p);
+  CHECK(a.alloc(large) == nullptr);
+  CHECK(a.start_move(small, large) == SlabAllocator::MoveStatus::ok);
+  CHECK(a.start_move(small, large) == SlabAllocator::MoveStatus::busy);
+  CHECK(a.try_finish_move() == SlabAllocator::FinishStatus::pending);
+  std::vector<void*> used = a.moving_page_used_chunks();
+  CHECK(used.size() == a.chunks_per_page(small));
+  for (void* p : used) a.free(p);
+  CHECK(a.try_finish_move() == SlabAllocator::FinishStatus::finished);
+  CHECK(a.try_finish_move() == SlabAllocator::FinishStatus::idle);
+  CHECK(a.class_stats(small).total_pages == 1);
+  CHECK(a.class_stats(large).total_pages == 1);
+  CHECK(a.alloc(large) != nullptr);
+  CHECK(a.malloced() == 2u << 20);
+}
+
+TEST_CASE("reassign rules: spare pages, same class, bad class") {
+  SlabAllocator a(config(4));
+  a.alloc(1);
+  CHECK(a.start_move(1, 2) == SlabAllocator::MoveStatus::no_spare);
+  CHECK(a.start_move(1, 1) == SlabAllocator::MoveStatus::same);
+  CHECK(a.start_move(0, 1) == SlabAllocator::MoveStatus::bad_class);
+  CHECK(a.start_move(1, 99) == SlabAllocator::MoveStatus::bad_class);
+}
+
+TEST_CASE("a lower limit is reached by releasing pages to the pool") {
+  SlabAllocator a(config(4));
+  for (int i = 0; i < 4; ++i) REQUIRE(a.alloc(a.num_classes()) != nullptr);  // 1 MiB each
+  CHECK(a.malloced() == 4u << 20);
+  REQUIRE(a.set_limit(2u << 20));
+  CHECK(a.alloc(1) == nullptr);  // over the limit: no new page
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(a.start_move(a.num_classes(), 0, 1) == SlabAllocator::MoveStatus::ok);
+    for (void* p : a.moving_page_used_chunks()) a.free(p);
+    REQUIRE(a.try_finish_move() == SlabAllocator::FinishStatus::finished);
+  }
+  CHECK(a.malloced() == 2u << 20);
+  CHECK_FALSE(a.set_limit(a.max_limit() + (1u << 20)));
+}
