@@ -228,30 +228,21 @@ void Store::lru_balance(Lru& l) {
   const std::uint64_t total = l.total();
   const std::uint64_t hot_max = std::max<std::uint64_t>(1, total * config_.hot_pct / 100);
   const std::uint64_t warm_max = total * config_.warm_pct / 100;
-  for (int step = 0; step < 4 && l.count[0] > hot_max; ++step) {
-    Item* it = item(l.tail[0]);
+  // Moves the tail of `from` to WARM if it was read twice, else to COLD.
+  auto demote_tail = [&](unsigned from, std::uint64_t& active_moves) {
+    Item* it = item(l.tail[from]);
     lru_remove(l, it);
     if (it->has(kActive)) {
       it->access.fetch_and(static_cast<std::uint8_t>(~kActive), std::memory_order_relaxed);
       lru_push(l, Segment::warm, it);
-      ++l.moves_to_warm;
+      ++active_moves;
     } else {
       lru_push(l, Segment::cold, it);
       ++l.moves_to_cold;
     }
-  }
-  for (int step = 0; step < 4 && l.count[1] > warm_max; ++step) {
-    Item* it = item(l.tail[1]);
-    lru_remove(l, it);
-    if (it->has(kActive)) {
-      it->access.fetch_and(static_cast<std::uint8_t>(~kActive), std::memory_order_relaxed);
-      lru_push(l, Segment::warm, it);
-      ++l.moves_within_lru;
-    } else {
-      lru_push(l, Segment::cold, it);
-      ++l.moves_to_cold;
-    }
-  }
+  };
+  for (int step = 0; step < 4 && l.count[0] > hot_max; ++step) demote_tail(0, l.moves_to_warm);
+  for (int step = 0; step < 4 && l.count[1] > warm_max; ++step) demote_tail(1, l.moves_within_lru);
 }
 
 void Store::link_locked(Stripe& s, Item* it, RelTime now) {
