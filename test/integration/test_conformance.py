@@ -15,14 +15,22 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
-CASES = os.path.join(os.path.dirname(__file__), "..", "conformance", "text_protocol.cases")
+CASE_DIR = os.path.join(os.path.dirname(__file__), "..", "conformance")
+CASE_FILES = ("text_protocol.cases", "meta_protocol.cases")
 MARKER = b"mn\r\n"
 
 
-def load_cases():
+def load_cases(files=CASE_FILES):
     env = {"K250": b"k" * 250, "K251": b"k" * 251}
     cases = []
-    with open(CASES, encoding="utf-8") as f:
+    for name in files:
+        cases += load_file(os.path.join(CASE_DIR, name), env)
+    return cases
+
+
+def load_file(path, env):
+    cases = []
+    with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
@@ -34,9 +42,25 @@ def load_cases():
     return cases
 
 
+META_LINE = re.compile(rb"(?m)^(HD|VA|EN|NS|EX|NF)( [^\r]*)?\r$")
+
+
+def mask_meta(m):
+    line = m.group(0)
+    # CAS values, TTLs and idle times depend on the server and the clock.
+    line = re.sub(rb" c\d+", b" c<cas>", line)
+    line = re.sub(rb" t(\d+)", b" t<ttl>", line)
+    line = re.sub(rb" l\d+", b" l<idle>", line)
+    return line
+
+
 def normalize(reply):
     reply = re.sub(rb"(?m)^VERSION [^\r]*", b"VERSION <v>", reply)
     reply = re.sub(rb"(?m)^(VALUE \S+ \d+ \d+) \d+\r$", rb"\1 <cas>\r", reply)
+    reply = META_LINE.sub(mask_meta, reply)
+    # me: the item layout (class, size) is memcoro's own.
+    reply = re.sub(rb"(?m)^(ME \S+ exp=-?\d+ la=)\d+ cas=\d+( fetch=\w+) cls=\d+ size=\d+\r$",
+                   rb"\1<la> cas=<cas>\2 cls=<cls> size=<size>\r", reply)
     return reply
 
 

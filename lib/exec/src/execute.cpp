@@ -52,7 +52,7 @@ void do_get(const Command& cmd, Context& ctx, Output& out) {
     append_u64(it.value_len, out);
     if (with_cas) {
       out.append(' ');
-      append_u64(it.cas, out);
+      append_u64(it.cas_value(), out);
     }
     out.append("\r\n");
     out.append_value(std::move(r.item));
@@ -215,6 +215,11 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       }
       break;
     }
+    case CommandType::meta_get:
+    case CommandType::meta_set:
+    case CommandType::meta_delete:
+    case CommandType::meta_arithmetic:
+    case CommandType::meta_debug: run_meta(cmd, ctx, out); break;
     case CommandType::slabs:
     case CommandType::cache_memlimit:
     case CommandType::lru_crawler: run_admin(cmd, ctx, out); break;

@@ -1,5 +1,7 @@
 #include "memcoro/protocol/text_parser.hpp"
 
+#include <absl/strings/escaping.h>
+
 #include <array>
 #include <cstring>
 
@@ -157,6 +159,251 @@ ParseResult parse_admin(const Tokens& t, CommandType type, Command& cmd, std::si
   cmd.type = type;
   cmd.noreply = noreply_at_end(t);
   for (std::size_t i = 1; i < t.n; ++i) cmd.keys.push_back(t.tok[i]);
+  return make_complete(line_len);
+}
+
+// --- meta commands ------------------------------------------------------------
+
+// memcached's MFLAG_MAX_OPT_LENGTH: more tokens than this is an error.
+constexpr std::size_t kMaxMetaTokens = 20;
+constexpr std::size_t kMaxOpaque = 32;
+
+ParseResult error_swallow(std::string_view text, std::size_t consumed, std::size_t swallow) {
+  ParseResult r = make_error(text, consumed, false);
+  r.swallow = swallow;
+  return r;
+}
+
+// memcached's _meta_flag_preparse(): flags start at token `start`. Returns
+// false with `err` set. Errors found while reading a flag's value are
+// remembered and reported after the rest; a duplicate or unknown flag stops
+// at once.
+bool preparse_meta(const Tokens& t, std::size_t start, Command& cmd, std::string_view& err) {
+  MetaFlags& m = cmd.meta;
+  bool seen[128] = {};
+  bool has_error = false;
+  auto bad_token = [&] {
+    err = "CLIENT_ERROR bad token in command line format";
+    has_error = true;
+  };
+  for (std::size_t i = start; i < t.n; ++i) {
+    const std::string_view tok = t.tok[i];
+    const auto o = static_cast<unsigned char>(tok[0]);
+    if (o >= 127 || seen[o]) {
+      err = "CLIENT_ERROR duplicate flag";
+      return false;
+    }
+    seen[o] = true;
+    if (m.count < sizeof m.order) m.order[m.count++] = static_cast<char>(o);
+    const std::string_view arg = tok.substr(1);
+    switch (o) {
+      case 'b': {
+        m.base64 = true;
+        if (!absl::Base64Unescape(absl::string_view(cmd.key.data(), cmd.key.size()),
+                                  &cmd.key_buffer) ||
+            cmd.key_buffer.empty()) {
+          err = "CLIENT_ERROR error decoding key";
+          has_error = true;
+        } else {
+          cmd.key = cmd.key_buffer;
+        }
+        break;
+      }
+      case 'N':
+        if (auto v = parse_i32(arg)) {
+          m.has_vivify = true;
+          m.vivify_ttl = *v;
+        } else {
+          bad_token();
+        }
+        break;
+      case 'T':
+        if (auto v = parse_i32(arg)) {
+          m.has_ttl = true;
+          m.ttl = *v;
+        } else {
+          bad_token();
+        }
+        break;
+      case 'R':
+        if (auto v = parse_i32(arg)) {
+          m.has_recache = true;
+          m.recache_ttl = *v;
+        } else {
+          bad_token();
+        }
+        break;
+      case 'C':
+        if (auto v = parse_u64(arg)) {
+          m.has_cas = true;
+          m.cas = *v;
+        } else {
+          bad_token();
+        }
+        break;
+      case 'E':
+        if (auto v = parse_u64(arg)) {
+          m.has_new_cas = true;
+          m.new_cas = *v;
+        } else {
+          bad_token();
+        }
+        break;
+      case 'F':
+        if (auto v = parse_u32(arg)) {
+          m.has_flags = true;
+          m.client_flags = *v;
+        } else {
+          has_error = true;  // memcached keeps the message it had
+        }
+        break;
+      case 'M':
+        if (tok.size() != 2) {
+          err = "CLIENT_ERROR incorrect length for M token";
+          has_error = true;
+        } else {
+          m.mode = tok[1];
+        }
+        break;
+      case 'J':
+        if (auto v = parse_u64(arg)) {
+          m.initial = *v;
+        } else {
+          err = "CLIENT_ERROR invalid numeric initial value";
+          has_error = true;
+        }
+        break;
+      case 'D':
+        if (auto v = parse_u64(arg)) {
+          m.delta = *v;
+        } else {
+          err = "CLIENT_ERROR invalid numeric delta value";
+          has_error = true;
+        }
+        break;
+      case 'O': m.opaque = tok; break;
+      case 'v': m.value = true; break;
+      case 'u': m.no_bump = true; break;
+      case 'q': m.quiet = true; break;
+      case 'I': m.invalidate = true; break;
+      case 'x': m.remove_value = true; break;
+      case 'P':
+      case 'L':
+      case 'k':
+      case 's':
+      case 't':
+      case 'c':
+      case 'f':
+      case 'l':
+      case 'h': break;
+      default: err = "CLIENT_ERROR invalid flag"; return false;
+    }
+  }
+  return !has_error;
+}
+
+ParseResult parse_meta(std::string_view in, std::size_t line_len, const Tokens& t, Command& cmd,
+                       const ParserLimits& limits) {
+  const std::size_t ntokens = t.ntokens();
+  const char which = t.tok[0][1];
+  cmd.meta = MetaFlags{};
+  if (which == 'n') {
+    cmd.type = CommandType::meta_noop;
+    return make_complete(line_len);
+  }
+  if (which == 'e') {
+    cmd.type = CommandType::meta_debug;
+    if (ntokens < 3 || t.tok[1].size() > kMaxKeyLength)
+      return make_error(kBadFormat, line_len, false);
+    cmd.key = t.tok[1];
+    if (ntokens >= 4 && t.tok[2] == "b") {
+      if (!absl::Base64Unescape(absl::string_view(cmd.key.data(), cmd.key.size()),
+                                &cmd.key_buffer) ||
+          cmd.key_buffer.empty()) {
+        return make_error(kBadFormat, line_len, false);
+      }
+      cmd.key = cmd.key_buffer;
+      cmd.meta.base64 = true;
+    }
+    return make_complete(line_len);
+  }
+  switch (which) {
+    case 'g': cmd.type = CommandType::meta_get; break;
+    case 's': cmd.type = CommandType::meta_set; break;
+    case 'd': cmd.type = CommandType::meta_delete; break;
+    case 'a': cmd.type = CommandType::meta_arithmetic; break;
+    default: return make_error(kError, line_len, false);
+  }
+  if (ntokens < 3) return make_error(kError, line_len, false);
+  if (t.tok[1].size() > kMaxKeyLength) return make_error(kBadFormat, line_len, false);
+  cmd.key = t.tok[1];
+  std::string_view err = kBadFormat;
+
+  if (cmd.type == CommandType::meta_set) {
+    if (ntokens == 3) return make_error(kBadFormat, line_len, false);
+    if (ntokens > kMaxMetaTokens) {
+      return make_error("CLIENT_ERROR options flags too long", line_len, false);
+    }
+    auto vlen = parse_i32(t.tok[2]);
+    if (!vlen || *vlen < 0 || *vlen > INT32_MAX - 2) return make_error(kBadFormat, line_len, false);
+    cmd.data_len = static_cast<std::uint32_t>(*vlen);
+    const std::size_t block = cmd.data_len + std::size_t{2};
+    // From here on an error also skips the data block.
+    if (!preparse_meta(t, 3, cmd, err)) return error_swallow(err, line_len, block);
+    cmd.noreply = cmd.meta.quiet;
+    switch (cmd.meta.mode) {
+      case 0:
+      case 'E':
+      case 'A':
+      case 'P':
+      case 'R':
+      case 'S': break;
+      default: return error_swallow("CLIENT_ERROR invalid mode for ms M token", line_len, block);
+    }
+    if (cmd.meta.opaque.size() > kMaxOpaque) {
+      return error_swallow("CLIENT_ERROR opaque token too long", line_len, block);
+    }
+    if (block > limits.max_item_size) {
+      cmd.too_large = true;
+      ParseResult r = make_complete(line_len);
+      r.swallow = block;
+      return r;
+    }
+    const std::size_t total = line_len + block;
+    if (in.size() < total) {
+      ParseResult r;
+      r.status = ParseStatus::need_more;
+      r.need = total;
+      return r;
+    }
+    if (in[total - 2] != '\r' || in[total - 1] != '\n') return make_error(kBadChunk, total, false);
+    cmd.data = in.substr(line_len, cmd.data_len);
+    return make_complete(total);
+  }
+
+  if (ntokens > kMaxMetaTokens) {
+    return make_error(cmd.type == CommandType::meta_get ? "CLIENT_ERROR options flags are too long"
+                                                        : "CLIENT_ERROR options flags too long",
+                      line_len, false);
+  }
+  if (!preparse_meta(t, 2, cmd, err)) {
+    if (cmd.type != CommandType::meta_get) err = "CLIENT_ERROR invalid or duplicate flag";
+    return make_error(err, line_len, false);
+  }
+  cmd.noreply = cmd.meta.quiet;
+  if (cmd.type == CommandType::meta_arithmetic) {
+    switch (cmd.meta.mode) {
+      case 0:
+      case 'I':
+      case '+':
+      case 'D':
+      case '-': break;
+      default: return make_error("CLIENT_ERROR invalid mode for ma M token", line_len, false);
+    }
+  }
+  if (cmd.meta.opaque.size() > kMaxOpaque) {
+    return make_error("CLIENT_ERROR opaque token too long", line_len, false);
+  }
   return make_complete(line_len);
 }
 
@@ -332,10 +579,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       }
       return error();
     case 'm':
-      if (name == "mn") {
-        cmd.type = CommandType::meta_noop;
-        return make_complete(line_len);
-      }
+      if (name.size() == 2) return parse_meta(in, line_len, t, cmd, limits);
       return error();
     default: return error();
   }

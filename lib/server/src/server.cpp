@@ -299,6 +299,7 @@ struct Server::Impl final : exec::ServerControl {
         if (r.status == protocol::ParseStatus::error) {
           if (!r.silent) exec::write_error(r.error, out);
           start += r.consumed;
+          swallow = r.swallow;  // a refused meta set's data block
           continue;
         }
         const exec::After after = exec::execute(cmd, ctx, out);

@@ -157,7 +157,7 @@ bool Store::is_live(const Item* it, RelTime now, LookupStatus* why) const {
   if (oldest != 0 && oldest <= now) {
     const std::uint64_t oldest_cas = oldest_cas_.load(std::memory_order_acquire);
     if (it->time.load(std::memory_order_relaxed) <= oldest ||
-        (oldest_cas != 0 && it->cas < oldest_cas)) {
+        (oldest_cas != 0 && it->cas_value() < oldest_cas)) {
       *why = LookupStatus::flushed;
       return false;
     }
@@ -247,7 +247,7 @@ void Store::lru_balance(Lru& l) {
 
 void Store::link_locked(Stripe& s, Item* it, RelTime now) {
   it->time.store(now, std::memory_order_relaxed);
-  it->cas = next_cas();
+  it->cas.store(next_cas(), std::memory_order_relaxed);
   it->access.store(kLinked, std::memory_order_relaxed);
   s.index.insert(slabs_.handle_of(it));
   s.items.add(1);
@@ -302,7 +302,7 @@ Item* Store::allocate(std::string_view key, std::uint32_t flags, RelTime exptime
       it->prev = it->next = 0;
       it->refcount.store(1, std::memory_order_relaxed);
       it->flags = flags;
-      it->cas = 0;
+      it->cas.store(0, std::memory_order_relaxed);
       it->exptime.store(exptime, std::memory_order_relaxed);
       it->time.store(0, std::memory_order_relaxed);
       it->value_len = static_cast<std::uint32_t>(value_len);
@@ -673,7 +673,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
       }
       unlink_locked(s, cur);
       link_locked(s, fresh, now);
-      if (cas_out != nullptr) *cas_out = fresh->cas;
+      if (cas_out != nullptr) *cas_out = fresh->cas_value();
       return StoreStatus::stored;
     }
   }
@@ -704,7 +704,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
         if (old_it == nullptr) {
           status = StoreStatus::not_found;
         } else {
-          status = old_it->cas == cas_in ? StoreStatus::stored : StoreStatus::exists;
+          status = old_it->cas_value() == cas_in ? StoreStatus::stored : StoreStatus::exists;
         }
         break;
       default: status = StoreStatus::not_stored; break;
@@ -713,7 +713,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
       if (old_it != nullptr) unlink_locked(s, old_it);
       link_locked(s, it, now);
       out.cls = it->cls;
-      if (cas_out != nullptr) *cas_out = it->cas;
+      if (cas_out != nullptr) *cas_out = it->cas_value();
       it = nullptr;
     }
   }
@@ -755,7 +755,7 @@ DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
         char* dst = it->value_data();
         std::memcpy(dst, buf, len);
         std::memset(dst + len, ' ', it->value_len - len);
-        it->cas = next_cas();
+        it->cas.store(next_cas(), std::memory_order_relaxed);
         return r;
       }
       old = share(it);
@@ -886,7 +886,7 @@ ItemInfo info_of(const Item* it, const Store& store) {
   const RelTime exp = it->exptime.load(std::memory_order_relaxed);
   i.exptime = exp == 0 ? 0 : store.to_unix(exp);
   i.last_access = store.to_unix(it->time.load(std::memory_order_relaxed));
-  i.cas = it->cas;
+  i.cas = it->cas_value();
   i.fetched = it->has(kFetched);
   i.cls = it->cls;
   i.total_size = it->total_size();
@@ -922,6 +922,322 @@ std::vector<ItemInfo> Store::all_items(const std::vector<unsigned>& classes) con
     }
   }
   return out;
+}
+
+// --- meta protocol -----------------------------------------------------------------
+
+Item* Store::make_item(std::string_view key, std::uint32_t flags, RelTime exptime,
+                       std::string_view value, StoreStatus* error) {
+  Item* it = allocate(key, flags, exptime, value.size(), error);
+  if (it != nullptr && !value.empty()) std::memcpy(it->value_data(), value.data(), value.size());
+  return it;
+}
+
+MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) {
+  Stripe& s = stripe_for(hash_key(key));
+  MetaGetResult r;
+  Item* fresh = nullptr;  // built unlocked when N may need it
+  for (int pass = 0; pass < 2; ++pass) {
+    {
+      std::lock_guard lock(s.mu);
+      const RelTime now = rel_now();
+      r.now = now;
+      Item* it = find_locked(s, key, now, &r.status);
+      if (it == nullptr && opts.vivify && fresh != nullptr) {
+        fresh->exptime.store(to_rel_time(opts.vivify_ttl), std::memory_order_relaxed);
+        link_locked(s, fresh, now);
+        it = fresh;
+        fresh = nullptr;
+        r.created = true;
+        r.status = LookupStatus::hit;
+      }
+      if (it != nullptr) {
+        r.cls = it->cls;
+        r.exptime_before = r.created ? 0 : it->exptime.load(std::memory_order_relaxed);
+        r.fetched = it->has(kFetched);
+        const RelTime t = it->time.load(std::memory_order_relaxed);
+        r.idle = now > t ? now - t : 0;
+        if (opts.touch) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
+        const RelTime exp = it->exptime.load(std::memory_order_relaxed);
+        r.token_sent = it->has(kTokenSent);
+        r.won = r.created;
+        if (opts.recache && !r.token_sent && !r.created && exp != 0 &&
+            exp < to_rel_time(opts.recache_ttl)) {
+          r.won = true;
+        }
+        r.stale = it->has(kStale);
+        if (r.stale && !r.token_sent) r.won = true;
+        if (r.won) it->access.fetch_or(kTokenSent, std::memory_order_relaxed);
+        if (!opts.no_bump) touch_access_locked(it, now);
+        r.exptime_after = exp;
+        r.item = share(it);
+        break;
+      }
+      if (!opts.vivify || pass == 1) break;
+    }
+    // A miss with N: build the empty item unlocked, then look again.
+    StoreStatus error;
+    fresh = make_item(key, 0, 0, {}, &error);
+    if (fresh == nullptr) break;
+  }
+  if (fresh != nullptr) adopt(fresh).reset();
+  return r;
+}
+
+StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                              std::string_view value, const MetaSetOptions& opts,
+                              std::uint64_t* cas_out, Outcome* outcome) {
+  // memcached: a CAS turns set and replace into cas.
+  StoreMode mode = opts.mode;
+  if (opts.has_cas && (mode == StoreMode::set || mode == StoreMode::replace)) {
+    mode = StoreMode::cas;
+  }
+  const bool joins = mode == StoreMode::append || mode == StoreMode::prepend;
+  Stripe& s = stripe_for(hash_key(key));
+  Outcome local;
+  Outcome& out = outcome != nullptr ? *outcome : local;
+  for (;;) {
+    ItemRef old;
+    if (joins) {
+      std::lock_guard lock(s.mu);
+      if (Item* it = find_locked(s, key, rel_now(), &out.status)) old = share(it);
+      if (!old && !opts.vivify) return StoreStatus::not_stored;
+      if (old && opts.has_cas && old->cas_value() != opts.cas) {
+        return StoreStatus::exists;
+      }
+    }
+    StoreStatus error;
+    Item* it;
+    if (joins && old) {
+      const std::size_t new_len = std::size_t{old->value_len} + value.size();
+      if (!item_size_ok(key.size(), new_len)) return StoreStatus::too_large;
+      it = allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), new_len, &error);
+      if (it == nullptr) return error;
+      char* dst = it->value_data();
+      const bool append = mode == StoreMode::append;
+      std::memcpy(dst, append ? old->value().data() : value.data(),
+                  append ? old->value_len : value.size());
+      std::memcpy(dst + (append ? old->value_len : value.size()),
+                  append ? value.data() : old->value().data(),
+                  append ? value.size() : old->value_len);
+    } else {
+      const RelTime exp = to_rel_time(joins ? opts.vivify_ttl : exptime);
+      it = make_item(key, flags, exp, value, &error);
+      if (it == nullptr) {
+        remove(key);  // no stale value may survive a failed store
+        return error;
+      }
+    }
+
+    StoreStatus status = StoreStatus::not_stored;
+    bool retry = false;
+    {
+      std::lock_guard lock(s.mu);
+      const RelTime now = rel_now();
+      LookupStatus why;
+      Item* cur = find_locked(s, key, now, &why);
+      if (cur != nullptr) out.cls = cur->cls;
+      if (!joins) out.status = why;
+      switch (mode) {
+        case StoreMode::set: status = StoreStatus::stored; break;
+        case StoreMode::add:
+          status = cur == nullptr ? StoreStatus::stored : StoreStatus::not_stored;
+          break;
+        case StoreMode::replace:
+          status = cur != nullptr ? StoreStatus::stored : StoreStatus::not_stored;
+          break;
+        case StoreMode::cas:
+          if (cur == nullptr) {
+            status = StoreStatus::not_found;
+          } else if (cur->cas_value() == opts.cas) {
+            status = StoreStatus::stored;
+          } else if (opts.invalidate && opts.cas < cur->cas_value()) {
+            // A late writer with an older CAS may still fill a stale item: the
+            // value is kept as stale, with the old TTL and win state.
+            it->exptime.store(cur->exptime.load(std::memory_order_relaxed),
+                              std::memory_order_relaxed);
+            status = StoreStatus::stored;
+          } else {
+            status = StoreStatus::exists;
+          }
+          break;
+        case StoreMode::append:
+        case StoreMode::prepend:
+          if (cur != old.get()) {
+            retry = true;  // changed (or appeared) meanwhile
+          } else {
+            status = StoreStatus::stored;
+          }
+          break;
+      }
+      if (status == StoreStatus::stored) {
+        std::uint8_t keep = 0;
+        if (mode == StoreMode::cas && cur != nullptr && cur->cas_value() != opts.cas) {
+          keep = static_cast<std::uint8_t>(
+              kStale | (cur->access.load(std::memory_order_relaxed) & kTokenSent));
+        }
+        if (cur != nullptr) unlink_locked(s, cur);
+        link_locked(s, it, now);
+        if (keep != 0) it->access.fetch_or(keep, std::memory_order_relaxed);
+        if (opts.has_new_cas) it->cas.store(opts.new_cas, std::memory_order_relaxed);
+        out.cls = it->cls;
+        if (cas_out != nullptr) *cas_out = it->cas_value();
+        it = nullptr;
+      }
+    }
+    if (it != nullptr) adopt(it).reset();
+    if (!retry) return status;
+  }
+}
+
+MetaDeleteStatus Store::meta_delete(std::string_view key, const MetaDeleteOptions& opts,
+                                    Outcome* outcome) {
+  Stripe& s = stripe_for(hash_key(key));
+  Outcome local;
+  Outcome& out = outcome != nullptr ? *outcome : local;
+  ItemRef old;
+  for (;;) {
+    {
+      std::lock_guard lock(s.mu);
+      const RelTime now = rel_now();
+      Item* it = find_locked(s, key, now, &out.status);
+      if (it == nullptr) return MetaDeleteStatus::not_found;
+      out.cls = it->cls;
+      if (opts.has_cas && it->cas_value() != opts.cas) return MetaDeleteStatus::exists;
+      if (opts.invalidate) {
+        // Stale, not gone: the next reader wins the right to recache.
+        if (opts.has_ttl) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
+        it->access.fetch_or(kStale, std::memory_order_relaxed);
+        it->access.fetch_and(static_cast<std::uint8_t>(~kTokenSent), std::memory_order_relaxed);
+        it->cas.store(opts.has_new_cas ? opts.new_cas : next_cas(), std::memory_order_relaxed);
+        return MetaDeleteStatus::deleted;
+      }
+      if (!opts.remove_value) {
+        unlink_locked(s, it);
+        return MetaDeleteStatus::deleted;
+      }
+      if (old && it == old.get()) {
+        return MetaDeleteStatus::deleted;  // handled below with the new item
+      }
+      old = share(it);
+    }
+    // x: replace the item with an empty one that keeps its key, flags and TTL.
+    StoreStatus error;
+    Item* fresh =
+        make_item(key, old->flags, old->exptime.load(std::memory_order_relaxed), {}, &error);
+    if (fresh == nullptr) return MetaDeleteStatus::not_found;
+    std::lock_guard lock(s.mu);
+    const RelTime now = rel_now();
+    LookupStatus why;
+    Item* cur = find_locked(s, key, now, &why);
+    if (cur != old.get()) {
+      adopt(fresh).reset();
+      old.reset();
+      continue;
+    }
+    unlink_locked(s, cur);
+    link_locked(s, fresh, now);
+    if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
+    return MetaDeleteStatus::deleted;
+  }
+}
+
+MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& opts) {
+  using Status = MetaDeltaResult::Status;
+  Stripe& s = stripe_for(hash_key(key));
+  MetaDeltaResult r;
+  for (;;) {
+    ItemRef old;
+    char buf[24];
+    std::size_t len = 0;
+    {
+      std::lock_guard lock(s.mu);
+      const RelTime now = rel_now();
+      r.now = now;
+      LookupStatus why;
+      Item* it = find_locked(s, key, now, &why);
+      if (it == nullptr) {
+        if (!opts.vivify) {
+          r.status = Status::not_found;
+          return r;
+        }
+      } else {
+        r.cls = it->cls;
+        if (opts.has_cas && it->cas_value() != opts.cas) {
+          r.status = Status::exists;
+          return r;
+        }
+        std::uint64_t value = 0;
+        if (it->value_len == 0 || !parse_stored_number(it->value(), value)) {
+          r.status = Status::non_numeric;
+          return r;
+        }
+        if (opts.incr) {
+          value += opts.delta;
+        } else {
+          value = opts.delta > value ? 0 : value - opts.delta;
+        }
+        len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+        r.value = value;
+        r.status = Status::ok;
+        if (len <= it->value_len && it->refcount.load(std::memory_order_acquire) == 1) {
+          char* dst = it->value_data();
+          std::memcpy(dst, buf, len);
+          std::memset(dst + len, ' ', it->value_len - len);
+          it->cas.store(opts.has_new_cas ? opts.new_cas : next_cas(), std::memory_order_relaxed);
+          if (opts.has_ttl) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
+          r.cas = it->cas_value();
+          r.exptime = it->exptime.load(std::memory_order_relaxed);
+          return r;
+        }
+        old = share(it);
+      }
+    }
+    // A new item: the result of the change, or N's initial value on a miss.
+    const bool vivify = !old;
+    if (vivify) {
+      len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, opts.initial).ptr - buf);
+      r.value = opts.initial;
+    }
+    StoreStatus error;
+    Item* fresh = make_item(
+        key, vivify ? 0 : old->flags,
+        vivify ? to_rel_time(opts.vivify_ttl) : old->exptime.load(std::memory_order_relaxed),
+        std::string_view(buf, len), &error);
+    if (fresh == nullptr) {
+      r.status = Status::no_memory;
+      return r;
+    }
+    std::lock_guard lock(s.mu);
+    const RelTime now = rel_now();
+    LookupStatus why;
+    Item* cur = find_locked(s, key, now, &why);
+    if (cur != old.get()) {
+      adopt(fresh).reset();  // changed meanwhile: start again
+      continue;
+    }
+    if (cur != nullptr) unlink_locked(s, cur);
+    link_locked(s, fresh, now);
+    if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
+    if (opts.has_ttl && !vivify) {
+      fresh->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
+    }
+    r.status = Status::ok;
+    r.created = vivify;
+    r.cls = fresh->cls;
+    r.cas = fresh->cas_value();
+    r.exptime = fresh->exptime.load(std::memory_order_relaxed);
+    return r;
+  }
+}
+
+std::optional<ItemInfo> Store::peek(std::string_view key) {
+  Stripe& s = stripe_for(hash_key(key));
+  std::lock_guard lock(s.mu);
+  LookupStatus why;
+  Item* it = find_locked(s, key, rel_now(), &why);
+  if (it == nullptr) return std::nullopt;
+  return info_of(it, *this);
 }
 
 }  // namespace memcoro::store

@@ -44,5 +44,7 @@ void write_error(std::string_view text, Output& out);
 // false for a subcommand it does not know.
 bool stats_view(std::span<const std::string_view> args, Context& ctx, Output& out);
 void run_admin(const protocol::Command& cmd, Context& ctx, Output& out);
+// mg ms md ma me (meta.cpp).
+void run_meta(const protocol::Command& cmd, Context& ctx, Output& out);
 
 }  // namespace memcoro::exec

@@ -3,6 +3,7 @@
 // views point into the connection's read buffer and stay valid until the
 // caller consumes the bytes the parse reported.
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,16 +29,51 @@ enum class CommandType : std::uint8_t {
   verbosity,
   quit,
   stats,
-  meta_noop,       // mn
-  slabs,           // slabs reassign|automove ...
-  cache_memlimit,  // cache_memlimit <MB> [noreply]
-  lru_crawler,     // lru_crawler crawl|metadump|enable|disable|tocrawl|sleep ...
+  meta_noop,        // mn
+  meta_get,         // mg
+  meta_set,         // ms
+  meta_delete,      // md
+  meta_arithmetic,  // ma
+  meta_debug,       // me
+  slabs,            // slabs reassign|automove ...
+  cache_memlimit,   // cache_memlimit <MB> [noreply]
+  lru_crawler,      // lru_crawler crawl|metadump|enable|disable|tocrawl|sleep ...
 };
 
 // True for the commands that carry a data block after the command line.
 constexpr bool is_storage(CommandType t) {
   return t >= CommandType::set && t <= CommandType::cas;
 }
+
+// The flags of a meta command (mg ms md ma), as parsed. Flags that return
+// something are kept in `order`, as the client sent them, because replies
+// list them in that order.
+struct MetaFlags {
+  bool base64 = false;        // b: the key is base64
+  bool value = false;         // v
+  bool quiet = false;         // q
+  bool no_bump = false;       // u
+  bool invalidate = false;    // I
+  bool remove_value = false;  // x (md, after memcached 1.6.18)
+  bool has_ttl = false;       // T
+  bool has_vivify = false;    // N
+  bool has_recache = false;   // R
+  bool has_cas = false;       // C
+  bool has_new_cas = false;   // E (after memcached 1.6.18)
+  bool has_flags = false;     // F
+  char mode = 0;              // M
+  std::int32_t ttl = 0;
+  std::int32_t vivify_ttl = 0;
+  std::int32_t recache_ttl = 0;
+  std::uint32_t client_flags = 0;
+  std::uint64_t cas = 0;
+  std::uint64_t new_cas = 0;
+  std::uint64_t delta = 1;    // D
+  std::uint64_t initial = 0;  // J
+  std::string_view opaque;    // O token, with its 'O'
+  char order[24] = {};        // flag letters in request order
+  std::uint8_t count = 0;
+};
 
 struct Command {
   CommandType type = CommandType::get;
@@ -61,6 +97,9 @@ struct Command {
   // the arguments after the command name.
   // Reused across commands so that parsing does not allocate once warm.
   std::vector<std::string_view> keys;
+  MetaFlags meta;
+  // A base64 key (meta flag b) decoded; `key` then points here.
+  std::string key_buffer;
 };
 
 }  // namespace memcoro::protocol

@@ -22,6 +22,9 @@ using memory::Handle;
 inline constexpr std::uint8_t kLinked = 1;
 inline constexpr std::uint8_t kFetched = 2;
 inline constexpr std::uint8_t kActive = 4;
+// Meta protocol: marked stale by `md I` / `ms I`; a recache token (W) was sent.
+inline constexpr std::uint8_t kStale = 8;
+inline constexpr std::uint8_t kTokenSent = 16;
 
 // Item::lru values (under the class's LRU lock).
 enum class Segment : std::uint8_t { hot = 0, warm = 1, cold = 2, none = 3 };
@@ -31,10 +34,10 @@ struct Item {
   Handle next;
   std::atomic<std::uint32_t> refcount;  // the index holds one reference
   std::uint32_t flags;                  // client flags
-  std::uint64_t cas;
-  std::atomic<RelTime> exptime;  // 0: never (written under the stripe lock)
-  std::atomic<RelTime> time;     // last access, updated at most once a minute
-  std::uint32_t value_len;       // value bytes, without the "\r\n"
+  std::atomic<std::uint64_t> cas;       // written under the stripe lock
+  std::atomic<RelTime> exptime;         // 0: never (written under the stripe lock)
+  std::atomic<RelTime> time;            // last access, updated at most once a minute
+  std::uint32_t value_len;              // value bytes, without the "\r\n"
   std::uint8_t key_len;
   std::uint8_t cls;                  // slab class
   std::atomic<std::uint8_t> access;  // kLinked | kFetched | kActive
@@ -50,6 +53,7 @@ struct Item {
   char* value_data() { return bytes() + key_len; }
   std::size_t total_size() const { return total_size(key_len, value_len); }
   bool has(std::uint8_t bit) const { return (access.load(std::memory_order_relaxed) & bit) != 0; }
+  std::uint64_t cas_value() const { return cas.load(std::memory_order_relaxed); }
 
   static constexpr std::size_t total_size(std::size_t key_len, std::size_t value_len) {
     return sizeof(Item) + key_len + value_len + 2;

@@ -121,6 +121,85 @@ struct ItemInfo {
   std::size_t total_size = 0;
 };
 
+// --- meta protocol ---
+
+struct MetaGetOptions {
+  bool touch = false;  // T
+  std::int64_t ttl = 0;
+  bool vivify = false;  // N: create an empty item on a miss
+  std::int64_t vivify_ttl = 0;
+  bool recache = false;  // R: win when the remaining TTL is below this
+  std::int64_t recache_ttl = 0;
+  bool no_bump = false;  // u
+};
+
+struct MetaGetResult {
+  ItemRef item;
+  LookupStatus status = LookupStatus::miss;
+  std::uint8_t cls = 0;
+  bool created = false;     // N made the item
+  bool won = false;         // W: this client should recache
+  bool stale = false;       // X
+  bool token_sent = false;  // Z: another client already won
+  bool fetched = false;     // h: read before this request
+  RelTime idle = 0;         // l: seconds since the last access before this one
+  RelTime exptime_before = 0, exptime_after = 0, now = 0;
+};
+
+struct MetaSetOptions {
+  StoreMode mode = StoreMode::set;
+  bool has_cas = false;  // C
+  std::uint64_t cas = 0;
+  bool invalidate = false;   // I: a CAS older than the item's stores a stale value
+  bool has_new_cas = false;  // E
+  std::uint64_t new_cas = 0;
+  bool vivify = false;  // N with append/prepend: create a missing item
+  std::int64_t vivify_ttl = 0;
+};
+
+enum class MetaDeleteStatus : std::uint8_t { deleted, not_found, exists };
+
+struct MetaDeleteOptions {
+  bool has_cas = false;
+  std::uint64_t cas = 0;
+  bool invalidate = false;  // I: mark stale instead of removing
+  bool has_ttl = false;     // T, with I
+  std::int64_t ttl = 0;
+  bool remove_value = false;  // x: keep the item, drop its value
+  bool has_new_cas = false;
+  std::uint64_t new_cas = 0;
+};
+
+struct MetaDeltaOptions {
+  bool incr = true;
+  std::uint64_t delta = 1;
+  bool has_cas = false;
+  std::uint64_t cas = 0;
+  bool vivify = false;  // N: create with `initial` on a miss
+  std::int64_t vivify_ttl = 0;
+  std::uint64_t initial = 0;
+  bool has_ttl = false;  // T
+  std::int64_t ttl = 0;
+  bool has_new_cas = false;
+  std::uint64_t new_cas = 0;
+};
+
+struct MetaDeltaResult {
+  enum class Status : std::uint8_t {
+    ok,
+    not_found,
+    exists,
+    non_numeric,
+    no_memory
+  } status = Status::not_found;
+  std::uint64_t value = 0;
+  std::uint64_t cas = 0;
+  RelTime exptime = 0;
+  RelTime now = 0;
+  std::uint8_t cls = 0;
+  bool created = false;
+};
+
 class Store {
  public:
   Store(const StoreConfig& config, const Clock& clock);
@@ -142,6 +221,16 @@ class Store {
                     std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr);
 
   DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
+
+  MetaGetResult meta_get(std::string_view key, const MetaGetOptions& opts);
+  StoreStatus meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                         std::string_view value, const MetaSetOptions& opts, std::uint64_t* cas_out,
+                         Outcome* outcome);
+  MetaDeleteStatus meta_delete(std::string_view key, const MetaDeleteOptions& opts,
+                               Outcome* outcome);
+  MetaDeltaResult meta_delta(std::string_view key, const MetaDeltaOptions& opts);
+  // me: the item's metadata without touching it.
+  std::optional<ItemInfo> peek(std::string_view key);
 
   // flush_all: with delay <= 0 everything stored so far goes at once;
   // otherwise everything stored until then goes at that time.
@@ -203,6 +292,8 @@ class Store {
   // Drops the index's reference (the item is freed if nobody else has it).
   void unlink_locked(Stripe& s, Item* it);
   void touch_access_locked(Item* it, RelTime now);
+  Item* make_item(std::string_view key, std::uint32_t flags, RelTime exptime,
+                  std::string_view value, StoreStatus* error);
   void lru_push(Lru& l, Segment seg, Item* it);
   void lru_remove(Lru& l, Item* it);
   void lru_balance(Lru& l);

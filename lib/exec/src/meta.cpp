@@ -1,0 +1,320 @@
+// The meta commands (mg ms md ma me), answered as memcached 1.6 answers them.
+#include <absl/strings/escaping.h>
+
+#include <string>
+
+#include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/numbers.hpp"
+
+namespace memcoro::exec {
+namespace {
+
+using protocol::Command;
+using protocol::MetaFlags;
+using store::RelTime;
+
+void put_u64(std::uint64_t v, Output& out) {
+  char buf[24];
+  char* end = protocol::format_u64(v, buf);
+  out.append(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+}
+
+void put_flag(char flag, std::uint64_t v, Output& out) {
+  out.append(' ');
+  out.append(flag);
+  put_u64(v, out);
+}
+
+void put_key(const Command& cmd, Output& out) {
+  out.append(" k");
+  if (!cmd.meta.base64) {
+    out.append(cmd.key);
+    return;
+  }
+  out.append(absl::Base64Escape(absl::string_view(cmd.key.data(), cmd.key.size())));
+  out.append(" b");
+}
+
+// The flags every reply echoes: O (opaque) and k (key).
+void put_echoes(const Command& cmd, Output& out) {
+  for (std::uint8_t i = 0; i < cmd.meta.count; ++i) {
+    if (cmd.meta.order[i] == 'O') {
+      out.append(' ');
+      out.append(cmd.meta.opaque);
+    } else if (cmd.meta.order[i] == 'k') {
+      put_key(cmd, out);
+    }
+  }
+}
+
+void put_ttl(RelTime exptime, RelTime now, Output& out) {
+  out.append(" t");
+  if (exptime == 0) {
+    out.append("-1");
+  } else {
+    put_u64(static_cast<std::uint32_t>(exptime - now), out);
+  }
+}
+
+void meta_get(const Command& cmd, Context& ctx, Output& out) {
+  const MetaFlags& m = cmd.meta;
+  store::MetaGetOptions opts;
+  opts.touch = m.has_ttl;
+  opts.ttl = m.ttl;
+  opts.vivify = m.has_vivify;
+  opts.vivify_ttl = m.vivify_ttl;
+  opts.recache = m.has_recache;
+  opts.recache_ttl = m.recache_ttl;
+  opts.no_bump = m.no_bump;
+  store::MetaGetResult r = ctx.store.meta_get(cmd.key, opts);
+  if (r.status == store::LookupStatus::expired) ctx.counters.get_expired.add();
+  if (r.status == store::LookupStatus::flushed) ctx.counters.get_flushed.add();
+  if (m.has_ttl) {
+    ctx.counters.cmd_touch.add();
+    (r.item ? ctx.counters.touch_hits : ctx.counters.touch_misses).add();
+    if (r.item) ctx.counters.cls(r.cls).touch_hits.add();
+  } else {
+    ctx.counters.cmd_get.add();
+    (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
+    if (r.item) ctx.counters.cls(r.cls).get_hits.add();
+  }
+  if (!r.item) {
+    if (cmd.noreply) return;  // q hides a miss
+    out.append("EN");
+    put_echoes(cmd, out);
+    out.append("\r\n");
+    return;
+  }
+  const store::Item& it = *r.item.get();
+  if (m.value) {
+    out.append("VA ");
+    put_u64(it.value_len, out);
+  } else {
+    out.append("HD");
+  }
+  // t reports the TTL as of its place in the request: after a T or N
+  // before it, the new one.
+  bool ttl_changed = false;
+  for (std::uint8_t i = 0; i < m.count; ++i) {
+    switch (m.order[i]) {
+      case 'T': ttl_changed = true; break;
+      case 'N': ttl_changed = ttl_changed || r.created; break;
+      case 's': put_flag('s', it.value_len, out); break;
+      case 't': put_ttl(ttl_changed ? r.exptime_after : r.exptime_before, r.now, out); break;
+      case 'c': put_flag('c', it.cas_value(), out); break;
+      case 'f': put_flag('f', it.flags, out); break;
+      case 'l': put_flag('l', r.idle, out); break;
+      case 'h': put_flag('h', r.fetched ? 1 : 0, out); break;
+      case 'O':
+        out.append(' ');
+        out.append(m.opaque);
+        break;
+      case 'k': put_key(cmd, out); break;
+      default: break;
+    }
+  }
+  if (r.token_sent) out.append(" Z");
+  if (r.stale) out.append(" X");
+  if (r.won) out.append(" W");
+  out.append("\r\n");
+  if (m.value) out.append_value(std::move(r.item));
+}
+
+void meta_set(const Command& cmd, Context& ctx, Output& out) {
+  const MetaFlags& m = cmd.meta;
+  store::MetaSetOptions opts;
+  switch (m.mode) {
+    case 'E': opts.mode = store::StoreMode::add; break;
+    case 'A': opts.mode = store::StoreMode::append; break;
+    case 'P': opts.mode = store::StoreMode::prepend; break;
+    case 'R': opts.mode = store::StoreMode::replace; break;
+    default: opts.mode = store::StoreMode::set; break;
+  }
+  opts.has_cas = m.has_cas;
+  opts.cas = m.cas;
+  opts.invalidate = m.invalidate;
+  opts.has_new_cas = m.has_new_cas;
+  opts.new_cas = m.new_cas;
+  opts.vivify = m.has_vivify;
+  opts.vivify_ttl = m.vivify_ttl;
+  std::uint64_t cas = 0;
+  store::Outcome outcome;
+  store::StoreStatus s;
+  if (cmd.too_large) {
+    ctx.store.remove(cmd.key);
+    s = store::StoreStatus::too_large;
+  } else {
+    s = ctx.store.meta_store(cmd.key, m.client_flags, m.has_ttl ? m.ttl : 0, cmd.data, opts, &cas,
+                             &outcome);
+  }
+  std::string_view code;
+  switch (s) {
+    case store::StoreStatus::stored: code = "HD"; break;
+    case store::StoreStatus::not_stored: code = "NS"; break;
+    case store::StoreStatus::exists: code = "EX"; break;
+    case store::StoreStatus::not_found: code = "NF"; break;
+    case store::StoreStatus::too_large:
+      ctx.counters.store_too_large.add();
+      out.append("SERVER_ERROR object too large for cache\r\n");
+      return;
+    case store::StoreStatus::no_memory:
+      ctx.counters.store_no_memory.add();
+      out.append("SERVER_ERROR out of memory storing object\r\n");
+      return;
+  }
+  ctx.counters.cmd_set.add();
+  ctx.counters.cls(outcome.cls).cmd_set.add();
+  if (opts.has_cas && opts.mode != store::StoreMode::add) {
+    if (s == store::StoreStatus::stored) ctx.counters.cas_hits.add();
+    if (s == store::StoreStatus::exists) ctx.counters.cas_badval.add();
+    if (s == store::StoreStatus::not_found) ctx.counters.cas_misses.add();
+  }
+  if (s == store::StoreStatus::stored && cmd.noreply) return;  // q hides HD only
+  out.append(code);
+  for (std::uint8_t i = 0; i < m.count; ++i) {
+    switch (m.order[i]) {
+      case 'O':
+        out.append(' ');
+        out.append(m.opaque);
+        break;
+      case 'k': put_key(cmd, out); break;
+      case 'c': put_flag('c', cas, out); break;
+      default: break;
+    }
+  }
+  out.append("\r\n");
+}
+
+void meta_delete(const Command& cmd, Context& ctx, Output& out) {
+  const MetaFlags& m = cmd.meta;
+  store::MetaDeleteOptions opts;
+  opts.has_cas = m.has_cas;
+  opts.cas = m.cas;
+  opts.invalidate = m.invalidate;
+  opts.has_ttl = m.has_ttl;
+  opts.ttl = m.ttl;
+  opts.remove_value = m.remove_value;
+  opts.has_new_cas = m.has_new_cas;
+  opts.new_cas = m.new_cas;
+  store::Outcome outcome;
+  const store::MetaDeleteStatus s = ctx.store.meta_delete(cmd.key, opts, &outcome);
+  std::string_view code = "HD";
+  if (s == store::MetaDeleteStatus::deleted) {
+    if (!m.invalidate && !m.remove_value) {
+      ctx.counters.delete_hits.add();
+      ctx.counters.cls(outcome.cls).delete_hits.add();
+    }
+    if (cmd.noreply) return;
+  } else {
+    ctx.counters.delete_misses.add();
+    code = s == store::MetaDeleteStatus::exists ? "EX" : "NF";
+  }
+  out.append(code);
+  put_echoes(cmd, out);
+  out.append("\r\n");
+}
+
+void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
+  using Status = store::MetaDeltaResult::Status;
+  const MetaFlags& m = cmd.meta;
+  store::MetaDeltaOptions opts;
+  opts.incr = !(m.mode == 'D' || m.mode == '-');
+  opts.delta = m.delta;
+  opts.has_cas = m.has_cas;
+  opts.cas = m.cas;
+  opts.vivify = m.has_vivify;
+  opts.vivify_ttl = m.vivify_ttl;
+  opts.initial = m.initial;
+  opts.has_ttl = m.has_ttl;
+  opts.ttl = m.ttl;
+  opts.has_new_cas = m.has_new_cas;
+  opts.new_cas = m.new_cas;
+  const store::MetaDeltaResult r = ctx.store.meta_delta(cmd.key, opts);
+  switch (r.status) {
+    case Status::non_numeric:
+      out.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+      return;
+    case Status::no_memory: out.append("SERVER_ERROR out of memory\r\n"); return;
+    case Status::not_found:
+    case Status::exists:
+      if (r.status == Status::not_found) {
+        (opts.incr ? ctx.counters.incr_misses : ctx.counters.decr_misses).add();
+      }
+      out.append(r.status == Status::not_found ? "NF" : "EX");
+      put_echoes(cmd, out);
+      out.append("\r\n");
+      return;
+    case Status::ok: break;
+  }
+  (opts.incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
+  (opts.incr ? ctx.counters.cls(r.cls).incr_hits : ctx.counters.cls(r.cls).decr_hits).add();
+  if (cmd.noreply) return;
+  char buf[24];
+  char* end = protocol::format_u64(r.value, buf);
+  const std::string_view number(buf, static_cast<std::size_t>(end - buf));
+  if (m.value) {
+    out.append("VA ");
+    put_u64(number.size(), out);
+  } else {
+    out.append("HD");
+  }
+  for (std::uint8_t i = 0; i < m.count; ++i) {
+    switch (m.order[i]) {
+      case 'c': put_flag('c', r.cas, out); break;
+      case 't': put_ttl(r.exptime, r.now, out); break;
+      case 'O':
+        out.append(' ');
+        out.append(m.opaque);
+        break;
+      case 'k': put_key(cmd, out); break;
+      default: break;
+    }
+  }
+  out.append("\r\n");
+  if (m.value) {
+    out.append(number);
+    out.append("\r\n");
+  }
+}
+
+void meta_debug(const Command& cmd, Context& ctx, Output& out) {
+  const std::optional<store::ItemInfo> info = ctx.store.peek(cmd.key);
+  if (!info) {
+    out.append("EN\r\n");
+    return;
+  }
+  out.append("ME ");
+  if (cmd.meta.base64) {
+    out.append(absl::Base64Escape(absl::string_view(cmd.key.data(), cmd.key.size())));
+  } else {
+    out.append(cmd.key);
+  }
+  const std::int64_t now = ctx.store.to_unix(ctx.store.rel_now());
+  out.append(" exp=");
+  out.append(std::to_string(info->exptime == 0 ? -1 : info->exptime - now));
+  out.append(" la=");
+  out.append(std::to_string(now - info->last_access));
+  out.append(" cas=");
+  put_u64(info->cas, out);
+  out.append(info->fetched ? " fetch=yes" : " fetch=no");
+  out.append(" cls=");
+  put_u64(info->cls, out);
+  out.append(" size=");
+  put_u64(info->total_size, out);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+void run_meta(const Command& cmd, Context& ctx, Output& out) {
+  switch (cmd.type) {
+    case protocol::CommandType::meta_get: meta_get(cmd, ctx, out); break;
+    case protocol::CommandType::meta_set: meta_set(cmd, ctx, out); break;
+    case protocol::CommandType::meta_delete: meta_delete(cmd, ctx, out); break;
+    case protocol::CommandType::meta_arithmetic: meta_arithmetic(cmd, ctx, out); break;
+    case protocol::CommandType::meta_debug: meta_debug(cmd, ctx, out); break;
+    default: break;
+  }
+}
+
+}  // namespace memcoro::exec
