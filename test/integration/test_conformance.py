@@ -149,6 +149,43 @@ class Conformance(unittest.TestCase):
         self.assertEqual(ours[1:3], [b"STORED\r\n", b"EXISTS\r\n"])
         self.assertEqual(ours, theirs)
 
+    def test_stale_while_revalidate_across_clients(self):
+        # Who gets W (recache) and who Z (someone else is on it), with three
+        # clients, on both servers.
+        def run(server):
+            with server.connect() as s:
+                harness.command(s, b"flush_all\r\n")
+            a, b, c = server.connect(), server.connect(), server.connect()
+            out = []
+
+            def say(conn, req, end=b"\r\n"):
+                reply = harness.command(conn, req, until=end)
+                cas = re.search(rb" c(\d+)", reply)
+                out.append(normalize(reply))
+                return cas.group(1) if cas else None
+
+            say(a, b"set k 0 0 3\r\nold\r\n")
+            say(a, b"md k I T30\r\n")
+            cas = say(b, b"mg k v c\r\n", b"old\r\n")
+            say(a, b"mg k v\r\n", b"old\r\n")
+            say(c, b"mg k v\r\n", b"old\r\n")
+            say(b, b"ms k 3 C%s\r\nnew\r\n" % cas)
+            say(a, b"mg k v\r\n", b"new\r\n")
+            # Vivify on miss: one winner, everyone else waits.
+            say(a, b"mg v1 N30 v\r\n", b"\r\n\r\n")
+            say(b, b"mg v1 N30 v\r\n", b"\r\n\r\n")
+            say(c, b"mg v1 N30 v t\r\n", b"\r\n\r\n")
+            say(a, b"ms v1 5 T60\r\nfresh\r\n")
+            say(b, b"mg v1 v\r\n", b"fresh\r\n")
+            for conn in (a, b, c):
+                conn.close()
+            return out
+
+        ours, theirs = run(self.memcoro), run(self.memcached)
+        self.assertIn(b" W", ours[2])
+        self.assertIn(b" Z", ours[3])
+        self.assertEqual(ours, theirs)
+
     def test_stats_settings_names(self):
         # Every `stats settings` name memcoro prints is memcached's.
         def names(server):

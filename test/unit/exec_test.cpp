@@ -102,3 +102,23 @@ TEST_CASE_METHOD(Fixture, "quit asks for the connection to close") {
   exec::Output out;
   CHECK(exec::execute(cmd, ctx, out) == exec::After::close);
 }
+
+TEST_CASE_METHOD(Fixture, "meta: TTL, idle time and CAS as the clock moves") {
+  const std::string set = run("ms k 3 T100 c\r\nabc\r\n");
+  REQUIRE(set.rfind("HD c", 0) == 0);
+  const std::string cas = set.substr(4, set.size() - 6);
+  CHECK(run("mg k t c v\r\n") == "VA 3 t100 c" + cas + "\r\nabc\r\n");
+  clock.advance(10);
+  CHECK(run("mg k t l h\r\n") == "HD t90 l10 h1\r\n");
+  CHECK(run("mg k t T60\r\n") == "HD t90\r\n");  // t before T: the old TTL
+  CHECK(run("mg k T30 t\r\n") == "HD t30\r\n");
+  clock.advance(30);
+  CHECK(run("mg k v\r\n") == "EN\r\n");
+  CHECK(run("ma n N0 J5 t v\r\n") == "VA 1 t-1\r\n5\r\n");
+  CHECK(run("ma n T50 t v\r\n") == "VA 1 t50\r\n6\r\n");
+}
+
+TEST_CASE_METHOD(Fixture, "meta: quiet mode hides only the nominal replies") {
+  CHECK(run("ms a 1 q\r\nx\r\nms a 1 q ME\r\ny\r\nmg a q v\r\nmg b q v\r\nmd b q\r\nmn\r\n") ==
+        "NS\r\nVA 1\r\nx\r\nNF\r\nMN\r\n");
+}
