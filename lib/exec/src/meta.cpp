@@ -66,6 +66,8 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
   opts.recache = m.has_recache;
   opts.recache_ttl = m.recache_ttl;
   opts.no_bump = m.no_bump;
+  opts.has_new_cas = m.has_new_cas;
+  opts.new_cas = m.new_cas;
   store::MetaGetResult r = ctx.store.meta_get(cmd.key, opts);
   if (r.status == store::LookupStatus::expired) ctx.counters.get_expired.add();
   if (r.status == store::LookupStatus::flushed) ctx.counters.get_flushed.add();
@@ -138,6 +140,7 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
   opts.vivify = m.has_vivify;
   opts.vivify_ttl = m.vivify_ttl;
   std::uint64_t cas = 0;
+  std::uint32_t size = 0;
   store::Outcome outcome;
   store::StoreStatus s;
   if (cmd.too_large) {
@@ -145,7 +148,7 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
     s = store::StoreStatus::too_large;
   } else {
     s = ctx.store.meta_store(cmd.key, m.client_flags, m.has_ttl ? m.ttl : 0, cmd.data, opts, &cas,
-                             &outcome);
+                             &outcome, &size);
   }
   std::string_view code;
   switch (s) {
@@ -179,6 +182,9 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
         break;
       case 'k': put_key(cmd, out); break;
       case 'c': put_flag('c', cas, out); break;
+      case 's':  // after memcached 1.6.18: the stored size (the new one, on append)
+        if (s == store::StoreStatus::stored) put_flag('s', size, out);
+        break;
       default: break;
     }
   }

@@ -154,13 +154,9 @@ RelTime Store::to_rel_time(std::int64_t exptime) const {
 
 bool Store::is_live(const Item* it, RelTime now, LookupStatus* why) const {
   const RelTime oldest = oldest_live_.load(std::memory_order_acquire);
-  if (oldest != 0 && oldest <= now) {
-    const std::uint64_t oldest_cas = oldest_cas_.load(std::memory_order_acquire);
-    if (it->time.load(std::memory_order_relaxed) <= oldest ||
-        (oldest_cas != 0 && it->cas_value() < oldest_cas)) {
-      *why = LookupStatus::flushed;
-      return false;
-    }
+  if (oldest != 0 && oldest <= now && it->time.load(std::memory_order_relaxed) <= oldest) {
+    *why = LookupStatus::flushed;
+    return false;
   }
   const RelTime exp = it->exptime.load(std::memory_order_relaxed);
   if (exp != 0 && exp <= now) {
@@ -785,20 +781,19 @@ DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
 void Store::flush_all(std::int64_t delay) {
   const RelTime now = rel_now();
   const RelTime new_oldest = delay > 0 ? to_rel_time(delay) : now;
+  // memcached's oldest_live: items last stored or read at or before it are
+  // gone once it has passed.
   const RelTime oldest = new_oldest - 1;
-  if (oldest <= now) oldest_cas_.store(next_cas(), std::memory_order_release);
   oldest_live_.store(oldest, std::memory_order_release);
-  if (oldest > now) return;  // takes effect later, checked on access
-  // Immediate: free the memory now rather than as keys are read again.
+  if (oldest > now) return;  // takes effect later, checked on access and by the crawler
+  // Immediate: everything stored so far goes now, including items stored
+  // this very second (which the time check cannot tell apart), and the
+  // memory is freed at once rather than as keys are read again.
   for (std::size_t i = 0; i <= stripe_mask_; ++i) {
     Stripe& s = stripes_[i];
     std::lock_guard lock(s.mu);
-    std::vector<Handle> dead;
-    for (Handle h : s.index) {
-      LookupStatus why;
-      if (!is_live(item(h), now, &why)) dead.push_back(h);
-    }
-    for (Handle h : dead) unlink_locked(s, item(h));
+    std::vector<Handle> all(s.index.begin(), s.index.end());
+    for (Handle h : all) unlink_locked(s, item(h));
   }
 }
 
@@ -946,6 +941,7 @@ MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) 
       if (it == nullptr && opts.vivify && fresh != nullptr) {
         fresh->exptime.store(to_rel_time(opts.vivify_ttl), std::memory_order_relaxed);
         link_locked(s, fresh, now);
+        if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
         it = fresh;
         fresh = nullptr;
         r.created = true;
@@ -986,7 +982,7 @@ MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) 
 
 StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
                               std::string_view value, const MetaSetOptions& opts,
-                              std::uint64_t* cas_out, Outcome* outcome) {
+                              std::uint64_t* cas_out, Outcome* outcome, std::uint32_t* size_out) {
   // memcached: a CAS turns set and replace into cas.
   StoreMode mode = opts.mode;
   if (opts.has_cas && (mode == StoreMode::set || mode == StoreMode::replace)) {
@@ -1082,6 +1078,7 @@ StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::in
         if (opts.has_new_cas) it->cas.store(opts.new_cas, std::memory_order_relaxed);
         out.cls = it->cls;
         if (cas_out != nullptr) *cas_out = it->cas_value();
+        if (size_out != nullptr) *size_out = it->value_len;
         it = nullptr;
       }
     }

@@ -19,7 +19,7 @@
 //  * Page moves are run by one thread at a time (move_mu_); they find a page's
 //    items through the class's LRU (where every item is complete and linked)
 //    and take a reference there before evicting them.
-//  * The CAS counter and the flush markers are atomics, read without a lock.
+//  * The CAS counter and the flush marker are atomics, read without a lock.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -130,7 +130,9 @@ struct MetaGetOptions {
   std::int64_t vivify_ttl = 0;
   bool recache = false;  // R: win when the remaining TTL is below this
   std::int64_t recache_ttl = 0;
-  bool no_bump = false;  // u
+  bool no_bump = false;      // u
+  bool has_new_cas = false;  // E: the CAS of an item N creates
+  std::uint64_t new_cas = 0;
 };
 
 struct MetaGetResult {
@@ -225,7 +227,7 @@ class Store {
   MetaGetResult meta_get(std::string_view key, const MetaGetOptions& opts);
   StoreStatus meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
                          std::string_view value, const MetaSetOptions& opts, std::uint64_t* cas_out,
-                         Outcome* outcome);
+                         Outcome* outcome, std::uint32_t* size_out = nullptr);
   MetaDeleteStatus meta_delete(std::string_view key, const MetaDeleteOptions& opts,
                                Outcome* outcome);
   MetaDeltaResult meta_delta(std::string_view key, const MetaDeltaOptions& opts);
@@ -321,7 +323,6 @@ class Store {
   std::unique_ptr<Lru[]> lrus_;  // by slab class
   std::atomic<std::uint64_t> cas_counter_{0};
   std::atomic<RelTime> oldest_live_{0};
-  std::atomic<std::uint64_t> oldest_cas_{0};
   std::atomic<unsigned> automove_;
   std::atomic<bool> lru_crawler_;
 
