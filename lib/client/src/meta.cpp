@@ -31,26 +31,45 @@ Request& Request::unumber(char f, std::uint64_t v) {
 }
 
 void write_request(const Request& req, std::string& out) {
-  out += 'm';
-  out += static_cast<char>(req.command());
-  if (req.command() != Command::noop) {
-    out += ' ';
-    if (req.base64()) {
-      out += absl::Base64Escape(absl::string_view(req.key().data(), req.key().size()));
-    } else {
-      out += req.key();
-    }
+  std::string encoded;
+  std::string_view key = req.key();
+  if (req.base64()) {
+    encoded = absl::Base64Escape(absl::string_view(key.data(), key.size()));
+    key = encoded;
   }
-  if (req.command() == Command::set) {
-    char buf[24];
-    out += ' ';
-    out.append(buf, std::to_chars(buf, buf + sizeof buf, req.value().size()).ptr);
+  const bool set = req.command() == Command::set;
+  const bool noop = req.command() == Command::noop;
+  char len_buf[24];
+  const std::size_t len_len =
+      set ? static_cast<std::size_t>(
+                std::to_chars(len_buf, len_buf + sizeof len_buf, req.value().size()).ptr - len_buf)
+          : 0;
+  const std::string_view flags = req.flags();
+  // One resize and straight copies: this is the client's hot path.
+  const std::size_t need = 2 + (noop ? 0 : 1 + key.size()) + (set ? 1 + len_len : 0) +
+                           flags.size() + 2 + (set ? req.value().size() + 2 : 0);
+  const std::size_t at = out.size();
+  out.resize(at + need);
+  char* p = out.data() + at;
+  auto put = [&p](const char* data, std::size_t n) {
+    std::memcpy(p, data, n);
+    p += n;
+  };
+  *p++ = 'm';
+  *p++ = static_cast<char>(req.command());
+  if (!noop) {
+    *p++ = ' ';
+    put(key.data(), key.size());
   }
-  out += req.flags();
-  out += "\r\n";
-  if (req.command() == Command::set) {
-    out += req.value();
-    out += "\r\n";
+  if (set) {
+    *p++ = ' ';
+    put(len_buf, len_len);
+  }
+  put(flags.data(), flags.size());
+  put("\r\n", 2);
+  if (set) {
+    put(req.value().data(), req.value().size());
+    put("\r\n", 2);
   }
 }
 

@@ -77,7 +77,7 @@ class Request {
   std::string_view key_;
   std::string_view value_;
   // " v c T30 ..." : tokens with their leading spaces; no allocation.
-  std::array<char, 120> flags_{};
+  std::array<char, 120> flags_;  // filled up to flags_len_
   std::size_t flags_len_ = 0;
 };
 
