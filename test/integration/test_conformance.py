@@ -186,6 +186,23 @@ class Conformance(unittest.TestCase):
         self.assertIn(b" Z", ours[3])
         self.assertEqual(ours, theirs)
 
+    def test_meta_commands_count_in_stats_as_memcached_counts_them(self):
+        names = ("cmd_get get_hits get_misses cmd_set cmd_touch touch_hits touch_misses "
+                 "delete_hits delete_misses incr_hits incr_misses decr_hits decr_misses "
+                 "cas_hits cas_misses cas_badval get_expired").split()
+        sequence = (b"ms a 1\r\nx\r\nmg a v\r\nmg b v\r\nmg a T30 v\r\nmg b T30 v\r\n"
+                    b"md a\r\nmd a\r\nma n N0 J1\r\nma n\r\nma n MD\r\nma m\r\nma m MD\r\n"
+                    b"ms a 1 ME\r\ny\r\nms a 1 C1\r\nz\r\nms q 1 C1\r\nz\r\n"
+                    b"get a b\r\ngets a\r\nmg a q v\r\nmg zz q v\r\nmn\r\n")
+
+        def deltas(server):
+            before = harness.stats(server)
+            run_case(server, sequence)
+            after = harness.stats(server)
+            return {n: int(after[n]) - int(before[n]) for n in names}
+
+        self.assertEqual(deltas(self.memcoro), deltas(self.memcached))
+
     def test_stats_settings_names(self):
         # Every `stats settings` name memcoro prints is memcached's.
         def names(server):

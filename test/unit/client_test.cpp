@@ -1,6 +1,7 @@
 // The meta client without sockets: every request shape, every response,
 // every split point.
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ TEST_CASE("requests serialize with their flags in the order added") {
   CHECK(bytes(Request::noop()) == "mn\r\n");
   CHECK(bytes(Request::get(std::string("bin\0key", 7)).base64_key().return_key()) ==
         "mg YmluAGtleQ== b k\r\n");
+  std::ostringstream stream;
+  write_request(Request::get("k").return_value(), stream);
+  CHECK(stream.str() == "mg k v\r\n");
   CHECK(Request::get("k").quiet().is_quiet());
   CHECK_FALSE(Request::get("k").return_value().is_quiet());
 }

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <ostream>
 
 namespace memcoro::client {
 
@@ -71,6 +72,12 @@ void write_request(const Request& req, std::string& out) {
     put(req.value().data(), req.value().size());
     put("\r\n", 2);
   }
+}
+
+void write_request(const Request& req, std::ostream& out) {
+  std::string buf;
+  write_request(req, buf);
+  out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
 }
 
 std::optional<std::string_view> Response::token(char f) const {

@@ -71,10 +71,11 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
   store::MetaGetResult r = ctx.store.meta_get(cmd.key, opts);
   if (r.status == store::LookupStatus::expired) ctx.counters.get_expired.add();
   if (r.status == store::LookupStatus::flushed) ctx.counters.get_flushed.add();
-  if (m.has_ttl) {
+  // As memcached: a hit with T counts as a touch, a miss always as a get.
+  if (m.has_ttl && r.item) {
     ctx.counters.cmd_touch.add();
-    (r.item ? ctx.counters.touch_hits : ctx.counters.touch_misses).add();
-    if (r.item) ctx.counters.cls(r.cls).touch_hits.add();
+    ctx.counters.touch_hits.add();
+    ctx.counters.cls(r.cls).touch_hits.add();
   } else {
     ctx.counters.cmd_get.add();
     (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
@@ -252,8 +253,10 @@ void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
       return;
     case Status::ok: break;
   }
-  (opts.incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
-  (opts.incr ? ctx.counters.cls(r.cls).incr_hits : ctx.counters.cls(r.cls).decr_hits).add();
+  if (!r.created) {  // memcached counts neither a hit nor a miss when N creates
+    (opts.incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
+    (opts.incr ? ctx.counters.cls(r.cls).incr_hits : ctx.counters.cls(r.cls).decr_hits).add();
+  }
   if (cmd.noreply) return;
   char buf[24];
   char* end = protocol::format_u64(r.value, buf);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,8 @@ class Request {
 
 // Appends the request's bytes to `out` (a base64 key is encoded here).
 void write_request(const Request& req, std::string& out);
+// The same, to a stream.
+void write_request(const Request& req, std::ostream& out);
 
 enum class Status : std::uint8_t {
   value,       // VA: hit, with a value
