@@ -122,3 +122,11 @@ TEST_CASE_METHOD(Fixture, "meta: quiet mode hides only the nominal replies") {
   CHECK(run("ms a 1 q\r\nx\r\nms a 1 q ME\r\ny\r\nmg a q v\r\nmg b q v\r\nmd b q\r\nmn\r\n") ==
         "NS\r\nVA 1\r\nx\r\nNF\r\nMN\r\n");
 }
+
+TEST_CASE_METHOD(Fixture, "meta: mg C changes the item only when the CAS matches") {
+  const std::string set = run("ms k 3 c\r\nabc\r\n");
+  const std::string cas = set.substr(4, set.size() - 6);
+  CHECK(run("mg k C" + cas + "1 T30 v\r\n") == "EX\r\n");
+  CHECK(run("mg k t\r\n") == "HD t-1\r\n");
+  CHECK(run("mg k C" + cas + " T30 t v\r\n") == "VA 3 t30\r\nabc\r\n");
+}

@@ -68,6 +68,8 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
   opts.no_bump = m.no_bump;
   opts.has_new_cas = m.has_new_cas;
   opts.new_cas = m.new_cas;
+  opts.has_cas = m.has_cas;
+  opts.cas = m.cas;
   store::MetaGetResult r = ctx.store.meta_get(cmd.key, opts);
   if (r.status == store::LookupStatus::expired) ctx.counters.get_expired.add();
   if (r.status == store::LookupStatus::flushed) ctx.counters.get_flushed.add();
@@ -84,6 +86,14 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
   if (!r.item) {
     if (cmd.noreply) return;  // q hides a miss
     out.append("EN");
+    put_echoes(cmd, out);
+    out.append("\r\n");
+    return;
+  }
+  if (r.cas_mismatch) {
+    // mg C (after memcached 1.6.18; memcoro's reading of it): the item is left
+    // as it was, and the reply says the CAS did not match, as md and ma do.
+    out.append("EX");
     put_echoes(cmd, out);
     out.append("\r\n");
     return;

@@ -953,6 +953,11 @@ MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) 
         r.fetched = it->has(kFetched);
         const RelTime t = it->time.load(std::memory_order_relaxed);
         r.idle = now > t ? now - t : 0;
+        if (opts.has_cas && !r.created && it->cas_value() != opts.cas) {
+          r.cas_mismatch = true;
+          r.item = share(it);
+          break;
+        }
         if (opts.touch) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
         const RelTime exp = it->exptime.load(std::memory_order_relaxed);
         r.token_sent = it->has(kTokenSent);

@@ -133,18 +133,21 @@ struct MetaGetOptions {
   bool no_bump = false;      // u
   bool has_new_cas = false;  // E: the CAS of an item N creates
   std::uint64_t new_cas = 0;
+  bool has_cas = false;  // C: change the item (T, tokens) only if its CAS is this
+  std::uint64_t cas = 0;
 };
 
 struct MetaGetResult {
   ItemRef item;
   LookupStatus status = LookupStatus::miss;
   std::uint8_t cls = 0;
-  bool created = false;     // N made the item
-  bool won = false;         // W: this client should recache
-  bool stale = false;       // X
-  bool token_sent = false;  // Z: another client already won
-  bool fetched = false;     // h: read before this request
-  RelTime idle = 0;         // l: seconds since the last access before this one
+  bool created = false;       // N made the item
+  bool won = false;           // W: this client should recache
+  bool stale = false;         // X
+  bool token_sent = false;    // Z: another client already won
+  bool fetched = false;       // h: read before this request
+  bool cas_mismatch = false;  // C given and different: nothing was changed
+  RelTime idle = 0;           // l: seconds since the last access before this one
   RelTime exptime_before = 0, exptime_after = 0, now = 0;
 };
 
