@@ -1,11 +1,32 @@
 // memcoro: flags + config file -> Settings, then the store and the server.
 #include <cstdio>
 #include <exception>
+#include <fstream>
+#include <sstream>
 
+#include "admin_backend.hpp"
+#include "memcoro/admin/admin.hpp"
 #include "memcoro/config/settings.hpp"
 #include "memcoro/server/server.hpp"
 #include "memcoro/store/clock.hpp"
 #include "memcoro/store/store.hpp"
+
+namespace {
+
+bool is_loopback(const std::string& addr) {
+  return addr == "127.0.0.1" || addr.starts_with("127.") || addr == "::1" || addr == "localhost";
+}
+
+// The admin token, from --admin-token-file: the file's first line.
+bool read_token(const std::string& path, std::string& token) {
+  std::ifstream f(path);
+  if (!f) return false;
+  std::getline(f, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  return !token.empty();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using memcoro::config::LoadResult;
@@ -17,6 +38,21 @@ int main(int argc, char** argv) {
       std::fputs(loaded.message.c_str(), stderr);
       return 64;  // EX_USAGE, as memcached
     case LoadResult::Action::run: break;
+  }
+
+  std::string token;
+  if (!settings.admin_token_file.empty() && !read_token(settings.admin_token_file, token)) {
+    std::fprintf(stderr, "memcoro: cannot read an admin token from '%s'\n",
+                 settings.admin_token_file.c_str());
+    return 64;
+  }
+  if (settings.admin_port != 0 && !is_loopback(settings.admin_listen) && token.empty()) {
+    std::fprintf(stderr,
+                 "memcoro: refusing to serve the admin port on %s without a token: anyone who "
+                 "can reach it could change the settings. Give --admin-token-file FILE, or keep "
+                 "--admin-listen on 127.0.0.1.\n",
+                 settings.admin_listen.c_str());
+    return 64;
   }
 
   memcoro::store::SystemClock clock;
@@ -38,6 +74,27 @@ int main(int argc, char** argv) {
       return 71;  // EX_OSERR
     }
     const unsigned short port = bound.port;
+
+    std::vector<std::string> args(argv, argv + argc);
+    memcoro::AdminBackend backend(settings, args, server, store);
+    memcoro::admin::Options admin_options;
+    admin_options.listen = settings.admin_listen;
+    admin_options.port = settings.admin_port;
+    admin_options.token = token;
+    memcoro::admin::Server admin(admin_options, backend);
+    if (settings.admin_port != 0) {
+      if (std::string e = admin.bind(); !e.empty()) {
+        std::fprintf(stderr, "memcoro: cannot listen on admin port %s:%u: %s\n",
+                     settings.admin_listen.c_str(), static_cast<unsigned>(settings.admin_port),
+                     e.c_str());
+        return 71;
+      }
+      admin.start();
+    }
+    server.on_sighup([&backend] {
+      const memcoro::admin::Reply r = backend.reload_config();
+      std::fprintf(stderr, "SIGHUP: config reload: %d %s", r.status, r.body.c_str());
+    });
     if (settings.verbosity > 0) {
       std::fprintf(stderr, "memcoro %s listening on %s:%u with %u threads\n",
                    std::string(memcoro::config::kVersion).c_str(), settings.listen.c_str(), port,

@@ -36,6 +36,9 @@ class Server:
         if kind == "memcoro":
             if not MEMCORO:
                 raise RuntimeError("MEMCORO_BIN is not set")
+            # No admin port unless the test asks for one: tests run in parallel.
+            if not any(str(a).startswith("--admin-port") for a in args):
+                args = [*args, "--admin-port", "0"]
             cmd = [MEMCORO, "-p", str(self.port), "-l", "127.0.0.1", *args]
         else:
             cmd = [MEMCACHED, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *args]

@@ -26,6 +26,8 @@ struct Def {
   std::function<std::string(Settings&, std::string_view)> from_text;
   std::function<std::string(Settings&, const json&)> from_json;
   std::function<std::string(const Settings&)> show;
+  // The value as JSON (for GET /config and change detection).
+  std::function<json(const Settings&)> value = {};
 };
 
 template <typename T>
@@ -73,6 +75,40 @@ std::string size_error(std::string_view name, std::uint64_t lo, std::uint64_t hi
   o << name << ": expected a size (bytes, or with a k/m/g suffix) from " << lo << " to " << hi
     << " bytes";
   return o.str();
+}
+
+json value_from_show(const std::string& text) {
+  if (text == "on" || text == "yes") return true;
+  if (text == "off" || text == "no") return false;
+  std::uint64_t u = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), u);
+  if (ec == std::errc{} && p == text.data() + text.size() && !text.empty()) return u;
+  double d = 0;
+  auto [p2, ec2] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (ec2 == std::errc{} && p2 == text.data() + text.size() && !text.empty()) return d;
+  return text;
+}
+
+Def string_def(std::string_view name, std::string_view lf, std::string_view arg,
+               std::string_view help, bool live, std::string Settings::*m) {
+  return Def{name,
+             0,
+             lf,
+             arg,
+             help,
+             "",
+             live,
+             [=](Settings& s, std::string_view t) {
+               s.*m = std::string(t);
+               return std::string{};
+             },
+             [=](Settings& s, const json& j) {
+               if (!j.is_string()) return std::string(name) + ": expected a string";
+               s.*m = j.get<std::string>();
+               return std::string{};
+             },
+             [=](const Settings& s) { return s.*m; },
+             [=](const Settings& s) { return json(s.*m); }};
 }
 
 const std::vector<Def>& defs() {
@@ -227,6 +263,23 @@ const std::vector<Def>& defs() {
     d.push_back(uint_def("idle_timeout", 0, "idle-timeout", "SECONDS",
                          "close connections idle this long (default 0: never)", "idle_timeout",
                          true, &Settings::idle_timeout, 0, 86400 * 365));
+    d.push_back(uint_def("admin_port", 0, "admin-port", "PORT",
+                         "HTTP admin port: stats, metrics, config, dashboard (default 11212; 0: "
+                         "off)",
+                         "", false, &Settings::admin_port, 0, 65535));
+    d.push_back(string_def("admin_listen", "admin-listen", "ADDR",
+                           "address of the admin port (default 127.0.0.1; any other needs a "
+                           "token)",
+                           false, &Settings::admin_listen));
+    d.push_back(string_def("admin_token_file", "admin-token-file", "FILE",
+                           "file holding the bearer token that changes need on the admin port",
+                           false, &Settings::admin_token_file));
+    for (Def& def : d) {
+      if (!def.value) {
+        auto show = def.show;
+        def.value = [show](const Settings& s) { return value_from_show(show(s)); };
+      }
+    }
     return d;
   }();
   return kDefs;
@@ -282,11 +335,73 @@ std::string apply_json(Settings& s, std::string_view text) {
 }
 
 std::string validate(const Settings& s) {
+  if (s.admin_port != 0 && s.admin_port == s.port) {
+    return "admin_port must differ from port";
+  }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +
            ") must not exceed memory_limit (" + std::to_string(s.memory_limit) + ")";
   }
   return {};
+}
+
+UpdatePlan plan_replace(const Settings& current, const Settings& candidate) {
+  UpdatePlan plan;
+  plan.next = candidate;
+  for (const Def& d : defs()) {
+    if (d.value(current) == d.value(candidate)) continue;
+    if (!d.live) {
+      plan.rejected.push_back({std::string(d.name), "can only change with a restart", true});
+    } else {
+      plan.changed.emplace_back(d.name);
+    }
+  }
+  if (std::string e = validate(candidate); !e.empty()) plan.rejected.push_back({"", e, false});
+  return plan;
+}
+
+UpdatePlan plan_update(const Settings& current, std::string_view text) {
+  UpdatePlan plan;
+  plan.next = current;
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    plan.rejected.push_back({"", "expected a JSON object", false});
+    return plan;
+  }
+  for (auto& [key, value] : doc.items()) {
+    const Def* def = nullptr;
+    for (const Def& d : defs()) {
+      if (d.name == key) def = &d;
+    }
+    if (def == nullptr) {
+      plan.rejected.push_back({key, "unknown setting", false});
+      continue;
+    }
+    Settings trial = plan.next;
+    if (std::string e = def->from_json(trial, value); !e.empty()) {
+      plan.rejected.push_back({key, e, false});
+      continue;
+    }
+    if (def->value(trial) == def->value(current)) continue;  // unchanged: fine
+    if (!def->live) {
+      plan.rejected.push_back({key, "can only change with a restart", true});
+      continue;
+    }
+    plan.next = trial;
+    plan.changed.push_back(key);
+  }
+  if (plan.rejected.empty()) {
+    if (std::string e = validate(plan.next); !e.empty()) plan.rejected.push_back({"", e, false});
+  }
+  return plan;
+}
+
+std::string settings_json(const Settings& s) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const Def& d : defs()) {
+    out[std::string(d.name)] = {{"value", nlohmann::ordered_json(d.value(s))}, {"live", d.live}};
+  }
+  return out.dump(2);
 }
 
 std::string help_text() {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -51,7 +52,8 @@ struct Server::Impl final : exec::ServerControl {
   store::Store& store;
   asio::io_context main_ctx{1};
   tcp::acceptor acceptor{main_ctx};
-  asio::signal_set signals{main_ctx, SIGINT, SIGTERM};
+  asio::signal_set signals{main_ctx, SIGINT, SIGTERM, SIGHUP};
+  std::function<void()> hup;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::size_t next_worker = 0;
@@ -383,11 +385,21 @@ struct Server::Impl final : exec::ServerControl {
     }
   }
 
+  void wait_for_signal() {
+    signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        if (hup) hup();
+        wait_for_signal();
+        return;
+      }
+      begin_stop();
+    });
+  }
+
   void run() {
     std::jthread maintainer([this](std::stop_token st) { maintenance(st); });
-    signals.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) begin_stop();
-    });
+    wait_for_signal();
     asio::co_spawn(main_ctx, accept_loop(), asio::detached);
     for (auto& w : workers) {
       w->thread = std::thread([wp = w.get()] { wp->ctx.run(); });
@@ -404,6 +416,55 @@ struct Server::Impl final : exec::ServerControl {
     }
   }
 };
+
+exec::ServerControl& Server::control() {
+  return *impl_;
+}
+
+void Server::on_sighup(std::function<void()> fn) {
+  impl_->hup = std::move(fn);
+}
+
+void Server::apply_live(const config::Settings& s) {
+  impl_->conn_limit = s.conn_limit;
+  impl_->verbosity = s.verbosity;
+  impl_->idle_timeout = s.idle_timeout;
+  if (s.memory_limit != impl_->store.memory_limit()) impl_->store.set_memory_limit(s.memory_limit);
+  impl_->store.set_automove(s.slab_automove);
+  impl_->store.set_lru_crawler(s.lru_crawler);
+}
+
+bool Server::accepting() const {
+  return impl_->acceptor.is_open() && !impl_->stopping;
+}
+
+std::vector<std::string> Server::connection_addresses() {
+  // Each worker lists its own sockets; the state outlives a worker that
+  // does not answer in time.
+  struct State {
+    std::mutex mu;
+    std::vector<std::string> addresses;
+  };
+  auto state = std::make_shared<State>();
+  std::vector<std::future<void>> done;
+  for (auto& w : impl_->workers) {
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    asio::post(w->ctx, [wp = w.get(), state, p] {
+      for (tcp::socket* sock : wp->sockets) {
+        boost::system::error_code ec;
+        const auto ep = sock->remote_endpoint(ec);
+        if (ec) continue;
+        std::lock_guard lock(state->mu);
+        state->addresses.push_back(ep.address().to_string() + ":" + std::to_string(ep.port()));
+      }
+      p->set_value();
+    });
+  }
+  for (auto& f : done) f.wait_for(std::chrono::seconds(2));
+  std::lock_guard lock(state->mu);
+  return state->addresses;
+}
 
 Server::Server(const config::Settings& settings, store::Store& store)
     : impl_(std::make_unique<Impl>(settings, store)) {}

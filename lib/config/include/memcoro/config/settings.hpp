@@ -28,6 +28,9 @@ struct Settings {
   std::uint32_t idle_timeout = 0;   // seconds; 0 = never
   std::uint32_t slab_automove = 1;  // 0 off, 1 on, 2 aggressive
   bool lru_crawler = true;
+  std::uint16_t admin_port = 11212;  // 0: no admin port
+  std::string admin_listen = "127.0.0.1";
+  std::string admin_token_file;
   std::uint32_t backlog = 1024;
   std::string config_file;
 };
@@ -52,6 +55,26 @@ std::string help_text();
 
 // memcached-named `stats settings` fields, in declaration order.
 std::vector<std::pair<std::string_view, std::string>> stats_settings(const Settings& s);
+
+// A change to settings in force, checked field by field: every field of
+// the document must be known, valid, and (if it differs) changeable at run
+// time; otherwise nothing is applied.
+struct Rejection {
+  std::string field;
+  std::string reason;
+  bool needs_restart = false;  // valid, but only a restart can apply it
+};
+struct UpdatePlan {
+  Settings next;
+  std::vector<Rejection> rejected;
+  std::vector<std::string> changed;  // fields whose value changes
+};
+UpdatePlan plan_update(const Settings& current, std::string_view json_text);
+// The same for a whole new Settings (a re-read config file).
+UpdatePlan plan_replace(const Settings& current, const Settings& candidate);
+
+// {"<field>": {"value": ..., "live": true|false}, ...} as JSON text.
+std::string settings_json(const Settings& s);
 
 // "64m", "1024k", "1g", "1048576" -> bytes (plain numbers are bytes).
 bool parse_size(std::string_view text, std::uint64_t& out);

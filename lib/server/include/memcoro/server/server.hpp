@@ -2,10 +2,13 @@
 // The network side: an acceptor, one io_context per worker thread, and one
 // coroutine per connection that reads requests, runs them, and answers each
 // batch with one gathered write.
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "memcoro/config/settings.hpp"
+#include "memcoro/exec/execute.hpp"
 #include "memcoro/store/store.hpp"
 
 namespace memcoro::server {
@@ -27,6 +30,19 @@ class Server {
   void run();
   // Thread-safe.
   void stop();
+
+  // For the admin port (any thread):
+  // the `stats` views, as the text protocol answers them;
+  exec::ServerControl& control();
+  // applies the live settings (connection limit, verbosity, idle timeout,
+  // memory limit, automove, crawler); the rest need a restart;
+  void apply_live(const config::Settings& settings);
+  // true while the cache port accepts connections;
+  bool accepting() const;
+  // the client connections' remote addresses.
+  std::vector<std::string> connection_addresses();
+  // Called (on the server's main thread) on SIGHUP; set before run().
+  void on_sighup(std::function<void()> fn);
 
  private:
   struct Impl;

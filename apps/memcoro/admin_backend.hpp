@@ -1,0 +1,42 @@
+#pragma once
+// The admin port's view of this process: stats through the text protocol's
+// own code, settings changes through config's plan and the server's live
+// setters.
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "memcoro/admin/admin.hpp"
+#include "memcoro/config/settings.hpp"
+#include "memcoro/server/server.hpp"
+#include "memcoro/stats/counters.hpp"
+#include "memcoro/store/store.hpp"
+
+namespace memcoro {
+
+class AdminBackend final : public admin::Backend {
+ public:
+  AdminBackend(config::Settings settings, std::vector<std::string> argv, server::Server& server,
+               store::Store& store)
+      : settings_(std::move(settings)), argv_(std::move(argv)), server_(server), store_(store) {}
+
+  std::string stats_text(std::string_view sub) override;
+  std::vector<std::string> connections() override { return server_.connection_addresses(); }
+  void reset_stats() override { server_.control().reset_stats(); }
+  bool ready() override { return server_.accepting(); }
+  std::string config_json() override;
+  admin::Reply put_config(std::string_view body) override;
+  admin::Reply reload_config() override;
+
+ private:
+  admin::Reply apply(const config::UpdatePlan& plan, std::string_view source);
+
+  std::mutex mu_;  // settings_, and one change at a time
+  config::Settings settings_;
+  std::vector<std::string> argv_;
+  server::Server& server_;
+  store::Store& store_;
+  stats::ThreadCounters counters_;  // the admin thread's; stats views count nothing
+};
+
+}  // namespace memcoro

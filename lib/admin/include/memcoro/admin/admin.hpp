@@ -1,0 +1,77 @@
+#pragma once
+// The admin port: HTTP/1.1 (Boost.Beast) on its own thread and io_context,
+// so that a slow or hostile admin client never slows the cache.
+//
+//   GET  /stats /stats/slabs /stats/items /stats/sizes /stats/conns
+//        /stats/settings                  JSON, memcached's field names
+//   POST /stats/reset
+//   GET  /metrics                          Prometheus, memcached_exporter names
+//   GET  /healthz /readyz
+//   GET  /config   PUT /config   POST /config/reload
+//   GET  /                                 the dashboard
+// Requests that change state need "Authorization: Bearer <token>" when a
+// token is configured.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace memcoro::admin {
+
+struct Reply {
+  int status = 200;
+  std::string body;  // JSON unless content_type says otherwise
+  std::string content_type = "application/json";
+};
+
+// What the admin port asks of the rest of the process.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // The text protocol's `stats [sub]` reply: "STAT <name> <value>\r\n"... "END\r\n".
+  virtual std::string stats_text(std::string_view sub) = 0;
+  virtual std::vector<std::string> connections() = 0;
+  virtual void reset_stats() = 0;
+  virtual bool ready() = 0;  // the cache port accepts connections
+  virtual std::string config_json() = 0;
+  virtual Reply put_config(std::string_view body) = 0;
+  virtual Reply reload_config() = 0;
+};
+
+struct Options {
+  std::string listen = "127.0.0.1";
+  std::uint16_t port = 11212;
+  std::string token;  // empty: no authorization needed
+  std::size_t max_connections = 1024;
+  std::chrono::seconds timeout{10};  // to read one request
+  std::size_t body_limit = 64 * 1024;
+};
+
+// Answers one request; the HTTP server's core, testable without sockets.
+Reply handle(Backend& backend, const Options& options, std::string_view method,
+             std::string_view target, std::string_view authorization, std::string_view body);
+
+// `stats` text to JSON: numbers as JSON numbers. `shape`: "general" or
+// "settings" (flat), "slabs", "items", "sizes".
+std::string stats_json(std::string_view stats_text, std::string_view shape);
+// Prometheus exposition text from the general, slabs and items stats.
+std::string prometheus(std::string_view general, std::string_view slabs, std::string_view items);
+
+class Server {
+ public:
+  Server(Options options, Backend& backend);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  std::string bind();  // "" or the error
+  void start();        // serves on its own thread
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace memcoro::admin

@@ -1,0 +1,226 @@
+#include "memcoro/admin/admin.hpp"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace memcoro::admin {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::string_view dashboard_html();  // dashboard.cpp
+
+namespace {
+
+Reply json_reply(int status, nlohmann::json body) {
+  return {status, body.dump(2) + "\n"};
+}
+
+Reply error_reply(int status, std::string_view message) {
+  return json_reply(status, {{"error", std::string(message)}});
+}
+
+bool authorized(const Options& options, std::string_view authorization) {
+  if (options.token.empty()) return true;
+  const std::string expected = "Bearer " + options.token;
+  // Constant time, so the comparison does not leak the token.
+  if (authorization.size() != expected.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(authorization[i] ^ expected[i]);
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+Reply handle(Backend& backend, const Options& options, std::string_view method,
+             std::string_view target, std::string_view authorization, std::string_view body) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const bool get = method == "GET" || method == "HEAD";
+
+  struct View {
+    std::string_view path, sub, shape;
+  };
+  static constexpr View kViews[] = {
+      {"/stats", "", "general"},
+      {"/stats/slabs", "slabs", "slabs"},
+      {"/stats/items", "items", "items"},
+      {"/stats/sizes", "sizes", "sizes"},
+      {"/stats/settings", "settings", "settings"},
+  };
+  for (const View& v : kViews) {
+    if (path != v.path) continue;
+    if (!get) return error_reply(405, "use GET");
+    return {200, stats_json(backend.stats_text(v.sub), v.shape) + "\n"};
+  }
+  if (path == "/stats/conns") {
+    if (!get) return error_reply(405, "use GET");
+    nlohmann::json conns = nlohmann::json::array();
+    for (const std::string& a : backend.connections()) conns.push_back({{"addr", a}});
+    return json_reply(200, {{"curr_connections", conns.size()}, {"connections", conns}});
+  }
+  if (path == "/metrics") {
+    if (!get) return error_reply(405, "use GET");
+    return {200,
+            prometheus(backend.stats_text(""), backend.stats_text("slabs"),
+                       backend.stats_text("items")),
+            "text/plain; version=0.0.4; charset=utf-8"};
+  }
+  if (path == "/healthz") {
+    if (!get) return error_reply(405, "use GET");
+    return {200, "ok\n", "text/plain"};
+  }
+  if (path == "/readyz") {
+    if (!get) return error_reply(405, "use GET");
+    return backend.ready() ? Reply{200, "ready\n", "text/plain"}
+                           : Reply{503, "not accepting connections\n", "text/plain"};
+  }
+  if (path == "/" || path == "/index.html") {
+    if (!get) return error_reply(405, "use GET");
+    return {200, std::string(dashboard_html()), "text/html; charset=utf-8"};
+  }
+  // Changes: method, then authorization.
+  if (path == "/stats/reset") {
+    if (method != "POST") return error_reply(405, "use POST");
+    if (!authorized(options, authorization)) return error_reply(401, "bearer token required");
+    backend.reset_stats();
+    return json_reply(200, {{"reset", true}});
+  }
+  if (path == "/config") {
+    if (get) return {200, backend.config_json() + "\n"};
+    if (method != "PUT") return error_reply(405, "use GET or PUT");
+    if (!authorized(options, authorization)) return error_reply(401, "bearer token required");
+    return backend.put_config(body);
+  }
+  if (path == "/config/reload") {
+    if (method != "POST") return error_reply(405, "use POST");
+    if (!authorized(options, authorization)) return error_reply(401, "bearer token required");
+    return backend.reload_config();
+  }
+  return error_reply(404, "no such endpoint");
+}
+
+struct Server::Impl {
+  Options options;
+  Backend& backend;
+  asio::io_context ctx{1};
+  tcp::acceptor acceptor{ctx};
+  std::thread thread;
+  std::atomic<std::size_t> sessions{0};
+
+  Impl(Options o, Backend& b) : options(std::move(o)), backend(b) {}
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor.async_accept(use_nothrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        asio::steady_timer t(ctx, std::chrono::milliseconds(10));
+        co_await t.async_wait(use_nothrow);
+        continue;
+      }
+      if (sessions.load() >= options.max_connections) {
+        boost::system::error_code ignored;
+        sock.close(ignored);  // too many admin clients: drop, never queue
+        continue;
+      }
+      ++sessions;
+      asio::co_spawn(ctx, session(beast::tcp_stream(std::move(sock))), asio::detached);
+    }
+  }
+
+  template <typename Body>
+  awaitable<bool> send(beast::tcp_stream& stream, http::response<Body>& res) {
+    res.prepare_payload();
+    stream.expires_after(options.timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
+    co_return !ec;
+  }
+
+  awaitable<void> session(beast::tcp_stream stream) {
+    struct Count {
+      std::atomic<std::size_t>& n;
+      ~Count() { --n; }
+    } count{sessions};
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.body_limit);
+      parser.header_limit(16 * 1024);
+      stream.expires_after(options.timeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted) {
+        break;  // gone, or too slow: the stream is closed
+      }
+      if (ec) {
+        const bool too_large = ec == http::error::body_limit || ec == http::error::header_limit ||
+                               ec == http::error::buffer_overflow;
+        http::response<http::string_body> res{
+            too_large ? http::status::payload_too_large : http::status::bad_request, 11};
+        res.set(http::field::content_type, "application/json");
+        res.body() =
+            too_large ? "{\"error\": \"request too large\"}\n" : "{\"error\": \"bad request\"}\n";
+        res.keep_alive(false);
+        co_await send(stream, res);
+        break;
+      }
+      auto& req = parser.get();
+      Reply reply = handle(backend, options, std::string_view(req.method_string()),
+                           std::string_view(req.target()),
+                           std::string_view(req[http::field::authorization]), req.body());
+      http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
+      res.set(http::field::server, "memcoro");
+      res.set(http::field::content_type, reply.content_type);
+      res.set(http::field::cache_control, "no-store");
+      res.keep_alive(req.keep_alive());
+      if (req.method() != http::verb::head) res.body() = std::move(reply.body);
+      if (!co_await send(stream, res) || !res.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+};
+
+Server::Server(Options options, Backend& backend)
+    : impl_(std::make_unique<Impl>(std::move(options), backend)) {}
+
+Server::~Server() {
+  stop();
+}
+
+std::string Server::bind() {
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(impl_->options.listen, ec);
+  if (ec) return "'" + impl_->options.listen + "' is not an IP address";
+  const tcp::endpoint ep(addr, impl_->options.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  return ec ? ec.message() : std::string{};
+}
+
+void Server::start() {
+  asio::co_spawn(impl_->ctx, impl_->accept_loop(), asio::detached);
+  impl_->thread = std::thread([this] { impl_->ctx.run(); });
+}
+
+void Server::stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->ctx.stop();
+  impl_->thread.join();
+}
+
+}  // namespace memcoro::admin
