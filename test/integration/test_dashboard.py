@@ -1,0 +1,127 @@
+"""The dashboard in a real browser: headless Chromium (Debian's chromium)
+loads it from a running memcoro under traffic; the numbers it shows must
+match /stats. A screenshot is kept as a test artifact."""
+import html.parser
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = os.environ.get("ARTIFACT_DIR", tempfile.gettempdir())
+
+
+def chromium(url, *extra):
+    with tempfile.TemporaryDirectory() as profile:
+        out = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=3000",
+             *extra, url],
+            capture_output=True, text=True, timeout=120)
+    return out.stdout
+
+
+class Page(html.parser.HTMLParser):
+    """Collects the text and data attributes of elements with an id, and the
+    slab table's rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.values, self.attrs_by_id, self.rows = {}, {}, []
+        self._id = None
+        self._row = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self._id = attrs["id"]
+            self.attrs_by_id[self._id] = attrs
+        if tag == "tr" and "data-cls" in attrs:
+            self._row = []
+            self.rows.append(self._row)
+        if tag == "td" and self._row is not None:
+            self._row.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self._row = None
+
+    def handle_data(self, data):
+        if self._id is not None and self._id not in self.values:
+            self.values[self._id] = data.strip()
+        if self._row is not None and self._row:
+            self._row[-1] += data.strip()
+
+
+@unittest.skipIf(CHROMIUM is None, "Debian's chromium is not installed")
+class Dashboard(unittest.TestCase):
+    def test_numbers_on_the_page_match_stats(self):
+        admin = harness.free_port()
+        with harness.Server(["--admin-port", str(admin), "-m", "8"]) as server:
+            url = f"http://127.0.0.1:{admin}/"
+            with server.connect(timeout=30) as s:  # fill the cache past its limit
+                s.sendall(b"".join(b"set p%d 0 0 2000 noreply\r\n%s\r\n" % (i, b"p" * 2000)
+                                   for i in range(6000)) + b"mn\r\n")
+                harness.read_reply(s, until=b"MN\r\n", idle=30)
+            stop = threading.Event()
+
+            def traffic():
+                with server.connect() as s:
+                    i = 0
+                    while not stop.is_set():
+                        harness.command(s, b"set k%d 0 0 2000\r\n%s\r\nget k%d\r\nget miss\r\n" %
+                                        (i, b"v" * 2000, i), until=b"END\r\nEND\r\n")
+                        i += 1
+
+            t = threading.Thread(target=traffic)
+            t.start()
+            try:
+                under_load = Page()
+                under_load.feed(chromium(url, "--dump-dom"))
+                self.assertTrue(under_load.values.get("status", "").startswith("updated"),
+                                under_load.values)
+                self.assertNotEqual(under_load.values.get("curr_items"), "–")
+            finally:
+                stop.set()
+                t.join()
+
+            # Traffic stopped: what the page shows must be what /stats says.
+            page = Page()
+            page.feed(chromium(url, "--dump-dom"))
+            st = json.load(urllib.request.urlopen(f"http://127.0.0.1:{admin}/stats"))
+            slabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{admin}/stats/slabs"))
+            self.assertEqual(page.values["curr_items"], str(st["curr_items"]))
+            self.assertEqual(page.values["evictions"], str(st["evictions"]))
+            self.assertGreater(st["evictions"], 0)
+            self.assertEqual(int(page.attrs_by_id["bytes"]["data-raw"]), st["bytes"])
+            self.assertEqual(int(page.attrs_by_id["limit_maxbytes"]["data-raw"]),
+                             st["limit_maxbytes"])
+            self.assertEqual(int(page.attrs_by_id["hit_ratio"]["data-hits"]), st["get_hits"])
+            self.assertEqual(int(page.attrs_by_id["hit_ratio"]["data-misses"]), st["get_misses"])
+            self.assertEqual(page.values["hit_ratio"],
+                             f"{100 * st['get_hits'] / (st['get_hits'] + st['get_misses']):.1f}%")
+            shown = {row[0]: row for row in page.rows}
+            self.assertEqual(set(shown), set(slabs["classes"]))
+            for cls, row in shown.items():
+                self.assertEqual(row[1], str(slabs["classes"][cls]["chunk_size"]))
+                self.assertEqual(row[2], str(slabs["classes"][cls]["total_pages"]))
+
+            os.makedirs(ARTIFACTS, exist_ok=True)
+            shot = os.path.join(ARTIFACTS, "dashboard.png")
+            chromium(url, f"--screenshot={shot}", "--window-size=1280,900",
+                     "--hide-scrollbars")
+            self.assertTrue(os.path.getsize(shot) > 10000, shot)
+            print(f"screenshot: {shot}")
+
+
+if __name__ == "__main__":
+    unittest.main()
