@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -58,8 +59,24 @@ class CommandLine(unittest.TestCase):
         finally:
             os.unlink(path)
 
-    def test_shipped_example_config_is_valid(self):
+    def test_shipped_example_config_is_valid_and_complete(self):
+        # config/memcoro.json lists every setting with its default value.
         path = os.path.join(os.path.dirname(__file__), "..", "..", "config", "memcoro.json")
+        with open(path) as f:
+            shipped = json.load(f)
+        admin = harness.free_port()
+        with harness.Server(["--admin-port", str(admin)]) as server:
+            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/config") as r:
+                in_force = json.load(r)
+        self.assertEqual(set(shipped), set(in_force))
+        sizes = {"max_item_size": 1 << 20}
+        for name, value in shipped.items():
+            if name in ("port", "admin_port"):
+                continue  # the test picked its own
+            expected = in_force[name]["value"]
+            if name == "memory_limit":
+                expected //= 1 << 20
+            self.assertEqual(sizes.get(name, value) if name in sizes else value, expected, name)
         with harness.Server(["--config", path]) as server:
             self.assertEqual(harness.stats(server)["limit_maxbytes"], str(64 << 20))
 
