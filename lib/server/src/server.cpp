@@ -36,6 +36,27 @@ double seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
 }
 
+// A connection's read buffer: grows without zero-filling (a 1 MiB value
+// should not cost a 1 MiB memset), and stays large while large requests
+// keep coming.
+class ReadBuffer {
+ public:
+  explicit ReadBuffer(std::size_t n) : data_(std::make_unique_for_overwrite<char[]>(n)), size_(n) {}
+  char* data() { return data_.get(); }
+  std::size_t size() const { return size_; }
+  // Reallocates to n bytes, keeping the first `used`.
+  void resize(std::size_t n, std::size_t used) {
+    auto next = std::make_unique_for_overwrite<char[]>(n);
+    std::memcpy(next.get(), data_.get(), std::min(used, n));
+    data_ = std::move(next);
+    size_ = n;
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t size_;
+};
+
 }  // namespace
 
 // One worker thread: its io_context, its counters, its open connections.
@@ -233,8 +254,9 @@ struct Server::Impl final : exec::ServerControl {
   }
 
   awaitable<void> serve(tcp::socket& sock, Worker& w) {
-    std::vector<char> buf(kReadChunk);
-    std::size_t start = 0;  // unparsed bytes are buf[start, end)
+    ReadBuffer buf(kReadChunk);
+    unsigned small_batches = 0;  // in a row, while the buffer is large
+    std::size_t start = 0;       // unparsed bytes are buf[start, end)
     std::size_t end = 0;
     std::size_t swallow = 0;  // bytes of a refused data block still to discard
     protocol::Command cmd;
@@ -253,7 +275,7 @@ struct Server::Impl final : exec::ServerControl {
         end -= start;
         start = 0;
       }
-      if (end == buf.size()) buf.resize(buf.size() * 2);
+      if (end == buf.size()) buf.resize(buf.size() * 2, end);
 
       std::size_t n = 0;
       boost::system::error_code ec;
@@ -290,7 +312,7 @@ struct Server::Impl final : exec::ServerControl {
             std::memmove(buf.data(), buf.data() + start, end - start);
             end -= start;
             start = 0;
-            buf.resize(r.need);
+            buf.resize(r.need, end);
           }
           break;
         }
@@ -323,10 +345,14 @@ struct Server::Impl final : exec::ServerControl {
       }
       if (close) co_return;
       // Keep memory bounded after a large request.
-      if (start == end && buf.size() > 4 * kReadChunk) {
-        buf.resize(kReadChunk);
-        buf.shrink_to_fit();
-        start = end = 0;
+      if (start == end && buf.size() > kReadChunk) {
+        // Give the memory back only after a run of small requests.
+        small_batches = n < kReadChunk ? small_batches + 1 : 0;
+        if (small_batches >= 64) {
+          buf.resize(kReadChunk, 0);
+          start = end = 0;
+          small_batches = 0;
+        }
       }
     }
   }

@@ -1,0 +1,115 @@
+// Server hot paths without sockets: parse a get / a set line, execute get
+// and set against the store single-threaded and from 2 threads.
+// ns/op (Google Benchmark) and allocations/op (a counting operator new).
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/text_parser.hpp"
+
+namespace {
+std::atomic<std::uint64_t> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+using namespace memcoro;
+
+namespace {
+
+void allocs(benchmark::State& state, std::uint64_t before) {
+  state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(allocations.load() - before),
+                                                   benchmark::Counter::kAvgIterations);
+}
+
+void BM_ParseGet(benchmark::State& state) {
+  protocol::Command cmd;
+  const std::string in = "get memtier-12345\r\n";
+  protocol::parse_text(in, cmd);  // warm the key vector
+  const std::uint64_t before = allocations.load();
+  for (auto _ : state) benchmark::DoNotOptimize(protocol::parse_text(in, cmd).consumed);
+  allocs(state, before);
+}
+BENCHMARK(BM_ParseGet);
+
+void BM_ParseSet(benchmark::State& state) {
+  protocol::Command cmd;
+  const std::string in = "set memtier-12345 0 0 32\r\n" + std::string(32, 'v') + "\r\n";
+  const std::uint64_t before = allocations.load();
+  for (auto _ : state) benchmark::DoNotOptimize(protocol::parse_text(in, cmd).consumed);
+  allocs(state, before);
+}
+BENCHMARK(BM_ParseSet);
+
+struct World {
+  store::SystemClock clock;
+  store::Store store{store::StoreConfig{}, clock};
+  World() {
+    for (int i = 0; i < 100000; ++i) {
+      store.store(store::StoreMode::set, "memtier-" + std::to_string(i), 0, 0,
+                  std::string(32, 'v'));
+    }
+  }
+};
+World& world() {
+  static World w;
+  return w;
+}
+
+void BM_ExecuteGet(benchmark::State& state) {
+  World& w = world();
+  stats::ThreadCounters counters;
+  exec::Context ctx{w.store, counters, nullptr};
+  protocol::Command cmd;
+  exec::Output out;
+  const std::string key_base = "get memtier-";
+  std::string line;
+  int i = static_cast<int>(state.thread_index()) * 7919;
+  const std::uint64_t before = allocations.load();
+  for (auto _ : state) {
+    line = key_base + std::to_string(i++ % 100000) + "\r\n";
+    protocol::parse_text(line, cmd);
+    exec::execute(cmd, ctx, out);
+    out.clear();
+  }
+  if (state.thread_index() == 0) allocs(state, before);
+}
+BENCHMARK(BM_ExecuteGet)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_ExecuteSet(benchmark::State& state) {
+  World& w = world();
+  stats::ThreadCounters counters;
+  exec::Context ctx{w.store, counters, nullptr};
+  protocol::Command cmd;
+  exec::Output out;
+  const std::string value(32, 'v');
+  std::string line;
+  int i = static_cast<int>(state.thread_index()) * 7919;
+  const std::uint64_t before = allocations.load();
+  for (auto _ : state) {
+    line = "set memtier-" + std::to_string(i++ % 100000) + " 0 0 32\r\n" + value + "\r\n";
+    protocol::parse_text(line, cmd);
+    exec::execute(cmd, ctx, out);
+    out.clear();
+  }
+  if (state.thread_index() == 0) allocs(state, before);
+}
+BENCHMARK(BM_ExecuteSet)->Threads(1)->Threads(2)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
