@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/protocol/text_parser.hpp"
@@ -76,13 +77,15 @@ void BM_ExecuteGet(benchmark::State& state) {
   exec::Context ctx{w.store, counters, nullptr};
   protocol::Command cmd;
   exec::Output out;
-  const std::string key_base = "get memtier-";
-  std::string line;
-  int i = static_cast<int>(state.thread_index()) * 7919;
+  std::vector<std::string> lines;  // built before timing: the loop allocates nothing itself
+  for (int k = 0; k < 4096; ++k) {
+    lines.push_back("get memtier-" + std::to_string((k * 7919 + state.thread_index()) % 100000) +
+                    "\r\n");
+  }
+  std::size_t i = 0;
   const std::uint64_t before = allocations.load();
   for (auto _ : state) {
-    line = key_base + std::to_string(i++ % 100000) + "\r\n";
-    protocol::parse_text(line, cmd);
+    protocol::parse_text(lines[i++ % lines.size()], cmd);
     exec::execute(cmd, ctx, out);
     out.clear();
   }
@@ -97,12 +100,15 @@ void BM_ExecuteSet(benchmark::State& state) {
   protocol::Command cmd;
   exec::Output out;
   const std::string value(32, 'v');
-  std::string line;
-  int i = static_cast<int>(state.thread_index()) * 7919;
+  std::vector<std::string> lines;
+  for (int k = 0; k < 4096; ++k) {
+    lines.push_back("set memtier-" + std::to_string((k * 7919 + state.thread_index()) % 100000) +
+                    " 0 0 32\r\n" + value + "\r\n");
+  }
+  std::size_t i = 0;
   const std::uint64_t before = allocations.load();
   for (auto _ : state) {
-    line = "set memtier-" + std::to_string(i++ % 100000) + " 0 0 32\r\n" + value + "\r\n";
-    protocol::parse_text(line, cmd);
+    protocol::parse_text(lines[i++ % lines.size()], cmd);
     exec::execute(cmd, ctx, out);
     out.clear();
   }

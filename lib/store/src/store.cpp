@@ -95,7 +95,7 @@ struct alignas(64) Store::Stripe {
 };
 
 struct alignas(64) Store::Lru {
-  std::mutex mu;
+  memory::SpinLock mu;
   Handle head[kSegments] = {0, 0, 0};
   Handle tail[kSegments] = {0, 0, 0};
   std::uint64_t count[kSegments] = {0, 0, 0};
@@ -268,6 +268,42 @@ void Store::unlink_locked(Stripe& s, Item* it) {
     l.requested -= it->total_size();
   }
   adopt(it).reset();  // the index's reference
+}
+
+void Store::replace_locked(Stripe& s, Item* old_it, Item* it, RelTime now) {
+  // Same key, same hash: the new item takes the old one's slot, so churn on
+  // existing keys never erases from (or rehashes) the index.
+  auto pos = s.index.find(old_it->key());
+  const_cast<Handle&>(*pos) = slabs_.handle_of(it);
+  old_it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
+  it->time.store(now, std::memory_order_relaxed);
+  it->cas.store(next_cas(), std::memory_order_relaxed);
+  it->access.store(kLinked, std::memory_order_relaxed);
+  s.total_items.add(1);
+  s.bytes.add(static_cast<std::int64_t>(it->total_size()) -
+              static_cast<std::int64_t>(old_it->total_size()));
+  if (old_it->cls == it->cls) {
+    Lru& l = lrus_[it->cls];
+    std::lock_guard lock(l.mu);
+    lru_remove(l, old_it);
+    l.requested -= old_it->total_size();
+    lru_push(l, Segment::hot, it);
+    l.requested += it->total_size();
+    lru_balance(l);
+  } else {
+    {
+      Lru& l = lrus_[old_it->cls];
+      std::lock_guard lock(l.mu);
+      lru_remove(l, old_it);
+      l.requested -= old_it->total_size();
+    }
+    Lru& l = lrus_[it->cls];
+    std::lock_guard lock(l.mu);
+    lru_push(l, Segment::hot, it);
+    l.requested += it->total_size();
+    lru_balance(l);
+  }
+  adopt(old_it).reset();  // the index's reference to the old item
 }
 
 void Store::touch_access_locked(Item* it, RelTime now) {
@@ -667,8 +703,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
         adopt(fresh).reset();
         continue;
       }
-      unlink_locked(s, cur);
-      link_locked(s, fresh, now);
+      replace_locked(s, cur, fresh, now);
       if (cas_out != nullptr) *cas_out = fresh->cas_value();
       return StoreStatus::stored;
     }
@@ -706,8 +741,11 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
       default: status = StoreStatus::not_stored; break;
     }
     if (status == StoreStatus::stored) {
-      if (old_it != nullptr) unlink_locked(s, old_it);
-      link_locked(s, it, now);
+      if (old_it != nullptr) {
+        replace_locked(s, old_it, it, now);
+      } else {
+        link_locked(s, it, now);
+      }
       out.cls = it->cls;
       if (cas_out != nullptr) *cas_out = it->cas_value();
       it = nullptr;
@@ -772,8 +810,7 @@ DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
       adopt(fresh).reset();  // changed meanwhile: compute again
       continue;
     }
-    unlink_locked(s, cur);
-    link_locked(s, fresh, now);
+    replace_locked(s, cur, fresh, now);
     return r;
   }
 }
@@ -1077,8 +1114,11 @@ StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::in
           keep = static_cast<std::uint8_t>(
               kStale | (cur->access.load(std::memory_order_relaxed) & kTokenSent));
         }
-        if (cur != nullptr) unlink_locked(s, cur);
-        link_locked(s, it, now);
+        if (cur != nullptr) {
+          replace_locked(s, cur, it, now);
+        } else {
+          link_locked(s, it, now);
+        }
         if (keep != 0) it->access.fetch_or(keep, std::memory_order_relaxed);
         if (opts.has_new_cas) it->cas.store(opts.new_cas, std::memory_order_relaxed);
         out.cls = it->cls;
@@ -1137,8 +1177,7 @@ MetaDeleteStatus Store::meta_delete(std::string_view key, const MetaDeleteOption
       old.reset();
       continue;
     }
-    unlink_locked(s, cur);
-    link_locked(s, fresh, now);
+    replace_locked(s, cur, fresh, now);
     if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
     return MetaDeleteStatus::deleted;
   }
@@ -1218,8 +1257,11 @@ MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& 
       adopt(fresh).reset();  // changed meanwhile: start again
       continue;
     }
-    if (cur != nullptr) unlink_locked(s, cur);
-    link_locked(s, fresh, now);
+    if (cur != nullptr) {
+      replace_locked(s, cur, fresh, now);
+    } else {
+      link_locked(s, fresh, now);
+    }
     if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
     if (opts.has_ttl && !vivify) {
       fresh->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);

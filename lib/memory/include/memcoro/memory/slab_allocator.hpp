@@ -24,6 +24,8 @@
 #include <mutex>
 #include <vector>
 
+#include "memcoro/memory/spin_lock.hpp"
+
 namespace memcoro::memory {
 
 using Handle = std::uint32_t;  // 0: none
@@ -122,7 +124,7 @@ class SlabAllocator {
   };
 
   struct alignas(64) Class {
-    std::mutex mu;
+    SpinLock mu;
     std::size_t size = 0;
     std::size_t per_page = 0;
     std::uint32_t space_head = kNoPage;  // pages with a free or uncarved chunk

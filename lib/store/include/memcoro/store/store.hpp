@@ -296,6 +296,8 @@ class Store {
   void link_locked(Stripe& s, Item* it, RelTime now);
   // Drops the index's reference (the item is freed if nobody else has it).
   void unlink_locked(Stripe& s, Item* it);
+  // The item under old_it's key becomes it (same index slot).
+  void replace_locked(Stripe& s, Item* old_it, Item* it, RelTime now);
   void touch_access_locked(Item* it, RelTime now);
   Item* make_item(std::string_view key, std::uint32_t flags, RelTime exptime,
                   std::string_view value, StoreStatus* error);
