@@ -8,23 +8,10 @@
 #include <new>
 #include <string>
 
+#include "counting_new.hpp"
 #include "memcoro/client/meta.hpp"
 
-namespace {
-std::atomic<std::uint64_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using memcoro::bench::allocations;
 
 using namespace memcoro::client;
 

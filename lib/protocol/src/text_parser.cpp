@@ -182,9 +182,15 @@ bool preparse_meta(const Tokens& t, std::size_t start, Command& cmd, std::string
   MetaFlags& m = cmd.meta;
   bool seen[128] = {};
   bool has_error = false;
-  auto bad_token = [&] {
-    err = "CLIENT_ERROR bad token in command line format";
-    has_error = true;
+  // A flag with a number: remember it, or the error.
+  auto take = [&](auto parsed, bool& present, auto& field) {
+    if (parsed) {
+      present = true;
+      field = *parsed;
+    } else {
+      err = "CLIENT_ERROR bad token in command line format";
+      has_error = true;
+    }
   };
   for (std::size_t i = start; i < t.n; ++i) {
     const std::string_view tok = t.tok[i];
@@ -209,46 +215,11 @@ bool preparse_meta(const Tokens& t, std::size_t start, Command& cmd, std::string
         }
         break;
       }
-      case 'N':
-        if (auto v = parse_i32(arg)) {
-          m.has_vivify = true;
-          m.vivify_ttl = *v;
-        } else {
-          bad_token();
-        }
-        break;
-      case 'T':
-        if (auto v = parse_i32(arg)) {
-          m.has_ttl = true;
-          m.ttl = *v;
-        } else {
-          bad_token();
-        }
-        break;
-      case 'R':
-        if (auto v = parse_i32(arg)) {
-          m.has_recache = true;
-          m.recache_ttl = *v;
-        } else {
-          bad_token();
-        }
-        break;
-      case 'C':
-        if (auto v = parse_u64(arg)) {
-          m.has_cas = true;
-          m.cas = *v;
-        } else {
-          bad_token();
-        }
-        break;
-      case 'E':
-        if (auto v = parse_u64(arg)) {
-          m.has_new_cas = true;
-          m.new_cas = *v;
-        } else {
-          bad_token();
-        }
-        break;
+      case 'N': take(parse_i32(arg), m.has_vivify, m.vivify_ttl); break;
+      case 'T': take(parse_i32(arg), m.has_ttl, m.ttl); break;
+      case 'R': take(parse_i32(arg), m.has_recache, m.recache_ttl); break;
+      case 'C': take(parse_u64(arg), m.has_cas, m.cas); break;
+      case 'E': take(parse_u64(arg), m.has_new_cas, m.new_cas); break;
       case 'F':
         if (auto v = parse_u32(arg)) {
           m.has_flags = true;
