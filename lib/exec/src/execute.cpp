@@ -60,27 +60,21 @@ void do_get(const Command& cmd, Context& ctx, Output& out) {
   out.append("END\r\n");
 }
 
-void do_store(const Command& cmd, Context& ctx, Output& out) {
-  store::StoreMode mode = store::StoreMode::set;
-  switch (cmd.type) {
-    case CommandType::add: mode = store::StoreMode::add; break;
-    case CommandType::replace: mode = store::StoreMode::replace; break;
-    case CommandType::append: mode = store::StoreMode::append; break;
-    case CommandType::prepend: mode = store::StoreMode::prepend; break;
-    case CommandType::cas: mode = store::StoreMode::cas; break;
-    default: break;
+store::StoreMode mode_of(CommandType type) {
+  switch (type) {
+    case CommandType::add: return store::StoreMode::add;
+    case CommandType::replace: return store::StoreMode::replace;
+    case CommandType::append: return store::StoreMode::append;
+    case CommandType::prepend: return store::StoreMode::prepend;
+    case CommandType::cas: return store::StoreMode::cas;
+    default: return store::StoreMode::set;
   }
-  StoreStatus s;
-  store::Outcome outcome;
-  if (cmd.too_large) {
-    // The block was too large to buffer; a failed set must not leave the
-    // old value behind (memcached drops it too).
-    if (mode == store::StoreMode::set) ctx.store.remove(cmd.key);
-    s = StoreStatus::too_large;
-  } else {
-    s = ctx.store.store(mode, cmd.key, cmd.flags, cmd.exptime, cmd.data, cmd.cas_unique, nullptr,
-                        &outcome);
-  }
+}
+
+// The reply and counters of a storage command, whichever way it was stored.
+void reply_store(const Command& cmd, StoreStatus s, const store::Outcome& outcome, Context& ctx,
+                 Output& out) {
+  const store::StoreMode mode = mode_of(cmd.type);
   stats::ThreadCounters::Class& per_class = ctx.counters.cls(outcome.cls);
   // memcached counts a set once the value was taken in, not when it was refused.
   if (s != StoreStatus::too_large && s != StoreStatus::no_memory) {
@@ -116,6 +110,22 @@ void do_store(const Command& cmd, Context& ctx, Output& out) {
   }
 }
 
+void do_store(const Command& cmd, Context& ctx, Output& out) {
+  const store::StoreMode mode = mode_of(cmd.type);
+  StoreStatus s;
+  store::Outcome outcome;
+  if (cmd.too_large) {
+    // The block was too large to buffer; a failed set must not leave the
+    // old value behind (memcached drops it too).
+    if (mode == store::StoreMode::set) ctx.store.remove(cmd.key);
+    s = StoreStatus::too_large;
+  } else {
+    s = ctx.store.store(mode, cmd.key, cmd.flags, cmd.exptime, cmd.data, cmd.cas_unique, nullptr,
+                        &outcome);
+  }
+  reply_store(cmd, s, outcome, ctx, out);
+}
+
 void do_delta(const Command& cmd, Context& ctx, Output& out) {
   const bool incr = cmd.type == CommandType::incr;
   store::DeltaResult r = ctx.store.delta(cmd.key, incr, cmd.delta);
@@ -140,6 +150,29 @@ void do_delta(const Command& cmd, Context& ctx, Output& out) {
 }
 
 }  // namespace
+
+bool can_store_in_place(const Command& cmd) {
+  return protocol::is_storage(cmd.type) && cmd.type != CommandType::append &&
+         cmd.type != CommandType::prepend && !cmd.too_large;
+}
+
+store::ItemRef begin_store_in_place(const Command& cmd, Context& ctx, Output& out) {
+  StoreStatus error;
+  store::ItemRef pending =
+      ctx.store.begin_store(cmd.key, cmd.flags, cmd.exptime, cmd.data_len, &error);
+  if (!pending) {
+    if (mode_of(cmd.type) == store::StoreMode::set) ctx.store.remove(cmd.key);
+    reply_store(cmd, error, store::Outcome{}, ctx, out);
+  }
+  return pending;
+}
+
+void finish_store_in_place(const Command& cmd, store::ItemRef pending, Context& ctx, Output& out) {
+  store::Outcome outcome;
+  const StoreStatus s = ctx.store.finish_store(mode_of(cmd.type), std::move(pending),
+                                               cmd.cas_unique, nullptr, &outcome);
+  reply_store(cmd, s, outcome, ctx, out);
+}
 
 void write_error(std::string_view text, Output& out) {
   out.append(text);

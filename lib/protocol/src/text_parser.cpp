@@ -126,6 +126,8 @@ ParseResult parse_storage(std::string_view in, std::size_t line_len, const Token
     ParseResult r;
     r.status = ParseStatus::need_more;
     r.need = total;
+    r.block = true;
+    r.consumed = line_len;
     return r;
   }
   if (in[total - 2] != '\r' || in[total - 1] != '\n') {

@@ -12,6 +12,7 @@
 #include <future>
 #include <list>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -30,6 +31,9 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
+// Data blocks at least this large that have not all arrived are read straight
+// into their item.
+constexpr std::size_t kInPlaceMin = 16 * 1024;
 constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
 
 double seconds(const timeval& tv) {
@@ -253,6 +257,33 @@ struct Server::Impl final : exec::ServerControl {
     sock.close(ignored);
   }
 
+  // asio::async_read/async_write cap each system call at 64 KiB; a large
+  // value is better moved with as few calls as the kernel allows.
+  static awaitable<bool> read_all(tcp::socket& sock, char* dst, std::size_t n) {
+    while (n > 0) {
+      auto [ec, got] = co_await sock.async_read_some(asio::buffer(dst, n), use_nothrow);
+      if (ec || got == 0) co_return false;
+      dst += got;
+      n -= got;
+    }
+    co_return true;
+  }
+
+  static awaitable<bool> write_all(tcp::socket& sock, std::vector<asio::const_buffer>& iov) {
+    std::size_t first = 0;
+    while (first < iov.size()) {
+      auto [ec, sent] = co_await sock.async_write_some(
+          std::span<const asio::const_buffer>(iov.data() + first, iov.size() - first), use_nothrow);
+      if (ec) co_return false;
+      while (first < iov.size() && sent >= iov[first].size()) {
+        sent -= iov[first].size();
+        ++first;
+      }
+      if (first < iov.size()) iov[first] += sent;
+    }
+    co_return true;
+  }
+
   awaitable<void> serve(tcp::socket& sock, Worker& w) {
     ReadBuffer buf(kReadChunk);
     unsigned small_batches = 0;  // in a row, while the buffer is large
@@ -306,6 +337,33 @@ struct Server::Impl final : exec::ServerControl {
         const std::string_view pending(buf.data() + start, end - start);
         protocol::ParseResult r = protocol::parse_text(pending, cmd, limits);
         if (r.status == protocol::ParseStatus::need_more) {
+          const std::size_t block = cmd.data_len + std::size_t{2};
+          if (r.block && block >= kInPlaceMin && exec::can_store_in_place(cmd)) {
+            // A large value: receive the rest of it straight into its item
+            // instead of into the read buffer and then copying it.
+            const std::size_t body = start + r.consumed;
+            store::ItemRef pending = exec::begin_store_in_place(cmd, ctx, out);
+            if (!pending) {  // answered already; skip the block as it comes
+              start = body;
+              swallow = block;
+              continue;
+            }
+            char* dst = pending.value_line_data();
+            const std::size_t have = std::min(end - body, block);
+            std::memcpy(dst, buf.data() + body, have);
+            auto [rec, rn] = co_await asio::async_read(sock, asio::buffer(dst + have, block - have),
+                                                       use_nothrow);
+            if (rec) co_return;
+            w.counters.bytes_read.add(rn);
+            start = body + have;
+            if (dst[block - 2] != '\r' || dst[block - 1] != '\n') {
+              pending.reset();
+              if (!cmd.noreply) exec::write_error("CLIENT_ERROR bad data chunk", out);
+            } else {
+              exec::finish_store_in_place(cmd, std::move(pending), ctx, out);
+            }
+            continue;
+          }
           if (r.need > buf.size()) {
             // A data block larger than the buffer: make room for all of it
             // (bounded by the item size limit, checked by the parser).
@@ -338,10 +396,10 @@ struct Server::Impl final : exec::ServerControl {
       if (!out.empty()) {
         iov.clear();
         out.for_each_span([&](std::string_view s) { iov.emplace_back(s.data(), s.size()); });
-        auto [wec, written] = co_await asio::async_write(sock, iov, use_nothrow);
+        const bool ok = co_await write_all(sock, iov);
+        w.counters.bytes_written.add(out.size());
         out.clear();
-        if (wec) co_return;
-        w.counters.bytes_written.add(written);
+        if (!ok) co_return;
       }
       if (close) co_return;
       // Keep memory bounded after a large request.

@@ -664,7 +664,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
                          std::int64_t exptime, std::string_view value, std::uint64_t cas_in,
                          std::uint64_t* cas_out, Outcome* outcome) {
   Stripe& s = stripe_for(hash_key(key));
-  const RelTime exp = to_rel_time(exptime);
+
   Outcome local;
   Outcome& out = outcome != nullptr ? *outcome : local;
 
@@ -710,13 +710,28 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
   }
 
   StoreStatus error;
-  Item* it = allocate(key, flags, exp, value.size(), &error);
-  if (it == nullptr) {
+  ItemRef pending = begin_store(key, flags, exptime, value.size(), &error);
+  if (!pending) {
     if (mode == StoreMode::set) remove(key);  // no stale value may survive a failed set
     return error;
   }
-  if (!value.empty()) std::memcpy(it->value_data(), value.data(), value.size());
+  if (!value.empty()) std::memcpy(pending->value_data(), value.data(), value.size());
+  return finish_store(mode, std::move(pending), cas_in, cas_out, outcome);
+}
 
+ItemRef Store::begin_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                           std::size_t value_len, StoreStatus* error) {
+  Item* it = allocate(key, flags, to_rel_time(exptime), value_len, error);
+  return it == nullptr ? ItemRef{} : adopt(it);
+}
+
+StoreStatus Store::finish_store(StoreMode mode, ItemRef pending, std::uint64_t cas_in,
+                                std::uint64_t* cas_out, Outcome* outcome) {
+  Item* it = pending.release();
+  const std::string_view key = it->key();
+  Stripe& s = stripe_for(hash_key(key));
+  Outcome local;
+  Outcome& out = outcome != nullptr ? *outcome : local;
   StoreStatus status;
   {
     std::lock_guard lock(s.mu);

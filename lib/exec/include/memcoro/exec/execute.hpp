@@ -36,6 +36,16 @@ enum class After : unsigned char { keep_open, close };
 
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
+// A large text-protocol set/add/replace/cas whose data block has not all
+// arrived can be received straight into its item (one copy, as memcached):
+// begin_store_in_place allocates it (or answers the failure and returns an
+// empty reference); the caller fills value_line() and calls
+// finish_store_in_place, which stores it and answers.
+bool can_store_in_place(const protocol::Command& cmd);
+store::ItemRef begin_store_in_place(const protocol::Command& cmd, Context& ctx, Output& out);
+void finish_store_in_place(const protocol::Command& cmd, store::ItemRef pending, Context& ctx,
+                           Output& out);
+
 // Writes an error line ("<text>\r\n").
 void write_error(std::string_view text, Output& out);
 

@@ -43,7 +43,10 @@ struct ParseResult {
   std::size_t consumed = 0;  // complete/error: bytes of this request
   std::size_t swallow = 0;   // complete: bytes still to discard after consumed
   std::size_t need = 0;      // need_more: total bytes needed, 0 if unknown
-  std::string_view error;    // error: reply line without "\r\n"
+  // need_more for a storage command's data block: the line is parsed into
+  // `cmd`, and the block (cmd.data_len + 2 bytes) starts at `consumed`.
+  bool block = false;
+  std::string_view error;  // error: reply line without "\r\n"
 };
 
 ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& limits = {});

@@ -99,6 +99,10 @@ class ItemRef {
     it_ = nullptr;
   }
   Item* get() const { return it_; }
+  // Gives up ownership of the reference without dropping it.
+  Item* release() { return std::exchange(it_, nullptr); }
+  // The value and its "\r\n", writable: for an item not yet linked.
+  char* value_line_data() { return it_->value_data(); }
   Item* operator->() const { return it_; }
   explicit operator bool() const { return it_ != nullptr; }
 

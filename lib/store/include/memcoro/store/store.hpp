@@ -225,6 +225,16 @@ class Store {
                     std::string_view value, std::uint64_t cas_in = 0,
                     std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr);
 
+  // store() in two steps, for a value the caller writes into the item itself
+  // (a large block read straight from the socket): begin_store allocates an
+  // unlinked item (too_large / no_memory in *error otherwise); the caller
+  // fills value_line() (value and "\r\n") and hands it to finish_store.
+  // Not for append/prepend.
+  ItemRef begin_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                      std::size_t value_len, StoreStatus* error);
+  StoreStatus finish_store(StoreMode mode, ItemRef pending, std::uint64_t cas_in = 0,
+                           std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr);
+
   DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
 
   MetaGetResult meta_get(std::string_view key, const MetaGetOptions& opts);
