@@ -249,6 +249,7 @@ struct Server::Impl final : exec::ServerControl {
 
     boost::system::error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
+    sock.non_blocking(true, ignored);  // write_all's first try must not block
     try {
       co_await serve(sock, w);
     } catch (const std::exception& e) {
@@ -271,9 +272,24 @@ struct Server::Impl final : exec::ServerControl {
 
   static awaitable<bool> write_all(tcp::socket& sock, std::vector<asio::const_buffer>& iov) {
     std::size_t first = 0;
+    bool try_now = true;
     while (first < iov.size()) {
-      auto [ec, sent] = co_await sock.async_write_some(
-          std::span<const asio::const_buffer>(iov.data() + first, iov.size() - first), use_nothrow);
+      const std::span<const asio::const_buffer> rest(iov.data() + first, iov.size() - first);
+      boost::system::error_code ec;
+      std::size_t sent = 0;
+      if (try_now) {
+        // Replies usually fit the socket buffer: send them at once rather
+        // than through a completion handler (each handler round costs the
+        // scheduler another epoll_wait).
+        sent = sock.write_some(rest, ec);
+        try_now = false;
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          ec = {};
+          sent = 0;
+        }
+      } else {
+        std::tie(ec, sent) = co_await sock.async_write_some(rest, use_nothrow);
+      }
       if (ec) co_return false;
       while (first < iov.size() && sent >= iov[first].size()) {
         sent -= iov[first].size();
