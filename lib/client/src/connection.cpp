@@ -37,31 +37,34 @@ awaitable<bool> Connection::fill() {
   co_return true;
 }
 
+awaitable<std::optional<Error>> Connection::send(std::string_view bytes) {
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), use_nothrow);
+  if (ec) co_return Error{Error::Kind::io, ec.message()};
+  co_return std::nullopt;
+}
+
+template <typename Parse>
+awaitable<std::optional<Error>> Connection::receive(Parse parse) {
+  for (;;) {
+    ReadResult r = parse(std::string_view(in_).substr(start_));
+    if (r.status != ReadStatus::need_more) {
+      start_ += r.consumed;
+      co_return r.error;
+    }
+    if (!co_await fill()) co_return io_error_;
+  }
+}
+
 awaitable<Result> Connection::execute(const Request& req) {
   out_.clear();
   write_request(req, out_);
   Result result;
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), use_nothrow);
-  if (ec) {
-    result.error = Error{Error::Kind::io, ec.message()};
-    co_return result;
+  result.error = co_await send(out_);
+  if (!result.error) {
+    result.error =
+        co_await receive([&](std::string_view in) { return read_response(in, result.response); });
   }
-  for (;;) {
-    ReadResult r = read_response(std::string_view(in_).substr(start_), result.response);
-    if (r.status == ReadStatus::complete) {
-      start_ += r.consumed;
-      co_return result;
-    }
-    if (r.status == ReadStatus::error) {
-      start_ += r.consumed;
-      result.error = r.error;
-      co_return result;
-    }
-    if (!co_await fill()) {
-      result.error = io_error_;
-      co_return result;
-    }
-  }
+  co_return result;
 }
 
 awaitable<Result> Connection::get(std::string_view key) {
@@ -86,50 +89,31 @@ awaitable<BatchResult> Connection::batch(std::span<const Request> requests) {
   for (const Request& req : requests) write_request(req, out_);
   write_request(Request::noop(), out_);
   BatchResult result;
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), use_nothrow);
-  if (ec) {
-    result.error = Error{Error::Kind::io, ec.message()};
-    co_return result;
+  result.error = co_await send(out_);
+  if (!result.error) {
+    result.error =
+        co_await receive([&](std::string_view in) { return read_batch(in, result.responses); });
   }
-  for (;;) {
-    ReadResult r = read_batch(std::string_view(in_).substr(start_), result.responses);
-    if (r.status == ReadStatus::complete) {
-      start_ += r.consumed;
-      co_return result;
-    }
-    if (r.status == ReadStatus::error) {
-      start_ += r.consumed;
-      result.error = r.error;
-      co_return result;
-    }
-    if (!co_await fill()) {
-      result.error = io_error_;
-      co_return result;
-    }
-  }
+  co_return result;
 }
 
 awaitable<Result> Connection::text(std::string_view request, std::string_view terminator) {
   Result result;
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(request), use_nothrow);
-  if (ec) {
-    result.error = Error{Error::Kind::io, ec.message()};
-    co_return result;
+  result.error = co_await send(request);
+  if (!result.error) {
+    result.error = co_await receive([&](std::string_view in) {
+      ReadResult r;
+      const std::size_t at = in.find(terminator);
+      if (at != std::string_view::npos) {
+        r.status = ReadStatus::complete;
+        r.consumed = at + terminator.size();
+        result.response.status = Status::ok;
+        result.response.value.assign(in.substr(0, r.consumed));
+      }
+      return r;
+    });
   }
-  for (;;) {
-    const std::string_view pending = std::string_view(in_).substr(start_);
-    const std::size_t at = pending.find(terminator);
-    if (at != std::string_view::npos) {
-      result.response.status = Status::ok;
-      result.response.value.assign(pending.substr(0, at + terminator.size()));
-      start_ += at + terminator.size();
-      co_return result;
-    }
-    if (!co_await fill()) {
-      result.error = io_error_;
-      co_return result;
-    }
-  }
+  co_return result;
 }
 
 }  // namespace memcoro::client

@@ -169,8 +169,10 @@ store::ItemRef begin_store_in_place(const Command& cmd, Context& ctx, Output& ou
 
 void finish_store_in_place(const Command& cmd, store::ItemRef pending, Context& ctx, Output& out) {
   store::Outcome outcome;
-  const StoreStatus s = ctx.store.finish_store(mode_of(cmd.type), std::move(pending),
-                                               cmd.cas_unique, nullptr, &outcome);
+  store::MetaSetOptions opts;
+  opts.mode = mode_of(cmd.type);
+  opts.cas = cmd.cas_unique;
+  const StoreStatus s = ctx.store.finish_store(opts, std::move(pending), nullptr, &outcome);
   reply_store(cmd, s, outcome, ctx, out);
 }
 

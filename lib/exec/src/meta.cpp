@@ -35,16 +35,18 @@ void put_key(const Command& cmd, Output& out) {
   out.append(" b");
 }
 
-// The flags every reply echoes: O (opaque) and k (key).
-void put_echoes(const Command& cmd, Output& out) {
-  for (std::uint8_t i = 0; i < cmd.meta.count; ++i) {
-    if (cmd.meta.order[i] == 'O') {
-      out.append(' ');
-      out.append(cmd.meta.opaque);
-    } else if (cmd.meta.order[i] == 'k') {
-      put_key(cmd, out);
-    }
+// The flags every reply echoes: O (opaque) and k (key); others are ignored.
+void put_echo(char flag, const Command& cmd, Output& out) {
+  if (flag == 'O') {
+    out.append(' ');
+    out.append(cmd.meta.opaque);
+  } else if (flag == 'k') {
+    put_key(cmd, out);
   }
+}
+
+void put_echoes(const Command& cmd, Output& out) {
+  for (std::uint8_t i = 0; i < cmd.meta.count; ++i) put_echo(cmd.meta.order[i], cmd, out);
 }
 
 void put_ttl(RelTime exptime, RelTime now, Output& out) {
@@ -118,12 +120,7 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
       case 'f': put_flag('f', it.flags, out); break;
       case 'l': put_flag('l', r.idle, out); break;
       case 'h': put_flag('h', r.fetched ? 1 : 0, out); break;
-      case 'O':
-        out.append(' ');
-        out.append(m.opaque);
-        break;
-      case 'k': put_key(cmd, out); break;
-      default: break;
+      default: put_echo(m.order[i], cmd, out); break;
     }
   }
   if (r.token_sent) out.append(" Z");
@@ -187,16 +184,11 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
   out.append(code);
   for (std::uint8_t i = 0; i < m.count; ++i) {
     switch (m.order[i]) {
-      case 'O':
-        out.append(' ');
-        out.append(m.opaque);
-        break;
-      case 'k': put_key(cmd, out); break;
       case 'c': put_flag('c', cas, out); break;
       case 's':  // after memcached 1.6.18: the stored size (the new one, on append)
         if (s == store::StoreStatus::stored) put_flag('s', size, out);
         break;
-      default: break;
+      default: put_echo(m.order[i], cmd, out); break;
     }
   }
   out.append("\r\n");
@@ -281,12 +273,7 @@ void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
     switch (m.order[i]) {
       case 'c': put_flag('c', r.cas, out); break;
       case 't': put_ttl(r.exptime, r.now, out); break;
-      case 'O':
-        out.append(' ');
-        out.append(m.opaque);
-        break;
-      case 'k': put_key(cmd, out); break;
-      default: break;
+      default: put_echo(m.order[i], cmd, out); break;
     }
   }
   out.append("\r\n");

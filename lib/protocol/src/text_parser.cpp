@@ -94,6 +94,33 @@ bool want(std::size_t ntokens, std::size_t a, std::size_t b) {
   return ntokens == a || ntokens == b;
 }
 
+// The data block of a storage command (text or ms) whose line is parsed:
+// refused unbuffered when too large, waited for, checked for its "\r\n".
+ParseResult read_block(std::string_view in, std::size_t line_len, Command& cmd,
+                       const ParserLimits& limits, bool silent_errors) {
+  const std::size_t block = cmd.data_len + std::size_t{2};
+  if (block > limits.max_item_size) {
+    cmd.too_large = true;
+    ParseResult r = make_complete(line_len);
+    r.swallow = block;
+    return r;
+  }
+  const std::size_t total = line_len + block;
+  if (in.size() < total) {
+    ParseResult r;
+    r.status = ParseStatus::need_more;
+    r.need = total;
+    r.block = true;
+    r.consumed = line_len;
+    return r;
+  }
+  if (in[total - 2] != '\r' || in[total - 1] != '\n') {
+    return make_error(kBadChunk, total, silent_errors);
+  }
+  cmd.data = in.substr(line_len, cmd.data_len);
+  return make_complete(total);
+}
+
 ParseResult parse_storage(std::string_view in, std::size_t line_len, const Tokens& t,
                           CommandType type, Command& cmd, const ParserLimits& limits) {
   const bool handle_cas = type == CommandType::cas;
@@ -114,27 +141,7 @@ ParseResult parse_storage(std::string_view in, std::size_t line_len, const Token
   cmd.flags = *flags;
   cmd.exptime = *exptime;
   cmd.data_len = static_cast<std::uint32_t>(*vlen);
-  const std::size_t block = cmd.data_len + std::size_t{2};
-  if (block > limits.max_item_size) {
-    cmd.too_large = true;
-    ParseResult r = make_complete(line_len);
-    r.swallow = block;
-    return r;
-  }
-  const std::size_t total = line_len + block;
-  if (in.size() < total) {
-    ParseResult r;
-    r.status = ParseStatus::need_more;
-    r.need = total;
-    r.block = true;
-    r.consumed = line_len;
-    return r;
-  }
-  if (in[total - 2] != '\r' || in[total - 1] != '\n') {
-    return make_error(kBadChunk, total, cmd.noreply);
-  }
-  cmd.data = in.substr(line_len, cmd.data_len);
-  return make_complete(total);
+  return read_block(in, line_len, cmd, limits, cmd.noreply);
 }
 
 ParseResult parse_get(const Tokens& t, CommandType type, bool touch, Command& cmd,
@@ -336,22 +343,7 @@ ParseResult parse_meta(std::string_view in, std::size_t line_len, const Tokens& 
     if (cmd.meta.opaque.size() > kMaxOpaque) {
       return error_swallow("CLIENT_ERROR opaque token too long", line_len, block);
     }
-    if (block > limits.max_item_size) {
-      cmd.too_large = true;
-      ParseResult r = make_complete(line_len);
-      r.swallow = block;
-      return r;
-    }
-    const std::size_t total = line_len + block;
-    if (in.size() < total) {
-      ParseResult r;
-      r.status = ParseStatus::need_more;
-      r.need = total;
-      return r;
-    }
-    if (in[total - 2] != '\r' || in[total - 1] != '\n') return make_error(kBadChunk, total, false);
-    cmd.data = in.substr(line_len, cmd.data_len);
-    return make_complete(total);
+    return read_block(in, line_len, cmd, limits, false);  // meta errors always show
   }
 
   if (ntokens > kMaxMetaTokens) {

@@ -716,7 +716,10 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
     return error;
   }
   if (!value.empty()) std::memcpy(pending->value_data(), value.data(), value.size());
-  return finish_store(mode, std::move(pending), cas_in, cas_out, outcome);
+  MetaSetOptions opts;
+  opts.mode = mode;
+  opts.cas = cas_in;
+  return finish_store(opts, std::move(pending), cas_out, outcome);
 }
 
 ItemRef Store::begin_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
@@ -725,8 +728,8 @@ ItemRef Store::begin_store(std::string_view key, std::uint32_t flags, std::int64
   return it == nullptr ? ItemRef{} : adopt(it);
 }
 
-StoreStatus Store::finish_store(StoreMode mode, ItemRef pending, std::uint64_t cas_in,
-                                std::uint64_t* cas_out, Outcome* outcome) {
+StoreStatus Store::finish_store(const MetaSetOptions& opts, ItemRef pending, std::uint64_t* cas_out,
+                                Outcome* outcome, std::uint32_t* size_out) {
   Item* it = pending.release();
   const std::string_view key = it->key();
   Stripe& s = stripe_for(hash_key(key));
@@ -738,7 +741,8 @@ StoreStatus Store::finish_store(StoreMode mode, ItemRef pending, std::uint64_t c
     const RelTime now = rel_now();
     Item* old_it = find_locked(s, key, now, &out.status);
     if (old_it != nullptr) out.cls = old_it->cls;
-    switch (mode) {
+    std::uint8_t keep = 0;  // win-token bits a stale set carries over
+    switch (opts.mode) {
       case StoreMode::set: status = StoreStatus::stored; break;
       case StoreMode::add:
         status = old_it == nullptr ? StoreStatus::stored : StoreStatus::not_stored;
@@ -749,8 +753,18 @@ StoreStatus Store::finish_store(StoreMode mode, ItemRef pending, std::uint64_t c
       case StoreMode::cas:
         if (old_it == nullptr) {
           status = StoreStatus::not_found;
+        } else if (old_it->cas_value() == opts.cas) {
+          status = StoreStatus::stored;
+        } else if (opts.invalidate && opts.cas < old_it->cas_value()) {
+          // A late writer with an older CAS may still fill a stale item: the
+          // value is kept as stale, with the old TTL and win state.
+          it->exptime.store(old_it->exptime.load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+          keep = static_cast<std::uint8_t>(
+              kStale | (old_it->access.load(std::memory_order_relaxed) & kTokenSent));
+          status = StoreStatus::stored;
         } else {
-          status = old_it->cas_value() == cas_in ? StoreStatus::stored : StoreStatus::exists;
+          status = StoreStatus::exists;
         }
         break;
       default: status = StoreStatus::not_stored; break;
@@ -761,8 +775,11 @@ StoreStatus Store::finish_store(StoreMode mode, ItemRef pending, std::uint64_t c
       } else {
         link_locked(s, it, now);
       }
+      if (keep != 0) it->access.fetch_or(keep, std::memory_order_relaxed);
+      if (opts.has_new_cas) it->cas.store(opts.new_cas, std::memory_order_relaxed);
       out.cls = it->cls;
       if (cas_out != nullptr) *cas_out = it->cas_value();
+      if (size_out != nullptr) *size_out = it->value_len;
       it = nullptr;
     }
   }
@@ -1038,112 +1055,77 @@ MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) 
 }
 
 StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
-                              std::string_view value, const MetaSetOptions& opts,
+                              std::string_view value, const MetaSetOptions& given,
                               std::uint64_t* cas_out, Outcome* outcome, std::uint32_t* size_out) {
+  MetaSetOptions opts = given;
   // memcached: a CAS turns set and replace into cas.
-  StoreMode mode = opts.mode;
-  if (opts.has_cas && (mode == StoreMode::set || mode == StoreMode::replace)) {
-    mode = StoreMode::cas;
+  if (opts.has_cas && (opts.mode == StoreMode::set || opts.mode == StoreMode::replace)) {
+    opts.mode = StoreMode::cas;
   }
-  const bool joins = mode == StoreMode::append || mode == StoreMode::prepend;
+  const bool append = opts.mode == StoreMode::append;
+  if (!append && opts.mode != StoreMode::prepend) {
+    StoreStatus error;
+    ItemRef pending = begin_store(key, flags, exptime, value.size(), &error);
+    if (!pending) {
+      remove(key);  // no stale value may survive a failed store
+      return error;
+    }
+    if (!value.empty()) std::memcpy(pending->value_data(), value.data(), value.size());
+    return finish_store(opts, std::move(pending), cas_out, outcome, size_out);
+  }
+  // Append/prepend: the new value depends on the old one. Read the old item
+  // under a reference, build the new one unlocked, and link it only if the
+  // old one is still current; otherwise start again. N creates a missing item.
   Stripe& s = stripe_for(hash_key(key));
   Outcome local;
   Outcome& out = outcome != nullptr ? *outcome : local;
   for (;;) {
     ItemRef old;
-    if (joins) {
+    {
       std::lock_guard lock(s.mu);
       if (Item* it = find_locked(s, key, rel_now(), &out.status)) old = share(it);
       if (!old && !opts.vivify) return StoreStatus::not_stored;
-      if (old && opts.has_cas && old->cas_value() != opts.cas) {
-        return StoreStatus::exists;
-      }
+      if (old && opts.has_cas && old->cas_value() != opts.cas) return StoreStatus::exists;
     }
     StoreStatus error;
     Item* it;
-    if (joins && old) {
+    if (old) {
       const std::size_t new_len = std::size_t{old->value_len} + value.size();
       if (!item_size_ok(key.size(), new_len)) return StoreStatus::too_large;
       it = allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), new_len, &error);
       if (it == nullptr) return error;
       char* dst = it->value_data();
-      const bool append = mode == StoreMode::append;
       std::memcpy(dst, append ? old->value().data() : value.data(),
                   append ? old->value_len : value.size());
       std::memcpy(dst + (append ? old->value_len : value.size()),
                   append ? value.data() : old->value().data(),
                   append ? value.size() : old->value_len);
     } else {
-      const RelTime exp = to_rel_time(joins ? opts.vivify_ttl : exptime);
-      it = make_item(key, flags, exp, value, &error);
+      it = make_item(key, flags, to_rel_time(opts.vivify_ttl), value, &error);
       if (it == nullptr) {
-        remove(key);  // no stale value may survive a failed store
+        remove(key);
         return error;
       }
     }
-
-    StoreStatus status = StoreStatus::not_stored;
-    bool retry = false;
-    {
-      std::lock_guard lock(s.mu);
-      const RelTime now = rel_now();
-      LookupStatus why;
-      Item* cur = find_locked(s, key, now, &why);
-      if (cur != nullptr) out.cls = cur->cls;
-      if (!joins) out.status = why;
-      switch (mode) {
-        case StoreMode::set: status = StoreStatus::stored; break;
-        case StoreMode::add:
-          status = cur == nullptr ? StoreStatus::stored : StoreStatus::not_stored;
-          break;
-        case StoreMode::replace:
-          status = cur != nullptr ? StoreStatus::stored : StoreStatus::not_stored;
-          break;
-        case StoreMode::cas:
-          if (cur == nullptr) {
-            status = StoreStatus::not_found;
-          } else if (cur->cas_value() == opts.cas) {
-            status = StoreStatus::stored;
-          } else if (opts.invalidate && opts.cas < cur->cas_value()) {
-            // A late writer with an older CAS may still fill a stale item: the
-            // value is kept as stale, with the old TTL and win state.
-            it->exptime.store(cur->exptime.load(std::memory_order_relaxed),
-                              std::memory_order_relaxed);
-            status = StoreStatus::stored;
-          } else {
-            status = StoreStatus::exists;
-          }
-          break;
-        case StoreMode::append:
-        case StoreMode::prepend:
-          if (cur != old.get()) {
-            retry = true;  // changed (or appeared) meanwhile
-          } else {
-            status = StoreStatus::stored;
-          }
-          break;
-      }
-      if (status == StoreStatus::stored) {
-        std::uint8_t keep = 0;
-        if (mode == StoreMode::cas && cur != nullptr && cur->cas_value() != opts.cas) {
-          keep = static_cast<std::uint8_t>(
-              kStale | (cur->access.load(std::memory_order_relaxed) & kTokenSent));
-        }
-        if (cur != nullptr) {
-          replace_locked(s, cur, it, now);
-        } else {
-          link_locked(s, it, now);
-        }
-        if (keep != 0) it->access.fetch_or(keep, std::memory_order_relaxed);
-        if (opts.has_new_cas) it->cas.store(opts.new_cas, std::memory_order_relaxed);
-        out.cls = it->cls;
-        if (cas_out != nullptr) *cas_out = it->cas_value();
-        if (size_out != nullptr) *size_out = it->value_len;
-        it = nullptr;
-      }
+    std::lock_guard lock(s.mu);
+    const RelTime now = rel_now();
+    LookupStatus why;
+    Item* cur = find_locked(s, key, now, &why);
+    if (cur != nullptr) out.cls = cur->cls;
+    if (cur != old.get()) {
+      adopt(it).reset();  // changed (or appeared) meanwhile
+      continue;
     }
-    if (it != nullptr) adopt(it).reset();
-    if (!retry) return status;
+    if (cur != nullptr) {
+      replace_locked(s, cur, it, now);
+    } else {
+      link_locked(s, it, now);
+    }
+    if (opts.has_new_cas) it->cas.store(opts.new_cas, std::memory_order_relaxed);
+    out.cls = it->cls;
+    if (cas_out != nullptr) *cas_out = it->cas_value();
+    if (size_out != nullptr) *size_out = it->value_len;
+    return StoreStatus::stored;
   }
 }
 

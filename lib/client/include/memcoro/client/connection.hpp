@@ -52,6 +52,11 @@ class Connection {
 
  private:
   boost::asio::awaitable<bool> fill();  // reads more bytes; false on EOF/error
+  boost::asio::awaitable<std::optional<Error>> send(std::string_view bytes);
+  // Parses replies from the bytes received, reading more until `parse`
+  // (a ReadResult(std::string_view)) completes or fails.
+  template <typename Parse>
+  boost::asio::awaitable<std::optional<Error>> receive(Parse parse);
 
   boost::asio::ip::tcp::socket socket_;
   std::string out_;

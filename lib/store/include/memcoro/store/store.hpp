@@ -232,8 +232,10 @@ class Store {
   // Not for append/prepend.
   ItemRef begin_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
                       std::size_t value_len, StoreStatus* error);
-  StoreStatus finish_store(StoreMode mode, ItemRef pending, std::uint64_t cas_in = 0,
-                           std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr);
+  // opts: mode (not append/prepend), and for cas the CAS, I and E.
+  StoreStatus finish_store(const MetaSetOptions& opts, ItemRef pending,
+                           std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr,
+                           std::uint32_t* size_out = nullptr);
 
   DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
 
