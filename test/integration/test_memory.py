@@ -74,6 +74,13 @@ class Memory(unittest.TestCase):
                         break
                 self.assertEqual(reply, b"SERVER_ERROR out of memory storing object\r\n")
                 self.assertIn(b"VALUE k0 ", harness.command(s, b"get k0\r\n", until=b"END\r\n"))
+                # A large block refused for memory is skipped as it arrives,
+                # and the connection goes on.
+                big = b"b" * 100000
+                self.assertEqual(harness.command(s, b"set big 0 0 100000\r\n" + big + b"\r\n"),
+                                 b"SERVER_ERROR out of memory storing object\r\n")
+                self.assertEqual(harness.command(s, b"get big\r\n", until=b"END\r\n"),
+                                 b"END\r\n")
             st = harness.stats(server)
             self.assertEqual(st["evictions"], "0")
             items = stats_of(server, b"items")
