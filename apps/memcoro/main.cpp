@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   store_config.evictions = settings.evictions;
   store_config.automove = settings.slab_automove;
   store_config.lru_crawler = settings.lru_crawler;
+  store_config.hot_pct = settings.hot_lru_pct;
+  store_config.warm_pct = settings.warm_lru_pct;
   try {
     memcoro::store::Store store(store_config, clock);
     memcoro::server::Server server(settings, store);

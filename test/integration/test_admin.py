@@ -129,7 +129,8 @@ class Endpoints(unittest.TestCase):
         self.assertTrue(cfg["conn_limit"]["live"])
         self.assertFalse(cfg["threads"]["live"])
         self.assertEqual(cfg["port"]["value"], self.server.port)
-        for name in ("memory_limit", "verbosity", "idle_timeout", "slab_automove", "lru_crawler"):
+        for name in ("memory_limit", "verbosity", "idle_timeout", "slab_automove", "lru_crawler",
+                     "hot_lru_pct", "warm_lru_pct"):
             self.assertTrue(cfg[name]["live"], name)
 
     def test_reset(self):
@@ -156,6 +157,18 @@ class ConfigChanges(unittest.TestCase):
             self.assertIn(b"STAT verbosity 1\r\n", text)
             self.assertEqual(harness.stats(server)["limit_maxbytes"], str(32 << 20))
             self.assertIn("conn_limit changed", server.output())
+            # The LRU's segment shares change live too, within memcached's rule.
+            status, _, _ = request(server.admin, "PUT", "/config",
+                                   body=json.dumps({"hot_lru_pct": 10, "warm_lru_pct": 30}))
+            self.assertEqual(status, 200)
+            with server.connect() as s:
+                text = harness.command(s, b"stats settings\r\n", until=b"END\r\n")
+            self.assertIn(b"STAT hot_lru_pct 10\r\n", text)
+            self.assertIn(b"STAT warm_lru_pct 30\r\n", text)
+            status, _, data = request(server.admin, "PUT", "/config",
+                                      body=json.dumps({"hot_lru_pct": 50, "warm_lru_pct": 40}))
+            self.assertEqual(status, 400, data)
+            self.assertEqual(get_json(server.admin, "/config")["hot_lru_pct"]["value"], 10)
 
     def test_half_failing_change_changes_nothing(self):
         with start() as server:

@@ -236,6 +236,12 @@ const std::vector<Def>& defs() {
                       return std::string{};
                     },
                     [](const Settings& s) { return std::string(s.lru_crawler ? "yes" : "no"); }});
+    d.push_back(uint_def("hot_lru_pct", 0, "hot-lru-pct", "PCT",
+                         "share of each slab class's items kept in the HOT LRU (default 20)",
+                         "hot_lru_pct", true, &Settings::hot_lru_pct, 1, 80));
+    d.push_back(uint_def("warm_lru_pct", 0, "warm-lru-pct", "PCT",
+                         "share of each slab class's items kept in the WARM LRU (default 40)",
+                         "warm_lru_pct", true, &Settings::warm_lru_pct, 0, 80));
     d.push_back(uint_def("backlog", 'b', "listen-backlog", "N", "TCP listen backlog (default 1024)",
                          "tcp_backlog", false, &Settings::backlog, 1, 65535));
     d.push_back(Def{
@@ -337,6 +343,9 @@ std::string apply_json(Settings& s, std::string_view text) {
 std::string validate(const Settings& s) {
   if (s.admin_port != 0 && s.admin_port == s.port) {
     return "admin_port must differ from port";
+  }
+  if (s.hot_lru_pct + s.warm_lru_pct > 80) {
+    return "hot_lru_pct + warm_lru_pct must not exceed 80 (memcached's rule)";
   }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +

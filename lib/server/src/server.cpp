@@ -149,6 +149,8 @@ struct Server::Impl final : exec::ServerControl {
       live.memory_limit = store.memory_limit();
       live.slab_automove = store.automove();
       live.lru_crawler = store.lru_crawler();
+      live.hot_lru_pct = store.hot_pct();
+      live.warm_lru_pct = store.warm_pct();
       for (auto& [name, value] : config::stats_settings(live)) {
         text += "STAT ";
         text += name;
@@ -532,6 +534,7 @@ void Server::apply_live(const config::Settings& s) {
   if (s.memory_limit != impl_->store.memory_limit()) impl_->store.set_memory_limit(s.memory_limit);
   impl_->store.set_automove(s.slab_automove);
   impl_->store.set_lru_crawler(s.lru_crawler);
+  impl_->store.set_lru_segments(s.hot_lru_pct, s.warm_lru_pct);
 }
 
 bool Server::accepting() const {

@@ -112,7 +112,9 @@ Store::Store(const StoreConfig& config, const Clock& clock)
       clock_(clock),
       slabs_(slab_config(config)),
       automove_(config.automove),
-      lru_crawler_(config.lru_crawler) {
+      lru_crawler_(config.lru_crawler),
+      hot_pct_(config.hot_pct),
+      warm_pct_(config.warm_pct) {
   // Two seconds before now, so that RelTime 1 ("already expired") is always
   // in the past, as in memcached.
   epoch_ = clock_.now() - 2;
@@ -222,8 +224,9 @@ void Store::lru_remove(Lru& l, Item* it) {
 // COLD; eviction takes COLD's tail, rescuing items read while in COLD.
 void Store::lru_balance(Lru& l) {
   const std::uint64_t total = l.total();
-  const std::uint64_t hot_max = std::max<std::uint64_t>(1, total * config_.hot_pct / 100);
-  const std::uint64_t warm_max = total * config_.warm_pct / 100;
+  const std::uint64_t hot_max =
+      std::max<std::uint64_t>(1, total * hot_pct_.load(std::memory_order_relaxed) / 100);
+  const std::uint64_t warm_max = total * warm_pct_.load(std::memory_order_relaxed) / 100;
   // Moves the tail of `from` to WARM if it was read twice, else to COLD.
   auto demote_tail = [&](unsigned from, std::uint64_t& active_moves) {
     Item* it = item(l.tail[from]);

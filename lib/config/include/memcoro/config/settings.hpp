@@ -28,6 +28,8 @@ struct Settings {
   std::uint32_t idle_timeout = 0;   // seconds; 0 = never
   std::uint32_t slab_automove = 1;  // 0 off, 1 on, 2 aggressive
   bool lru_crawler = true;
+  std::uint32_t hot_lru_pct = 20;    // share of a slab class's items in HOT
+  std::uint32_t warm_lru_pct = 40;   // and in WARM
   std::uint16_t admin_port = 11212;  // 0: no admin port
   std::string admin_listen = "127.0.0.1";
   std::string admin_token_file;

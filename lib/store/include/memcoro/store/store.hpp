@@ -264,6 +264,13 @@ class Store {
   unsigned automove() const { return automove_.load(std::memory_order_relaxed); }
   void set_lru_crawler(bool on) { lru_crawler_.store(on, std::memory_order_relaxed); }
   bool lru_crawler() const { return lru_crawler_.load(std::memory_order_relaxed); }
+  // The HOT and WARM shares of each class's LRU, in percent.
+  void set_lru_segments(unsigned hot_pct, unsigned warm_pct) {
+    hot_pct_.store(hot_pct, std::memory_order_relaxed);
+    warm_pct_.store(warm_pct, std::memory_order_relaxed);
+  }
+  unsigned hot_pct() const { return hot_pct_.load(std::memory_order_relaxed); }
+  unsigned warm_pct() const { return warm_pct_.load(std::memory_order_relaxed); }
   // cache_memlimit: grows at once; shrinking evicts until the pages fit.
   bool set_memory_limit(std::size_t bytes);
   std::size_t memory_limit() const { return slabs_.limit(); }
@@ -342,6 +349,8 @@ class Store {
   std::atomic<RelTime> oldest_live_{0};
   std::atomic<unsigned> automove_;
   std::atomic<bool> lru_crawler_;
+  std::atomic<unsigned> hot_pct_;
+  std::atomic<unsigned> warm_pct_;
 
   std::mutex move_mu_;  // one thread runs page moves at a time
   std::atomic<std::uint64_t> slabs_moved_{0};
