@@ -1,6 +1,7 @@
 // The physical reference for benchmarks/compare: frames requests with
 // memcoro's own parser and answers every get with END and every set with
-// STORED, storing nothing, one gathered write per batch, one thread per
+// STORED (mg with EN and ms with HD, silent under q), storing nothing, one
+// gathered write per batch, one thread per
 // io_context. What memcoro achieves as a fraction of this is how close it
 // is to what the machine can do.
 //   trivial_server <port> <threads>
@@ -65,6 +66,10 @@ awaitable<void> serve(tcp::socket sock) {
         if (!cmd.noreply) out += "STORED\r\n";
       } else if (cmd.type == memcoro::protocol::CommandType::meta_noop) {
         out += "MN\r\n";
+      } else if (cmd.type == memcoro::protocol::CommandType::meta_set) {
+        if (!cmd.meta.quiet) out += "HD\r\n";  // quiet: success is silent
+      } else if (cmd.type == memcoro::protocol::CommandType::meta_get) {
+        if (!cmd.meta.quiet) out += "EN\r\n";  // quiet: a miss is silent
       } else {
         out += "END\r\n";
       }
