@@ -28,6 +28,17 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
+// Connections run on their worker io_context's own executor type rather
+// than the type-erased any_io_executor: no type-erased call per operation.
+using WorkerExecutor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, WorkerExecutor>;
+template <class T>
+using Task = asio::awaitable<T, WorkerExecutor>;
+using Timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, WorkerExecutor>;
+constexpr auto worker_nothrow = asio::as_tuple(asio::use_awaitable_t<WorkerExecutor>{});
+
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
@@ -67,7 +78,7 @@ class ReadBuffer {
 struct Worker {
   asio::io_context ctx{1};
   stats::ThreadCounters counters;
-  std::list<tcp::socket*> sockets;  // only touched on this worker's thread
+  std::list<Socket*> sockets;  // only touched on this worker's thread
   std::thread thread;
 };
 
@@ -237,12 +248,12 @@ struct Server::Impl final : exec::ServerControl {
     }
   }
 
-  awaitable<void> session(tcp::socket sock, Worker& w) {
+  Task<void> session(Socket sock, Worker& w) {
     auto registered = w.sockets.insert(w.sockets.end(), &sock);
     struct Exit {
       Impl& self;
       Worker& w;
-      std::list<tcp::socket*>::iterator pos;
+      std::list<Socket*>::iterator pos;
       ~Exit() {
         w.sockets.erase(pos);
         self.curr_connections.fetch_sub(1);
@@ -262,9 +273,9 @@ struct Server::Impl final : exec::ServerControl {
 
   // asio::async_read/async_write cap each system call at 64 KiB; a large
   // value is better moved with as few calls as the kernel allows.
-  static awaitable<bool> read_all(tcp::socket& sock, char* dst, std::size_t n) {
+  static Task<bool> read_all(Socket& sock, char* dst, std::size_t n) {
     while (n > 0) {
-      auto [ec, got] = co_await sock.async_read_some(asio::buffer(dst, n), use_nothrow);
+      auto [ec, got] = co_await sock.async_read_some(asio::buffer(dst, n), worker_nothrow);
       if (ec || got == 0) co_return false;
       dst += got;
       n -= got;
@@ -272,7 +283,7 @@ struct Server::Impl final : exec::ServerControl {
     co_return true;
   }
 
-  static awaitable<bool> write_all(tcp::socket& sock, std::vector<asio::const_buffer>& iov) {
+  static Task<bool> write_all(Socket& sock, std::vector<asio::const_buffer>& iov) {
     std::size_t first = 0;
     bool try_now = true;
     while (first < iov.size()) {
@@ -290,7 +301,7 @@ struct Server::Impl final : exec::ServerControl {
           sent = 0;
         }
       } else {
-        std::tie(ec, sent) = co_await sock.async_write_some(rest, use_nothrow);
+        std::tie(ec, sent) = co_await sock.async_write_some(rest, worker_nothrow);
       }
       if (ec) co_return false;
       while (first < iov.size() && sent >= iov[first].size()) {
@@ -302,7 +313,7 @@ struct Server::Impl final : exec::ServerControl {
     co_return true;
   }
 
-  awaitable<void> serve(tcp::socket& sock, Worker& w) {
+  Task<void> serve(Socket& sock, Worker& w) {
     ReadBuffer buf(kReadChunk);
     unsigned small_batches = 0;  // in a row, while the buffer is large
     std::size_t start = 0;       // unparsed bytes are buf[start, end)
@@ -312,7 +323,7 @@ struct Server::Impl final : exec::ServerControl {
     exec::Output out;
     exec::Context ctx{store, w.counters, this};
     std::vector<asio::const_buffer> iov;
-    asio::steady_timer idle_timer(sock.get_executor());
+    Timer idle_timer(sock.get_executor());
 
     for (;;) {
       // Room to read: move unparsed bytes to the front, grow only when a
@@ -330,12 +341,12 @@ struct Server::Impl final : exec::ServerControl {
       boost::system::error_code ec;
       const std::uint32_t idle = idle_timeout.load(std::memory_order_relaxed);
       auto read =
-          sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), use_nothrow);
+          sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), worker_nothrow);
       if (idle == 0) {
         std::tie(ec, n) = co_await std::move(read);
       } else {
         idle_timer.expires_after(std::chrono::seconds(idle));
-        auto result = co_await (std::move(read) || idle_timer.async_wait(use_nothrow));
+        auto result = co_await (std::move(read) || idle_timer.async_wait(worker_nothrow));
         if (result.index() == 1) co_return;  // idle too long
         std::tie(ec, n) = std::get<0>(result);
       }
@@ -369,10 +380,8 @@ struct Server::Impl final : exec::ServerControl {
             char* dst = pending.value_line_data();
             const std::size_t have = std::min(end - body, block);
             std::memcpy(dst, buf.data() + body, have);
-            auto [rec, rn] = co_await asio::async_read(sock, asio::buffer(dst + have, block - have),
-                                                       use_nothrow);
-            if (rec) co_return;
-            w.counters.bytes_read.add(rn);
+            if (!co_await read_all(sock, dst + have, block - have)) co_return;
+            w.counters.bytes_read.add(block - have);
             start = body + have;
             if (dst[block - 2] != '\r' || dst[block - 1] != '\n') {
               pending.reset();
@@ -466,7 +475,7 @@ struct Server::Impl final : exec::ServerControl {
     // session after it has answered what it already read.
     for (auto& w : workers) {
       asio::post(w->ctx, [wp = w.get()] {
-        for (tcp::socket* s : wp->sockets) {
+        for (Socket* s : wp->sockets) {
           boost::system::error_code e;
           s->shutdown(tcp::socket::shutdown_receive, e);
           s->cancel(e);
@@ -554,7 +563,7 @@ std::vector<std::string> Server::connection_addresses() {
     auto p = std::make_shared<std::promise<void>>();
     done.push_back(p->get_future());
     asio::post(w->ctx, [wp = w.get(), state, p] {
-      for (tcp::socket* sock : wp->sockets) {
+      for (Socket* sock : wp->sockets) {
         boost::system::error_code ec;
         const auto ep = sock->remote_endpoint(ec);
         if (ec) continue;
