@@ -358,6 +358,7 @@ class Store {
   // maintenance_tick() state (only its caller touches these)
   std::size_t crawl_cursor_ = 0;
   std::vector<std::uint64_t> last_evicted_;
+  std::vector<std::uint32_t> free_streak_;  // automove checks with spare pages, per class
   std::int64_t last_automove_ = 0;
 };
 
