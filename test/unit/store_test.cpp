@@ -322,52 +322,51 @@ TEST_CASE("automove gives pages to the class that is evicting") {
   CHECK(store.counters().slabs_moved >= 2);
 }
 
-TEST_CASE("automove gives spare pages back only after a window, and only at the memory limit") {
+// A store with automove on, filled with n 100-byte items of which nine in
+// ten are then deleted: one class with many free chunks.
+struct SpareClass {
   ManualClock clock{kStart};
-  StoreConfig cfg;
-  cfg.memory_limit = 8u << 20;
-  cfg.automove = 1;
-  Store store(cfg, clock);
-  // Fill memory with one class, then free most of it.
-  const int n = 100000;
-  for (int i = 0; i < n; ++i)
-    store.store(StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
-  const unsigned cls = store.slabs().class_for(Item::total_size(6, 100));
-  REQUIRE(store.slabs().malloced() + store.slabs().page_size() > store.slabs().limit());
-  for (int i = 0; i < n; ++i)
-    if (i % 10 != 0) store.remove("s" + std::to_string(i));
-  const auto pages = store.slabs().class_stats(cls).total_pages;
-  REQUIRE(store.slabs().class_stats(cls).free_chunks >
-          3 * store.slabs().class_stats(cls).chunks_per_page);
+  std::unique_ptr<Store> store;
+  unsigned cls = 0;
+  SpareClass(std::size_t limit, int n) {
+    StoreConfig cfg;
+    cfg.memory_limit = limit;
+    cfg.automove = 1;
+    store = std::make_unique<Store>(cfg, clock);
+    for (int i = 0; i < n; ++i)
+      store->store(StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
+    at_limit = store->slabs().malloced() + store->slabs().page_size() > store->slabs().limit();
+    for (int i = 0; i < n; ++i)
+      if (i % 10 != 0) store->remove("s" + std::to_string(i));
+    cls = store->slabs().class_for(Item::total_size(6, 100));
+  }
+  void ticks(int seconds) {
+    for (int t = 0; t < seconds; ++t) {
+      clock.advance(1);
+      store->maintenance_tick();
+    }
+  }
+  bool at_limit = false;
+};
+
+TEST_CASE("automove gives spare pages back only after a window, and only at the memory limit") {
+  SpareClass s(8u << 20, 100000);
+  REQUIRE(s.at_limit);
+  const auto before = s.store->slabs().class_stats(s.cls);
+  REQUIRE(before.free_chunks > 3 * before.chunks_per_page);
   // Spare pages for less than the window: nothing moves.
-  for (int t = 0; t < 29; ++t) {
-    clock.advance(1);
-    store.maintenance_tick();
-  }
-  CHECK(store.counters().slabs_moved == 0);
-  CHECK(store.slabs().class_stats(cls).total_pages == pages);
+  s.ticks(29);
+  CHECK(s.store->counters().slabs_moved == 0);
+  CHECK(s.store->slabs().class_stats(s.cls).total_pages == before.total_pages);
   // Through the window: one page goes back, then the count starts again.
-  for (int t = 0; t < 3; ++t) {
-    clock.advance(1);
-    store.maintenance_tick();
-  }
-  CHECK(store.counters().slabs_moved == 1);
-  CHECK(store.slabs().class_stats(cls).total_pages == pages - 1);
+  s.ticks(3);
+  CHECK(s.store->counters().slabs_moved == 1);
+  CHECK(s.store->slabs().class_stats(s.cls).total_pages == before.total_pages - 1);
 }
 
 TEST_CASE("automove keeps spare pages while memory is below its limit") {
-  ManualClock clock{kStart};
-  StoreConfig cfg;
-  cfg.memory_limit = 64u << 20;
-  cfg.automove = 1;
-  Store store(cfg, clock);
-  for (int i = 0; i < 50000; ++i)
-    store.store(StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
-  for (int i = 0; i < 50000; ++i)
-    if (i % 10 != 0) store.remove("s" + std::to_string(i));
-  for (int t = 0; t < 100; ++t) {
-    clock.advance(1);
-    store.maintenance_tick();
-  }
-  CHECK(store.counters().slabs_moved == 0);
+  SpareClass s(64u << 20, 50000);
+  REQUIRE(!s.at_limit);
+  s.ticks(100);
+  CHECK(s.store->counters().slabs_moved == 0);
 }
