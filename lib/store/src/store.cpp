@@ -79,6 +79,28 @@ bool parse_stored_number(std::string_view v, std::uint64_t& out) {
   return ptr == last || is_space(*ptr);
 }
 
+// incr/decr on a stored number, as memcached does it: incr wraps at 2^64,
+// decr stops at 0. The result's digits go to `digits`; false if the value
+// is not a number.
+bool apply_delta(const Item* it, bool incr, std::uint64_t delta, std::uint64_t& value,
+                 char (&digits)[24], std::size_t& len) {
+  if (it->value_len == 0 || !parse_stored_number(it->value(), value)) return false;
+  value = incr ? value + delta : (delta > value ? 0 : value - delta);
+  len = static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, value).ptr - digits);
+  return true;
+}
+
+// Writes the digits over the item's value if they fit and nobody else holds
+// the item; memcached pads a shorter number with spaces instead of
+// shrinking the item, and so does this.
+bool rewrite_number_in_place(Item* it, const char* digits, std::size_t len) {
+  if (len > it->value_len || it->refcount.load(std::memory_order_acquire) != 1) return false;
+  char* dst = it->value_data();
+  std::memcpy(dst, digits, len);
+  std::memset(dst + len, ' ', it->value_len - len);
+  return true;
+}
+
 memory::SlabConfig slab_config(const StoreConfig& c) {
   memory::SlabConfig s;
   s.memory_limit = c.memory_limit;
@@ -851,24 +873,13 @@ DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
       }
       r.cls = it->cls;
       std::uint64_t value = 0;
-      if (it->value_len == 0 || !parse_stored_number(it->value(), value)) {
+      if (!apply_delta(it, incr, delta, value, buf, len)) {
         r.status = DeltaStatus::non_numeric;
         return r;
       }
-      if (incr) {
-        value += delta;  // wraps at 2^64, as memcached does
-      } else {
-        value = delta > value ? 0 : value - delta;
-      }
-      len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
       r.value = value;
       r.status = DeltaStatus::ok;
-      if (len <= it->value_len && it->refcount.load(std::memory_order_acquire) == 1) {
-        // Nobody else holds the item: rewrite it in place. memcached pads a
-        // shorter number with spaces instead of shrinking the item; so do we.
-        char* dst = it->value_data();
-        std::memcpy(dst, buf, len);
-        std::memset(dst + len, ' ', it->value_len - len);
+      if (rewrite_number_in_place(it, buf, len)) {
         it->cas.store(next_cas(), std::memory_order_relaxed);
         return r;
       }
@@ -1254,22 +1265,13 @@ MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& 
           return r;
         }
         std::uint64_t value = 0;
-        if (it->value_len == 0 || !parse_stored_number(it->value(), value)) {
+        if (!apply_delta(it, opts.incr, opts.delta, value, buf, len)) {
           r.status = Status::non_numeric;
           return r;
         }
-        if (opts.incr) {
-          value += opts.delta;
-        } else {
-          value = opts.delta > value ? 0 : value - opts.delta;
-        }
-        len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
         r.value = value;
         r.status = Status::ok;
-        if (len <= it->value_len && it->refcount.load(std::memory_order_acquire) == 1) {
-          char* dst = it->value_data();
-          std::memcpy(dst, buf, len);
-          std::memset(dst + len, ' ', it->value_len - len);
+        if (rewrite_number_in_place(it, buf, len)) {
           it->cas.store(opts.has_new_cas ? opts.new_cas : next_cas(), std::memory_order_relaxed);
           if (opts.has_ttl) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
           r.cas = it->cas_value();
