@@ -21,24 +21,63 @@ def _die_with_parent():
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def free_ports(n):
+    """n distinct ports that were free a moment ago: all n sockets are held
+    open together, so the kernel cannot hand out the same port twice."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+_EX_OSERR = 71  # what memcoro and memcached exit with when they cannot listen
+_START_ATTEMPTS = 5
+
+
+class _CannotListen(RuntimeError):
+    pass
 
 
 class Server:
     """A running server process: memcoro (default) or memcached."""
 
-    def __init__(self, args=(), kind="memcoro", port=None):
+    def __init__(self, args=(), kind="memcoro", port=None, admin=False):
+        """admin=True gives memcoro an admin port (self.admin) as well.
+
+        Tests run in parallel: a port picked here can be taken by another
+        test before the server binds it. When the ports were picked here and
+        the server exits because it cannot listen, it is started again on new
+        ports."""
         self.kind = kind
-        self.port = port or free_port()
-        if kind == "memcoro":
+        for attempt in range(_START_ATTEMPTS):
+            ports = free_ports(2)
+            self.port = port or ports[0]
+            self.admin = ports[1] if admin else None
+            self._spawn(list(args))
+            try:
+                self._wait_ready()
+                return
+            except _CannotListen:
+                if port is not None or attempt + 1 == _START_ATTEMPTS:
+                    raise
+
+    def _spawn(self, args):
+        if self.kind == "memcoro":
             if not MEMCORO:
                 raise RuntimeError("MEMCORO_BIN is not set")
-            # No admin port unless the test asks for one: tests run in parallel.
-            if not any(str(a).startswith("--admin-port") for a in args):
-                args = [*args, "--admin-port", "0"]
+            if self.admin is not None:
+                args += ["--admin-port", str(self.admin)]
+            elif not any(str(a).startswith("--admin-port") for a in args):
+                # No admin port unless the test asks for one: tests run in parallel.
+                args += ["--admin-port", "0"]
             cmd = [MEMCORO, "-p", str(self.port), "-l", "127.0.0.1", *args]
         else:
             cmd = [MEMCACHED, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *args]
@@ -49,7 +88,6 @@ class Server:
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=self.log, preexec_fn=_die_with_parent)
-        self._wait_ready()
 
     def output(self):
         self.log.seek(0)
@@ -59,10 +97,16 @@ class Server:
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.cmd} exited {self.proc.returncode}: {self.output()}")
+                error = _CannotListen if self.proc.returncode == _EX_OSERR else RuntimeError
+                text = self.output()
+                self.log.close()
+                raise error(f"{self.cmd} exited {self.proc.returncode}: {text}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                # Both ports: the server binds the admin port after the main one.
+                for port in (self.port, self.admin):
+                    if port is not None:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
             except OSError:
                 time.sleep(0.02)
         raise RuntimeError(f"{self.cmd} did not start listening")

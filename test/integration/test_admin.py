@@ -37,12 +37,11 @@ def get_json(port, path):
 
 
 def start(extra=(), config=None):
-    port = harness.free_port()
-    args = ["--admin-port", str(port), *extra]
+    args = list(extra)
     if config is not None:
         args += ["--config", config]
-    server = harness.Server(args)
-    server.admin = port
+    server = harness.Server(args, admin=True)
+    port = server.admin
     deadline = time.time() + 5
     while time.time() < deadline:
         try:
@@ -240,8 +239,9 @@ class Token(unittest.TestCase):
 
     def test_refuses_a_public_admin_port_without_a_token(self):
         import subprocess
-        out = subprocess.run([harness.MEMCORO, "-p", str(harness.free_port()), "--admin-port",
-                              str(harness.free_port()), "--admin-listen", "0.0.0.0"],
+        port, admin = harness.free_ports(2)
+        out = subprocess.run([harness.MEMCORO, "-p", str(port), "--admin-port",
+                              str(admin), "--admin-listen", "0.0.0.0"],
                              capture_output=True, text=True, timeout=10)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("without a token", out.stderr)

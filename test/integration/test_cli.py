@@ -64,9 +64,8 @@ class CommandLine(unittest.TestCase):
         path = os.path.join(os.path.dirname(__file__), "..", "..", "config", "memcoro.json")
         with open(path) as f:
             shipped = json.load(f)
-        admin = harness.free_port()
-        with harness.Server(["--admin-port", str(admin)]) as server:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/config") as r:
+        with harness.Server(admin=True) as server:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.admin}/config") as r:
                 in_force = json.load(r)
         self.assertEqual(set(shipped), set(in_force))
         sizes = {"max_item_size": 1 << 20}

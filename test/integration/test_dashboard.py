@@ -65,8 +65,8 @@ class Page(html.parser.HTMLParser):
 @unittest.skipIf(CHROMIUM is None, "Debian's chromium is not installed")
 class Dashboard(unittest.TestCase):
     def test_numbers_on_the_page_match_stats(self):
-        admin = harness.free_port()
-        with harness.Server(["--admin-port", str(admin), "-m", "8"]) as server:
+        with harness.Server(["-m", "8"], admin=True) as server:
+            admin = server.admin
             url = f"http://127.0.0.1:{admin}/"
             with server.connect(timeout=30) as s:  # fill the cache past its limit
                 s.sendall(b"".join(b"set p%d 0 0 2000 noreply\r\n%s\r\n" % (i, b"p" * 2000)
