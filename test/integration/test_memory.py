@@ -113,6 +113,10 @@ class Memory(unittest.TestCase):
     def test_slabs_reassign_and_automove(self):
         with harness.Server(["-m", "16", "--slab-automove", "0"]) as server:
             fill(server, 5000, 1000)  # several pages of one class
+            with server.connect() as s:  # three keys in four go: room to rescue a page's items
+                s.sendall(b"".join(b"delete k%d noreply\r\n" % i for i in range(5000) if i % 4)
+                          + b"mn\r\n")
+                harness.read_reply(s, until=b"MN\r\n")
             slabs = stats_of(server, b"slabs")
             cls = next(k.split(":")[0] for k, v in slabs.items()
                        if k.endswith(":total_pages") and int(v) >= 2)
@@ -130,7 +134,19 @@ class Memory(unittest.TestCase):
             slabs = stats_of(server, b"slabs")
             self.assertEqual(int(slabs[cls + ":total_pages"]), pages - 1)
             self.assertEqual(int(slabs[dst + ":total_pages"]), 1)
-            self.assertEqual(harness.stats(server)["slabs_moved"], "1")
+            general = harness.stats(server)
+            self.assertEqual(general["slabs_moved"], "1")
+            # The moved page's items were copied to free chunks, not dropped.
+            self.assertGreater(int(general["slab_reassign_rescues"]), 0)
+            self.assertEqual(general["slab_reassign_evictions_nomem"], "0")
+            self.assertEqual(general["slab_reassign_running"], "0")
+            self.assertEqual(general["curr_items"], "1250")
+            with server.connect() as s:
+                keys = [b"k%d" % i for i in range(0, 5000, 4)]
+                reply = harness.command(s, b"get " + b" ".join(keys) + b"\r\n",
+                                        until=b"END\r\n")
+                self.assertEqual(reply.count(b"VALUE "), len(keys))
+                self.assertEqual(reply.count(b"v" * 1000 + b"\r\n"), len(keys))
 
     def test_small_to_large_shift(self):
         with harness.Server(["-m", "8"]) as server:

@@ -132,3 +132,72 @@ TEST_CASE("eviction, page moves and the crawler under concurrent load") {
   CHECK(store.slabs().malloced() <= 4u << 20);
   CHECK(store.counters().bytes <= 4u << 20);
 }
+
+TEST_CASE("items rescued from moving pages stay whole for concurrent readers and writers") {
+  SystemClock clock;
+  StoreConfig cfg;
+  cfg.memory_limit = 16u << 20;
+  cfg.automove = 0;
+  Store store(cfg, clock);
+  // A value names its key and its version, padded to one size: one class.
+  auto make = [](int key, int version) {
+    std::string v = std::to_string(key) + ":" + std::to_string(version) + ":";
+    v.resize(400, '.');
+    return v;
+  };
+  constexpr int kKeys = 12000;
+  for (int i = 0; i < kKeys; ++i)
+    store.store(StoreMode::set, "r" + std::to_string(i), 0, 0, make(i, 0));
+  // Three keys in four go: the class keeps its pages, a quarter full.
+  for (int i = 0; i < kKeys; ++i) {
+    if (i % 4 != 0) store.remove("r" + std::to_string(i));
+  }
+  const unsigned cls = store.slabs().class_for(Item::total_size(6, 400));
+  const std::size_t pages = store.slabs().class_stats(cls).total_pages;
+  REQUIRE(pages >= 4);
+  std::atomic<bool> stop{false};
+  std::atomic<long> bad{0}, missing{0};
+  auto check = [&](int i, std::string_view v) {
+    const std::string prefix = std::to_string(i) + ":";
+    if (v.size() != 400 || !v.starts_with(prefix)) bad++;
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {  // a writer replacing kept keys with new versions
+    for (int version = 1; !stop; ++version) {
+      for (int i = 0; i < kKeys && !stop; i += 4) {
+        store.store(StoreMode::set, "r" + std::to_string(i), 0, 0, make(i, version));
+      }
+    }
+  });
+  threads.emplace_back([&] {  // a reader of every kept key
+    while (!stop) {
+      for (int i = 0; i < kKeys; i += 4) {
+        GetResult g = store.get("r" + std::to_string(i));
+        if (!g.item) {
+          missing++;
+          continue;
+        }
+        check(i, g.item->value());
+      }
+    }
+  });
+  // Pages leave the class one at a time while the two work.
+  const unsigned other = cls + 5;
+  std::size_t moved = 0;
+  for (std::size_t n = 0; n + 2 < pages; ++n) {
+    moved += store.reassign(cls, other) == memcoro::memory::SlabAllocator::MoveStatus::ok;
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  CHECK(moved == pages - 2);
+  const StoreCounters c = store.counters();
+  CHECK(c.slab_reassign_rescues > 0);
+  CHECK(c.slab_reassign_evictions == 0);
+  CHECK(bad == 0);
+  CHECK(missing == 0);
+  for (int i = 0; i < kKeys; i += 4) {
+    GetResult g = store.get("r" + std::to_string(i));
+    REQUIRE(g.item);
+    check(i, g.item->value());
+  }
+}

@@ -2,6 +2,7 @@
 #include "memcoro/store/store.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 
 using namespace memcoro::store;
@@ -254,18 +255,51 @@ TEST_CASE("a cache full of small items still takes large ones") {
   CHECK(s.store->slabs().malloced() <= 4u << 20);
 }
 
-TEST_CASE("slabs reassign moves a page and evicts its items") {
+TEST_CASE("slabs reassign moves a page; its items move to free chunks of their class") {
   Small s(8);
-  for (int i = 0; i < 6000; ++i) s.set("a" + std::to_string(i), 500);  // 3 pages
+  for (int i = 0; i < 6000; ++i) s.set("a" + std::to_string(i), 500);  // 4 pages
   const unsigned cls = s.store->slabs().class_for(Item::total_size(5, 500));
   const unsigned other = cls + 3;
-  const auto before = s.store->slabs().class_stats(cls).total_pages;
-  REQUIRE(before >= 2);
+  const auto before = s.store->slabs().class_stats(cls);
+  REQUIRE(before.total_pages >= 3);
+  // Two keys in three deleted, across all pages: room for a page's items.
+  std::map<std::string, std::uint64_t> kept;
+  for (int i = 0; i < 6000; ++i) {
+    const std::string key = "a" + std::to_string(i);
+    if (i % 3 == 0) {
+      kept[key] = s.store->peek(key)->cas;
+    } else {
+      s.store->remove(key);
+    }
+  }
   CHECK(s.store->reassign(cls, other) == memcoro::memory::SlabAllocator::MoveStatus::ok);
-  CHECK(s.store->slabs().class_stats(cls).total_pages == before - 1);
+  CHECK(s.store->slabs().class_stats(cls).total_pages == before.total_pages - 1);
   CHECK(s.store->slabs().class_stats(other).total_pages == 1);
-  CHECK(s.store->counters().curr_items < 6000);
+  const StoreCounters c = s.store->counters();
+  CHECK(c.slab_reassign_rescues > 0);
+  CHECK(c.slab_reassign_evictions == 0);
+  CHECK(c.curr_items == kept.size());
+  for (const auto& [key, cas] : kept) {
+    INFO(key);
+    const GetResult r = s.store->get(key);
+    REQUIRE(r.item);
+    CHECK(r.item->value() == std::string(500, 'v'));
+    CHECK(r.item->cas_value() == cas);  // the same item, not a new version
+  }
   CHECK(s.store->reassign(other, cls) == memcoro::memory::SlabAllocator::MoveStatus::no_spare);
+}
+
+TEST_CASE("slabs reassign drops a page's items when their class has no free chunk") {
+  Small s(8);
+  const unsigned cls = s.store->slabs().class_for(Item::total_size(5, 500));
+  const std::size_t per_page = s.store->slabs().chunks_per_page(cls);
+  for (std::size_t i = 0; i < 3 * per_page; ++i) s.set("a" + std::to_string(i), 500);
+  REQUIRE(s.store->slabs().class_stats(cls).free_chunks == 0);
+  CHECK(s.store->reassign(cls, cls + 3) == memcoro::memory::SlabAllocator::MoveStatus::ok);
+  const StoreCounters c = s.store->counters();
+  CHECK(c.slab_reassign_rescues == 0);
+  CHECK(c.slab_reassign_evictions == per_page);
+  CHECK(c.curr_items == 2 * per_page);
 }
 
 TEST_CASE("the crawler reclaims expired items without reading them") {

@@ -125,10 +125,11 @@ void SlabAllocator::return_pool_page(std::uint32_t page) {
   --pages_in_use_;
 }
 
-void* SlabAllocator::alloc(unsigned cls) {
+void* SlabAllocator::alloc(unsigned cls, bool new_page) {
   Class& c = classes_[cls];
   std::lock_guard lock(c.mu);
   if (c.space_head == kNoPage) {
+    if (!new_page) return nullptr;
     const std::uint32_t page = take_pool_page();
     if (page == kNoPage) return nullptr;
     PageInfo& pg = pages_[page];

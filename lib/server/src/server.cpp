@@ -211,6 +211,9 @@ struct Server::Impl final : exec::ServerControl {
     in.crawler_reclaimed = sc.crawler_reclaimed;
     in.slabs_moved = sc.slabs_moved;
     in.slab_reassign_evictions = sc.slab_reassign_evictions;
+    in.slab_reassign_rescues = sc.slab_reassign_rescues;
+    in.slab_reassign_busy_items = sc.slab_reassign_busy_items;
+    in.slab_reassign_running = sc.slab_reassign_running;
     in.counters = sum_counters_raw();
     in.counters -= baseline;
     return in;

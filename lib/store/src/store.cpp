@@ -485,14 +485,61 @@ bool Store::steal_page_for(unsigned cls) {
   return process_move();
 }
 
-bool Store::evict_for_move(ItemRef ref) {
+bool Store::clear_for_move(ItemRef ref, RelTime now) {
   Item* it = ref.get();
   Stripe& s = stripe_for(hash_key(it->key()));
   std::lock_guard lock(s.mu);
-  // Linked, and nobody but the index and us holds it.
-  if (!it->has(kLinked) || it->refcount.load(std::memory_order_acquire) != 2) return false;
-  unlink_locked(s, it);
-  reassign_evictions_.fetch_add(1, std::memory_order_relaxed);
+  if (!it->has(kLinked)) return true;  // gone already: freed with its last reference
+  // Nobody but the index and us may hold it: a reader still sending it keeps
+  // the page, and the next round tries again.
+  if (it->refcount.load(std::memory_order_acquire) != 2) {
+    reassign_busy_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  LookupStatus why;
+  if (!is_live(it, now, &why)) {
+    {
+      std::lock_guard lru_lock(lrus_[it->cls].mu);
+      ++lrus_[it->cls].reclaimed;
+    }
+    unlink_locked(s, it);
+    return true;
+  }
+  // A live item is copied into a free chunk of its class elsewhere, as
+  // memcached's page mover rescues it; it keeps its key, value, CAS, times,
+  // access bits and LRU segment. Only when the class has no free chunk (and
+  // no new page is taken for it) is the item dropped.
+  void* chunk = slabs_.alloc(it->cls, /*new_page=*/false);
+  if (chunk == nullptr) {
+    unlink_locked(s, it);
+    reassign_evictions_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  Item* copy = new (chunk) Item;
+  copy->prev = copy->next = 0;
+  copy->refcount.store(1, std::memory_order_relaxed);  // the index's
+  copy->flags = it->flags;
+  copy->cas.store(it->cas_value(), std::memory_order_relaxed);
+  copy->exptime.store(it->exptime.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  copy->time.store(it->time.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  copy->value_len = it->value_len;
+  copy->key_len = it->key_len;
+  copy->cls = it->cls;
+  copy->access.store(it->access.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  copy->lru = Segment::none;
+  std::memcpy(copy->bytes(), it->bytes(), it->total_size() - sizeof(Item));
+  auto pos = s.index.find(it->key());
+  const_cast<Handle&>(*pos) = slabs_.handle_of(copy);
+  it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
+  {
+    Lru& l = lrus_[it->cls];
+    std::lock_guard lru_lock(l.mu);
+    const Segment seg = it->lru;
+    lru_remove(l, it);
+    lru_push(l, seg == Segment::none ? Segment::hot : seg, copy);
+  }
+  adopt(it).reset();  // the index's reference to the old chunk
+  reassign_rescues_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -551,7 +598,8 @@ bool Store::process_move() {
                     [](const ItemRef& a, const ItemRef& b) { return a.get() == b.get(); }),
         victims.end());
     bool all = true;
-    for (ItemRef& ref : victims) all = evict_for_move(std::move(ref)) && all;
+    const RelTime now = rel_now();
+    for (ItemRef& ref : victims) all = clear_for_move(std::move(ref), now) && all;
     victims.clear();
     if (!all || round > 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
@@ -945,6 +993,9 @@ StoreCounters Store::counters() const {
   }
   c.slabs_moved = slabs_moved_.load(std::memory_order_relaxed);
   c.slab_reassign_evictions = reassign_evictions_.load(std::memory_order_relaxed);
+  c.slab_reassign_rescues = reassign_rescues_.load(std::memory_order_relaxed);
+  c.slab_reassign_busy_items = reassign_busy_.load(std::memory_order_relaxed);
+  c.slab_reassign_running = slabs_.moving();
   return c;
 }
 

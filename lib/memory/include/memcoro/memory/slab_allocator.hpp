@@ -59,8 +59,8 @@ class SlabAllocator {
   std::size_t page_size() const { return page_size_; }
 
   // A chunk of class `cls`: a free one, else one from a new page if the
-  // limit allows; nullptr otherwise.
-  void* alloc(unsigned cls);
+  // limit allows and `new_page` is set; nullptr otherwise.
+  void* alloc(unsigned cls, bool new_page = true);
   void free(void* chunk);
   unsigned class_of(const void* chunk) const;
 

@@ -41,7 +41,10 @@ struct GeneralInputs {
   std::uint64_t evicted_unfetched = 0;
   std::uint64_t crawler_reclaimed = 0;
   std::uint64_t slabs_moved = 0;
+  std::uint64_t slab_reassign_rescues = 0;
   std::uint64_t slab_reassign_evictions = 0;
+  std::uint64_t slab_reassign_busy_items = 0;
+  bool slab_reassign_running = false;
   CounterSnapshot counters;
 };
 

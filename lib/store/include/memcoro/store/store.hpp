@@ -94,7 +94,10 @@ struct StoreCounters {
   std::uint64_t evicted_unfetched = 0;
   std::uint64_t crawler_reclaimed = 0;
   std::uint64_t slabs_moved = 0;
-  std::uint64_t slab_reassign_evictions = 0;
+  std::uint64_t slab_reassign_evictions = 0;   // live items dropped: no free chunk
+  std::uint64_t slab_reassign_rescues = 0;     // live items copied off a moving page
+  std::uint64_t slab_reassign_busy_items = 0;  // items in use when the mover came
+  bool slab_reassign_running = false;
 };
 
 // `stats items` for one class.
@@ -330,7 +333,9 @@ class Store {
   bool evict_one(unsigned cls);
   bool steal_page_for(unsigned cls);
   bool process_move();
-  bool evict_for_move(ItemRef ref);
+  // Takes an item of the moving page off it: rescued into another chunk of
+  // its class, or dropped; false if it is in use (try again later).
+  bool clear_for_move(ItemRef ref, RelTime now);
   unsigned oldest_class(unsigned except, std::size_t min_pages) const;
   RelTime tail_age(unsigned cls, RelTime now) const;
   std::size_t crawl_stripes(std::size_t first, std::size_t count);
@@ -355,6 +360,8 @@ class Store {
   std::mutex move_mu_;  // one thread runs page moves at a time
   std::atomic<std::uint64_t> slabs_moved_{0};
   std::atomic<std::uint64_t> reassign_evictions_{0};
+  std::atomic<std::uint64_t> reassign_rescues_{0};
+  std::atomic<std::uint64_t> reassign_busy_{0};
   // maintenance_tick() state (only its caller touches these)
   std::size_t crawl_cursor_ = 0;
   std::vector<std::uint64_t> last_evicted_;
