@@ -6,6 +6,13 @@
 //
 // Reports ops/s, hits, misses, bytes and latency percentiles (from a
 // log-bucket histogram) as a table, and as JSON with --json FILE.
+//
+// By default every connection sends its next batch as soon as the last one
+// is answered (a closed loop: latency at saturation). With --rate R the
+// connections send R requests a second between them on a fixed schedule (an
+// open loop, as wrk2 does), and a request's latency runs from the moment the
+// schedule meant to send it, so a server that falls behind is charged for
+// the requests that waited (no coordinated omission).
 #include <getopt.h>
 
 #include <algorithm>
@@ -87,6 +94,7 @@ struct Options {
   std::string json_file;
   bool quiet = false;
   bool meta_quiet = false;  // meta: q on every request, mn ends each batch
+  double rate = 0;          // requests a second over all connections; 0: closed loop
 };
 
 // Latency histogram: 2 significant digits over nanoseconds to minutes.
@@ -288,8 +296,21 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
     char digits[20];
     out.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
   };
+  // --rate: this connection's share of the schedule, one batch per interval,
+  // starting at a random phase so that the connections do not send together.
+  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+      o.rate > 0 ? o.pipeline * double(o.threads) * o.connections / o.rate : 0.0));
+  auto due = Clock::now() + interval * static_cast<long>(keys.rng()() % 1024) / 1024;
+  asio::steady_timer pacer(sock.get_executor());
   for (;;) {
     if (sh.stop.load(std::memory_order_relaxed)) break;
+    if (o.rate > 0) {
+      if (Clock::now() < due) {
+        pacer.expires_at(due);
+        co_await pacer.async_wait(use_nothrow);
+        if (sh.stop.load(std::memory_order_relaxed)) break;
+      }
+    }
     if (o.requests != 0 && sh.issued.fetch_add(o.pipeline) >= o.requests) break;
     out.clear();
     unsigned expected = 0;
@@ -347,7 +368,8 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
       totals.ops += expected;
       expected = 1;
     }
-    const auto start = Clock::now();
+    const auto start = o.rate > 0 ? due : Clock::now();
+    due += interval;
     auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(out), use_nothrow);
     if (wec) {
       ++totals.errors;
@@ -451,6 +473,8 @@ void usage() {
       "  --protocol text|meta     (text)\n"
       "  --test-time S            seconds to run (10)\n"
       "  --requests N             total requests instead of a time\n"
+      "  --rate R                 R requests a second over all connections, on a fixed\n"
+      "                           schedule; latency counts from the scheduled time\n"
       "  --prefill                set every key once before the test\n"
       "  --meta-quiet             meta protocol, quiet mode: q on every request, mn per batch\n"
       "  --json FILE              write the results as JSON\n"
@@ -489,6 +513,7 @@ int main(int argc, char** argv) {
                                  {"json", required_argument, nullptr, 'j'},
                                  {"quiet", no_argument, nullptr, 'q'},
                                  {"meta-quiet", no_argument, nullptr, 'Q'},
+                                 {"rate", required_argument, nullptr, 'L'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   int c;
@@ -543,6 +568,7 @@ int main(int argc, char** argv) {
         o.meta_quiet = true;
         o.protocol = "meta";
         break;
+      case 'L': o.rate = std::max(0.0, std::atof(optarg)); break;
       case 'h': usage(); return 0;
       default: usage(); return 64;
     }
@@ -610,6 +636,7 @@ int main(int argc, char** argv) {
       {"threads", o.threads},
       {"connections", o.connections},
       {"pipeline", o.pipeline},
+      {"rate", o.rate},
       {"seconds", elapsed},
       {"ops", all.ops},
       {"ops_per_sec", ops_s},

@@ -49,14 +49,16 @@ class _CannotListen(RuntimeError):
 class Server:
     """A running server process: memcoro (default) or memcached."""
 
-    def __init__(self, args=(), kind="memcoro", port=None, admin=False):
-        """admin=True gives memcoro an admin port (self.admin) as well.
+    def __init__(self, args=(), kind="memcoro", port=None, admin=False, binary=None):
+        """admin=True gives memcoro an admin port (self.admin) as well;
+        binary: another memcoro (or memcached) executable than the default.
 
         Tests run in parallel: a port picked here can be taken by another
         test before the server binds it. When the ports were picked here and
         the server exits because it cannot listen, it is started again on new
         ports."""
         self.kind = kind
+        self.binary = binary or (MEMCORO if kind == "memcoro" else MEMCACHED)
         for attempt in range(_START_ATTEMPTS):
             ports = free_ports(2)
             self.port = port or ports[0]
@@ -71,16 +73,16 @@ class Server:
 
     def _spawn(self, args):
         if self.kind == "memcoro":
-            if not MEMCORO:
+            if not self.binary:
                 raise RuntimeError("MEMCORO_BIN is not set")
             if self.admin is not None:
                 args += ["--admin-port", str(self.admin)]
             elif not any(str(a).startswith("--admin-port") for a in args):
                 # No admin port unless the test asks for one: tests run in parallel.
                 args += ["--admin-port", "0"]
-            cmd = [MEMCORO, "-p", str(self.port), "-l", "127.0.0.1", *args]
+            cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", *args]
         else:
-            cmd = [MEMCACHED, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *args]
+            cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *args]
             if os.geteuid() == 0:
                 cmd += ["-u", "nobody"]
         self.cmd = cmd
