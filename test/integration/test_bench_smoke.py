@@ -52,6 +52,15 @@ class BenchSmoke(unittest.TestCase):
                        "--key-pattern", "gaussian", "--expiry-range", "10-100")
         self.assertEqual(j["errors"], 0)
 
+    def test_fixed_rate(self):
+        # 400 requests a second for 1.5 s: about 600 requests, where the
+        # closed loop sends tens of thousands.
+        j = self.bench("--rate", "400", "--key-maximum", "2000")
+        self.assertEqual(j["errors"], 0)
+        self.assertEqual(j["rate"], 400)
+        self.assertGreater(j["ops"], 400)
+        self.assertLess(j["ops"], 700)
+
     def test_bad_flags(self):
         r = subprocess.run([BENCH, "--protocol", "binary"], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
