@@ -34,11 +34,12 @@ std::size_t hash_key(std::string_view key) {
 }
 
 // The index stores 4-byte item handles and is searched by key, so the key is
-// kept once, in the item.
+// kept once, in the item. A lookup brings the key's hash along: the hash that
+// chose the stripe is the one the index uses (one hash per request).
 struct HandleHash {
   using is_transparent = void;
   const SlabAllocator* slabs = nullptr;
-  std::size_t operator()(std::string_view k) const { return hash_key(k); }
+  std::size_t operator()(const Store::HashedKey& k) const { return k.hash; }
   std::size_t operator()(Handle h) const {
     return hash_key(static_cast<const Item*>(slabs->pointer(h))->key());
   }
@@ -50,8 +51,8 @@ struct HandleEq {
     return static_cast<const Item*>(slabs->pointer(h))->key();
   }
   bool operator()(Handle a, Handle b) const { return a == b; }
-  bool operator()(std::string_view a, Handle b) const { return a == key(b); }
-  bool operator()(Handle a, std::string_view b) const { return key(a) == b; }
+  bool operator()(const Store::HashedKey& a, Handle b) const { return a.key == key(b); }
+  bool operator()(Handle a, const Store::HashedKey& b) const { return key(a) == b.key; }
 };
 using Index = boost::unordered_flat_set<Handle, HandleHash, HandleEq>;
 
@@ -196,7 +197,11 @@ bool Store::is_live(const Item* it, RelTime now, LookupStatus* why) const {
   return true;
 }
 
-Item* Store::find_locked(Stripe& s, std::string_view key, RelTime now, LookupStatus* why) {
+Store::HashedKey Store::hashed(std::string_view key) {
+  return {key, hash_key(key)};
+}
+
+Item* Store::find_locked(Stripe& s, const HashedKey& key, RelTime now, LookupStatus* why) {
   auto pos = s.index.find(key);
   if (pos == s.index.end()) {
     *why = LookupStatus::miss;
@@ -301,10 +306,10 @@ void Store::unlink_locked(Stripe& s, Item* it) {
   adopt(it).reset();  // the index's reference
 }
 
-void Store::replace_locked(Stripe& s, Item* old_it, Item* it, RelTime now) {
+void Store::replace_locked(Stripe& s, const HashedKey& key, Item* old_it, Item* it, RelTime now) {
   // Same key, same hash: the new item takes the old one's slot, so churn on
   // existing keys never erases from (or rehashes) the index.
-  auto pos = s.index.find(old_it->key());
+  auto pos = s.index.find(key);
   const_cast<Handle&>(*pos) = slabs_.handle_of(it);
   old_it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
   it->time.store(now, std::memory_order_relaxed);
@@ -487,7 +492,8 @@ bool Store::steal_page_for(unsigned cls) {
 
 bool Store::clear_for_move(ItemRef ref, RelTime now) {
   Item* it = ref.get();
-  Stripe& s = stripe_for(hash_key(it->key()));
+  const std::size_t hash = hash_key(it->key());
+  Stripe& s = stripe_for(hash);
   std::lock_guard lock(s.mu);
   if (!it->has(kLinked)) return true;  // gone already: freed with its last reference
   // Nobody but the index and us may hold it: a reader still sending it keeps
@@ -528,7 +534,7 @@ bool Store::clear_for_move(ItemRef ref, RelTime now) {
   copy->access.store(it->access.load(std::memory_order_relaxed), std::memory_order_relaxed);
   copy->lru = Segment::none;
   std::memcpy(copy->bytes(), it->bytes(), it->total_size() - sizeof(Item));
-  auto pos = s.index.find(it->key());
+  auto pos = s.index.find(HashedKey{it->key(), hash});
   const_cast<Handle&>(*pos) = slabs_.handle_of(copy);
   it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
   {
@@ -732,11 +738,12 @@ void Store::maintenance_tick() {
 // --- commands ----------------------------------------------------------------------
 
 GetResult Store::get(std::string_view key) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   GetResult r;
   std::lock_guard lock(s.mu);
   const RelTime now = rel_now();
-  Item* it = find_locked(s, key, now, &r.status);
+  Item* it = find_locked(s, hk, now, &r.status);
   if (it != nullptr) {
     touch_access_locked(it, now);
     r.cls = it->cls;
@@ -746,12 +753,13 @@ GetResult Store::get(std::string_view key) {
 }
 
 GetResult Store::get_and_touch(std::string_view key, std::int64_t exptime) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   const RelTime exp = to_rel_time(exptime);
   GetResult r;
   std::lock_guard lock(s.mu);
   const RelTime now = rel_now();
-  Item* it = find_locked(s, key, now, &r.status);
+  Item* it = find_locked(s, hk, now, &r.status);
   if (it != nullptr) {
     it->exptime.store(exp, std::memory_order_relaxed);
     touch_access_locked(it, now);
@@ -767,10 +775,11 @@ Outcome Store::touch(std::string_view key, std::int64_t exptime) {
 }
 
 Outcome Store::remove(std::string_view key) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   Outcome o;
   std::lock_guard lock(s.mu);
-  Item* it = find_locked(s, key, rel_now(), &o.status);
+  Item* it = find_locked(s, hk, rel_now(), &o.status);
   if (it != nullptr) {
     o.cls = it->cls;
     unlink_locked(s, it);
@@ -781,7 +790,8 @@ Outcome Store::remove(std::string_view key) {
 StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t flags,
                          std::int64_t exptime, std::string_view value, std::uint64_t cas_in,
                          std::uint64_t* cas_out, Outcome* outcome) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
 
   Outcome local;
   Outcome& out = outcome != nullptr ? *outcome : local;
@@ -794,7 +804,7 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
       ItemRef old;
       {
         std::lock_guard lock(s.mu);
-        Item* it = find_locked(s, key, rel_now(), &out.status);
+        Item* it = find_locked(s, hk, rel_now(), &out.status);
         if (it == nullptr) return StoreStatus::not_stored;
         out.cls = it->cls;
         old = share(it);
@@ -816,12 +826,12 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
       std::lock_guard lock(s.mu);
       const RelTime now = rel_now();
       LookupStatus why;
-      Item* cur = find_locked(s, key, now, &why);
+      Item* cur = find_locked(s, hk, now, &why);
       if (cur != old.get()) {
         adopt(fresh).reset();
         continue;
       }
-      replace_locked(s, cur, fresh, now);
+      replace_locked(s, hk, cur, fresh, now);
       if (cas_out != nullptr) *cas_out = fresh->cas_value();
       return StoreStatus::stored;
     }
@@ -850,14 +860,15 @@ StoreStatus Store::finish_store(const MetaSetOptions& opts, ItemRef pending, std
                                 Outcome* outcome, std::uint32_t* size_out) {
   Item* it = pending.release();
   const std::string_view key = it->key();
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   Outcome local;
   Outcome& out = outcome != nullptr ? *outcome : local;
   StoreStatus status;
   {
     std::lock_guard lock(s.mu);
     const RelTime now = rel_now();
-    Item* old_it = find_locked(s, key, now, &out.status);
+    Item* old_it = find_locked(s, hk, now, &out.status);
     if (old_it != nullptr) out.cls = old_it->cls;
     std::uint8_t keep = 0;  // win-token bits a stale set carries over
     switch (opts.mode) {
@@ -889,7 +900,7 @@ StoreStatus Store::finish_store(const MetaSetOptions& opts, ItemRef pending, std
     }
     if (status == StoreStatus::stored) {
       if (old_it != nullptr) {
-        replace_locked(s, old_it, it, now);
+        replace_locked(s, hk, old_it, it, now);
       } else {
         link_locked(s, it, now);
       }
@@ -906,7 +917,8 @@ StoreStatus Store::finish_store(const MetaSetOptions& opts, ItemRef pending, std
 }
 
 DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   DeltaResult r;
   for (;;) {
     ItemRef old;
@@ -914,7 +926,7 @@ DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
     std::size_t len = 0;
     {
       std::lock_guard lock(s.mu);
-      Item* it = find_locked(s, key, rel_now(), &r.lookup);
+      Item* it = find_locked(s, hk, rel_now(), &r.lookup);
       if (it == nullptr) {
         r.status = DeltaStatus::not_found;
         return r;
@@ -944,12 +956,12 @@ DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
     std::lock_guard lock(s.mu);
     const RelTime now = rel_now();
     LookupStatus why;
-    Item* cur = find_locked(s, key, now, &why);
+    Item* cur = find_locked(s, hk, now, &why);
     if (cur != old.get()) {
       adopt(fresh).reset();  // changed meanwhile: compute again
       continue;
     }
-    replace_locked(s, cur, fresh, now);
+    replace_locked(s, hk, cur, fresh, now);
     return r;
   }
 }
@@ -1108,7 +1120,8 @@ Item* Store::make_item(std::string_view key, std::uint32_t flags, RelTime exptim
 }
 
 MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   MetaGetResult r;
   Item* fresh = nullptr;  // built unlocked when N may need it
   for (int pass = 0; pass < 2; ++pass) {
@@ -1116,7 +1129,7 @@ MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) 
       std::lock_guard lock(s.mu);
       const RelTime now = rel_now();
       r.now = now;
-      Item* it = find_locked(s, key, now, &r.status);
+      Item* it = find_locked(s, hk, now, &r.status);
       if (it == nullptr && opts.vivify && fresh != nullptr) {
         fresh->exptime.store(to_rel_time(opts.vivify_ttl), std::memory_order_relaxed);
         link_locked(s, fresh, now);
@@ -1186,14 +1199,15 @@ StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::in
   // Append/prepend: the new value depends on the old one. Read the old item
   // under a reference, build the new one unlocked, and link it only if the
   // old one is still current; otherwise start again. N creates a missing item.
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   Outcome local;
   Outcome& out = outcome != nullptr ? *outcome : local;
   for (;;) {
     ItemRef old;
     {
       std::lock_guard lock(s.mu);
-      if (Item* it = find_locked(s, key, rel_now(), &out.status)) old = share(it);
+      if (Item* it = find_locked(s, hk, rel_now(), &out.status)) old = share(it);
       if (!old && !opts.vivify) return StoreStatus::not_stored;
       if (old && opts.has_cas && old->cas_value() != opts.cas) return StoreStatus::exists;
     }
@@ -1220,14 +1234,14 @@ StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::in
     std::lock_guard lock(s.mu);
     const RelTime now = rel_now();
     LookupStatus why;
-    Item* cur = find_locked(s, key, now, &why);
+    Item* cur = find_locked(s, hk, now, &why);
     if (cur != nullptr) out.cls = cur->cls;
     if (cur != old.get()) {
       adopt(it).reset();  // changed (or appeared) meanwhile
       continue;
     }
     if (cur != nullptr) {
-      replace_locked(s, cur, it, now);
+      replace_locked(s, hk, cur, it, now);
     } else {
       link_locked(s, it, now);
     }
@@ -1241,7 +1255,8 @@ StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::in
 
 MetaDeleteStatus Store::meta_delete(std::string_view key, const MetaDeleteOptions& opts,
                                     Outcome* outcome) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   Outcome local;
   Outcome& out = outcome != nullptr ? *outcome : local;
   ItemRef old;
@@ -1249,7 +1264,7 @@ MetaDeleteStatus Store::meta_delete(std::string_view key, const MetaDeleteOption
     {
       std::lock_guard lock(s.mu);
       const RelTime now = rel_now();
-      Item* it = find_locked(s, key, now, &out.status);
+      Item* it = find_locked(s, hk, now, &out.status);
       if (it == nullptr) return MetaDeleteStatus::not_found;
       out.cls = it->cls;
       if (opts.has_cas && it->cas_value() != opts.cas) return MetaDeleteStatus::exists;
@@ -1278,13 +1293,13 @@ MetaDeleteStatus Store::meta_delete(std::string_view key, const MetaDeleteOption
     std::lock_guard lock(s.mu);
     const RelTime now = rel_now();
     LookupStatus why;
-    Item* cur = find_locked(s, key, now, &why);
+    Item* cur = find_locked(s, hk, now, &why);
     if (cur != old.get()) {
       adopt(fresh).reset();
       old.reset();
       continue;
     }
-    replace_locked(s, cur, fresh, now);
+    replace_locked(s, hk, cur, fresh, now);
     if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
     return MetaDeleteStatus::deleted;
   }
@@ -1292,7 +1307,8 @@ MetaDeleteStatus Store::meta_delete(std::string_view key, const MetaDeleteOption
 
 MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& opts) {
   using Status = MetaDeltaResult::Status;
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   MetaDeltaResult r;
   for (;;) {
     ItemRef old;
@@ -1303,7 +1319,7 @@ MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& 
       const RelTime now = rel_now();
       r.now = now;
       LookupStatus why;
-      Item* it = find_locked(s, key, now, &why);
+      Item* it = find_locked(s, hk, now, &why);
       if (it == nullptr) {
         if (!opts.vivify) {
           r.status = Status::not_found;
@@ -1350,13 +1366,13 @@ MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& 
     std::lock_guard lock(s.mu);
     const RelTime now = rel_now();
     LookupStatus why;
-    Item* cur = find_locked(s, key, now, &why);
+    Item* cur = find_locked(s, hk, now, &why);
     if (cur != old.get()) {
       adopt(fresh).reset();  // changed meanwhile: start again
       continue;
     }
     if (cur != nullptr) {
-      replace_locked(s, cur, fresh, now);
+      replace_locked(s, hk, cur, fresh, now);
     } else {
       link_locked(s, fresh, now);
     }
@@ -1374,10 +1390,11 @@ MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& 
 }
 
 std::optional<ItemInfo> Store::peek(std::string_view key) {
-  Stripe& s = stripe_for(hash_key(key));
+  const HashedKey hk = hashed(key);
+  Stripe& s = stripe_for(hk.hash);
   std::lock_guard lock(s.mu);
   LookupStatus why;
-  Item* it = find_locked(s, key, rel_now(), &why);
+  Item* it = find_locked(s, hk, rel_now(), &why);
   if (it == nullptr) return std::nullopt;
   return info_of(it, *this);
 }

@@ -302,7 +302,16 @@ class Store {
   // memcached's realtime(): a protocol exptime to store time.
   RelTime to_rel_time(std::int64_t exptime) const;
 
+ public:
+  // A key and its hash, computed once per request: the hash picks the stripe
+  // and is the one the stripe's index uses.
+  struct HashedKey {
+    std::string_view key;
+    std::size_t hash;
+  };
+
  private:
+  static HashedKey hashed(std::string_view key);
   struct Stripe;
   struct Lru;
   struct Move;
@@ -314,12 +323,12 @@ class Store {
 
   // Index and LRU.
   bool is_live(const Item* it, RelTime now, LookupStatus* why) const;
-  Item* find_locked(Stripe& s, std::string_view key, RelTime now, LookupStatus* why);
+  Item* find_locked(Stripe& s, const HashedKey& key, RelTime now, LookupStatus* why);
   void link_locked(Stripe& s, Item* it, RelTime now);
   // Drops the index's reference (the item is freed if nobody else has it).
   void unlink_locked(Stripe& s, Item* it);
   // The item under old_it's key becomes it (same index slot).
-  void replace_locked(Stripe& s, Item* old_it, Item* it, RelTime now);
+  void replace_locked(Stripe& s, const HashedKey& key, Item* old_it, Item* it, RelTime now);
   void touch_access_locked(Item* it, RelTime now);
   Item* make_item(std::string_view key, std::uint32_t flags, RelTime exptime,
                   std::string_view value, StoreStatus* error);
