@@ -21,7 +21,6 @@ class AdminBackend final : public admin::Backend {
       : settings_(std::move(settings)), argv_(std::move(argv)), server_(server), store_(store) {}
 
   std::string stats_text(std::string_view sub) override;
-  std::vector<std::string> connections() override { return server_.connection_addresses(); }
   void reset_stats() override { server_.control().reset_stats(); }
   bool ready() override { return server_.accepting(); }
   std::string config_json() override;

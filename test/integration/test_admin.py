@@ -84,8 +84,22 @@ class Endpoints(unittest.TestCase):
         settings = get_json(self.server.admin, "/stats/settings")
         self.assertEqual(settings["maxconns"], 1024)
         self.assertEqual(settings["evictions"], "on")
-        conns = get_json(self.server.admin, "/stats/conns")
-        self.assertIn("connections", conns)
+        with self.server.connect() as client:
+            client.sendall(b"version\r\n")
+            client.recv(100)
+            mine = f"tcp:127.0.0.1:{client.getsockname()[1]}"
+            deadline = time.time() + 5
+            while True:  # the server may not have gone back to reading yet
+                conns = get_json(self.server.admin, "/stats/conns")
+                by_addr = {c["addr"]: c for c in conns["connections"]}
+                if by_addr[mine]["state"] == "conn_read" or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+        self.assertGreaterEqual(conns["curr_connections"], 1)
+        self.assertEqual(by_addr[mine]["listen_addr"], f"tcp:127.0.0.1:{self.server.port}")
+        self.assertEqual(by_addr[mine]["state"], "conn_read")
+        self.assertIsInstance(by_addr[mine]["fd"], int)
+        self.assertEqual(by_addr[f"tcp:127.0.0.1:{self.server.port}"]["state"], "conn_listening")
 
     def test_metrics_parse_as_prometheus(self):
         status, ctype, data = request(self.server.admin, "GET", "/metrics")

@@ -231,6 +231,50 @@ class Conformance(unittest.TestCase):
         common = [n for n in theirs if n in ours]
         self.assertEqual(common, [n for n in ours if n in theirs])
 
+    def test_stats_conns_shows_what_memcached_shows(self):
+        # An idle connection, then a second one asking: the listening
+        # socket and both connections, with memcached's fields and states.
+        servers = (self.memcached, self.memcoro)
+        idle = {}
+        for server in servers:
+            idle[server] = server.connect()
+            self.assertTrue(harness.command(idle[server], b"version\r\n").startswith(b"VERSION"))
+        time.sleep(1.2)
+        views = []
+        for server in servers:
+            with server.connect() as asking:
+                reply = harness.command(asking, b"stats conns\r\n", until=b"END\r\n").decode()
+                me = asking.getsockname()[1]
+            idle_port = idle[server].getsockname()[1]
+            idle[server].close()
+            self.assertTrue(reply.endswith("END\r\n"), reply)
+            rows = {}
+            for line in reply.split("\r\n")[:-2]:
+                m = re.fullmatch(r"STAT (\d+):(\w+) (\S+)", line)
+                self.assertIsNotNone(m, line)
+                rows.setdefault(int(m.group(1)), []).append((m.group(2), m.group(3)))
+            self.assertEqual(list(rows), sorted(rows))  # by descriptor
+            here = f"tcp:127.0.0.1:{server.port}"
+            roles = {here: "listener",
+                     f"tcp:127.0.0.1:{idle_port}": "idle",
+                     f"tcp:127.0.0.1:{me}": "asking"}
+            view = {}
+            for fields in rows.values():
+                d = dict(fields)
+                role = roles.get(d["addr"])
+                if role is None:
+                    continue  # another test's connection
+                secs = int(d.pop("secs_since_last_cmd"))
+                if role == "idle":
+                    self.assertGreaterEqual(secs, 1, server.kind)
+                if role == "asking":
+                    self.assertEqual(secs, 0, server.kind)
+                view[role] = ([name for name, _ in fields], d["state"], d.get("listen_addr") == here)
+            views.append(view)
+        self.assertEqual(views[0]["idle"][1], "conn_read")
+        self.assertEqual(views[0]["asking"][1], "conn_parse_cmd")
+        self.assertEqual(views[1], views[0])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -66,9 +66,7 @@ Reply handle(Backend& backend, const Options& options, std::string_view method,
   }
   if (path == "/stats/conns") {
     if (!get) return error_reply(405, "use GET");
-    nlohmann::json conns = nlohmann::json::array();
-    for (const std::string& a : backend.connections()) conns.push_back({{"addr", a}});
-    return json_reply(200, {{"curr_connections", conns.size()}, {"connections", conns}});
+    return {200, stats_json(backend.stats_text("conns"), "conns") + "\n"};
   }
   if (path == "/metrics") {
     if (!get) return error_reply(405, "use GET");

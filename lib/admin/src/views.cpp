@@ -40,7 +40,29 @@ json value_of(const std::string& v) {
   return v;
 }
 
+// `stats conns` ("<fd>:<field> <value>"): one object per descriptor, the
+// listening socket's included (it has no listen_addr).
+json conns_json(std::string_view text) {
+  json list = json::array();
+  std::string current;
+  std::size_t clients = 0;
+  for (const auto& [name, value] : parse_stats(text)) {
+    const std::size_t colon = name.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string fd = name.substr(0, colon);
+    if (list.empty() || fd != current) {
+      current = fd;
+      list.push_back({{"fd", value_of(fd)}});
+    }
+    const std::string field = name.substr(colon + 1);
+    if (field == "listen_addr") ++clients;
+    list.back()[field] = value_of(value);
+  }
+  return {{"curr_connections", clients}, {"connections", list}};
+}
+
 json to_json(std::string_view text, std::string_view shape) {
+  if (shape == "conns") return conns_json(text);
   json out = json::object();
   for (const auto& [name, value] : parse_stats(text)) {
     if (shape == "slabs" || shape == "items") {

@@ -74,6 +74,28 @@ class ReadBuffer {
 
 }  // namespace
 
+// What `stats conns` shows of a connection, with memcached's state names.
+// The connection's own thread writes state and last_cmd; `stats conns`
+// reads them from any thread, under the registry's lock.
+enum class ConnState : std::uint8_t { read, parse_cmd, nread, mwrite, closing };
+constexpr std::string_view kStateNames[] = {"conn_read", "conn_parse_cmd", "conn_nread",
+                                            "conn_mwrite", "conn_closing"};
+
+std::string describe(const tcp::endpoint& ep) {
+  const asio::ip::address a = ep.address();
+  if (a.is_v6()) return "tcp6:[" + a.to_string() + "]:" + std::to_string(ep.port());
+  return "tcp:" + a.to_string() + ":" + std::to_string(ep.port());
+}
+
+struct ConnInfo {
+  int fd = -1;
+  std::string addr;         // the client's
+  std::string listen_addr;  // ours
+  std::atomic<ConnState> state{ConnState::read};
+  std::atomic<std::int64_t> last_cmd{0};  // Unix seconds
+  void set(ConnState s) { state.store(s, std::memory_order_relaxed); }
+};
+
 // One worker thread: its io_context, its counters, its open connections.
 struct Worker {
   asio::io_context ctx{1};
@@ -104,6 +126,12 @@ struct Server::Impl final : exec::ServerControl {
   std::atomic<std::uint32_t> idle_timeout;
   std::atomic<bool> stopping{false};
   std::int64_t started = 0;
+  std::atomic<std::int64_t> last_accept{0};
+
+  // Every client connection, for `stats conns` (taken when a connection
+  // opens or closes and by `stats conns`, never per request).
+  std::mutex conns_mu;
+  std::list<ConnInfo*> conns;
 
   // `stats reset` subtracts this baseline rather than writing to counters
   // that other threads own.
@@ -151,6 +179,10 @@ struct Server::Impl final : exec::ServerControl {
       stats::write_text(stats::general_stats(general_inputs()), out.text());
       return true;
     }
+    if (args[0] == "conns" && args.size() == 1) {
+      write_conns(out.text());
+      return true;
+    }
     if (args[0] == "settings") {
       auto& text = out.text();
       config::Settings live = settings;
@@ -173,6 +205,51 @@ struct Server::Impl final : exec::ServerControl {
       return true;
     }
     return false;
+  }
+
+  // memcached's `stats conns`: the listening socket, then every client
+  // connection, by descriptor.
+  void write_conns(std::string& text) {
+    const std::int64_t now = std::time(nullptr);
+    auto line = [&](int fd, std::string_view name, std::string_view value) {
+      text += "STAT ";
+      text += std::to_string(fd);
+      text += ':';
+      text += name;
+      text += ' ';
+      text += value;
+      text += "\r\n";
+    };
+    auto secs = [&](std::int64_t t) { return std::to_string(now > t ? now - t : 0); };
+    struct Row {
+      int fd;
+      const ConnInfo* info;  // null: the listening socket
+    };
+    std::string listen_addr;
+    boost::system::error_code ec;
+    if (acceptor.is_open()) {
+      const auto ep = acceptor.local_endpoint(ec);
+      if (!ec) listen_addr = describe(ep);
+    }
+    std::lock_guard lock(conns_mu);
+    std::vector<Row> rows;
+    if (!listen_addr.empty()) rows.push_back({acceptor.native_handle(), nullptr});
+    for (const ConnInfo* c : conns) rows.push_back({c->fd, c});
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.fd < b.fd; });
+    for (const Row& r : rows) {
+      if (r.info == nullptr) {
+        line(r.fd, "addr", listen_addr);
+        line(r.fd, "state", "conn_listening");
+        line(r.fd, "secs_since_last_cmd", secs(last_accept.load(std::memory_order_relaxed)));
+        continue;
+      }
+      line(r.fd, "addr", r.info->addr);
+      line(r.fd, "listen_addr", r.info->listen_addr);
+      line(r.fd, "state",
+           kStateNames[static_cast<unsigned>(r.info->state.load(std::memory_order_relaxed))]);
+      line(r.fd, "secs_since_last_cmd", secs(r.info->last_cmd.load(std::memory_order_relaxed)));
+    }
+    text += "END\r\n";
   }
 
   stats::CounterSnapshot sum_counters_raw() const {
@@ -247,30 +324,47 @@ struct Server::Impl final : exec::ServerControl {
       while (n > seen && !max_seen_connections.compare_exchange_weak(seen, n)) {
       }
       total_connections.fetch_add(1);
+      last_accept.store(std::time(nullptr), std::memory_order_relaxed);
       asio::co_spawn(w.ctx, session(std::move(sock), w), asio::detached);
     }
   }
 
   Task<void> session(Socket sock, Worker& w) {
+    boost::system::error_code ignored;
+    ConnInfo info;
+    info.fd = sock.native_handle();
+    info.addr = describe(sock.remote_endpoint(ignored));
+    info.listen_addr = describe(sock.local_endpoint(ignored));
+    info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
+    std::list<ConnInfo*>::iterator listed;
+    {
+      std::lock_guard lock(conns_mu);
+      listed = conns.insert(conns.end(), &info);
+    }
     auto registered = w.sockets.insert(w.sockets.end(), &sock);
     struct Exit {
       Impl& self;
       Worker& w;
       std::list<Socket*>::iterator pos;
+      std::list<ConnInfo*>::iterator listed;
       ~Exit() {
         w.sockets.erase(pos);
+        {
+          std::lock_guard lock(self.conns_mu);
+          self.conns.erase(listed);
+        }
         self.curr_connections.fetch_sub(1);
       }
-    } on_exit{*this, w, registered};
+    } on_exit{*this, w, registered, listed};
 
-    boost::system::error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
     sock.non_blocking(true, ignored);  // write_all's first try must not block
     try {
-      co_await serve(sock, w);
+      co_await serve(sock, w, info);
     } catch (const std::exception& e) {
       if (verbosity > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
     }
+    info.set(ConnState::closing);
     sock.close(ignored);
   }
 
@@ -286,7 +380,7 @@ struct Server::Impl final : exec::ServerControl {
     co_return true;
   }
 
-  static Task<bool> write_all(Socket& sock, std::vector<asio::const_buffer>& iov) {
+  static Task<bool> write_all(Socket& sock, std::vector<asio::const_buffer>& iov, ConnInfo& info) {
     std::size_t first = 0;
     bool try_now = true;
     while (first < iov.size()) {
@@ -304,6 +398,7 @@ struct Server::Impl final : exec::ServerControl {
           sent = 0;
         }
       } else {
+        info.set(ConnState::mwrite);  // the client is slow to read
         std::tie(ec, sent) = co_await sock.async_write_some(rest, worker_nothrow);
       }
       if (ec) co_return false;
@@ -316,7 +411,7 @@ struct Server::Impl final : exec::ServerControl {
     co_return true;
   }
 
-  Task<void> serve(Socket& sock, Worker& w) {
+  Task<void> serve(Socket& sock, Worker& w, ConnInfo& info) {
     ReadBuffer buf(kReadChunk);
     unsigned small_batches = 0;  // in a row, while the buffer is large
     std::size_t start = 0;       // unparsed bytes are buf[start, end)
@@ -343,6 +438,7 @@ struct Server::Impl final : exec::ServerControl {
       std::size_t n = 0;
       boost::system::error_code ec;
       const std::uint32_t idle = idle_timeout.load(std::memory_order_relaxed);
+      info.set(ConnState::read);
       auto read =
           sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), worker_nothrow);
       if (idle == 0) {
@@ -356,6 +452,9 @@ struct Server::Impl final : exec::ServerControl {
       if (ec || n == 0) co_return;
       w.counters.bytes_read.add(n);
       end += n;
+      // A batch's commands arrive together: one clock read per batch.
+      info.set(ConnState::parse_cmd);
+      info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
 
       bool close = false;
       for (;;) {
@@ -383,7 +482,9 @@ struct Server::Impl final : exec::ServerControl {
             char* dst = pending.value_line_data();
             const std::size_t have = std::min(end - body, block);
             std::memcpy(dst, buf.data() + body, have);
+            info.set(ConnState::nread);
             if (!co_await read_all(sock, dst + have, block - have)) co_return;
+            info.set(ConnState::parse_cmd);
             w.counters.bytes_read.add(block - have);
             start = body + have;
             if (dst[block - 2] != '\r' || dst[block - 1] != '\n') {
@@ -426,7 +527,7 @@ struct Server::Impl final : exec::ServerControl {
       if (!out.empty()) {
         iov.clear();
         out.for_each_span([&](std::string_view s) { iov.emplace_back(s.data(), s.size()); });
-        const bool ok = co_await write_all(sock, iov);
+        const bool ok = co_await write_all(sock, iov, info);
         w.counters.bytes_written.add(out.size());
         out.clear();
         if (!ok) co_return;
@@ -551,34 +652,6 @@ void Server::apply_live(const config::Settings& s) {
 
 bool Server::accepting() const {
   return impl_->acceptor.is_open() && !impl_->stopping;
-}
-
-std::vector<std::string> Server::connection_addresses() {
-  // Each worker lists its own sockets; the state outlives a worker that
-  // does not answer in time.
-  struct State {
-    std::mutex mu;
-    std::vector<std::string> addresses;
-  };
-  auto state = std::make_shared<State>();
-  std::vector<std::future<void>> done;
-  for (auto& w : impl_->workers) {
-    auto p = std::make_shared<std::promise<void>>();
-    done.push_back(p->get_future());
-    asio::post(w->ctx, [wp = w.get(), state, p] {
-      for (Socket* sock : wp->sockets) {
-        boost::system::error_code ec;
-        const auto ep = sock->remote_endpoint(ec);
-        if (ec) continue;
-        std::lock_guard lock(state->mu);
-        state->addresses.push_back(ep.address().to_string() + ":" + std::to_string(ep.port()));
-      }
-      p->set_value();
-    });
-  }
-  for (auto& f : done) f.wait_for(std::chrono::seconds(2));
-  std::lock_guard lock(state->mu);
-  return state->addresses;
 }
 
 Server::Server(const config::Settings& settings, store::Store& store)

@@ -32,7 +32,6 @@ class Backend {
   virtual ~Backend() = default;
   // The text protocol's `stats [sub]` reply: "STAT <name> <value>\r\n"... "END\r\n".
   virtual std::string stats_text(std::string_view sub) = 0;
-  virtual std::vector<std::string> connections() = 0;
   virtual void reset_stats() = 0;
   virtual bool ready() = 0;  // the cache port accepts connections
   virtual std::string config_json() = 0;
@@ -54,7 +53,8 @@ Reply handle(Backend& backend, const Options& options, std::string_view method,
              std::string_view target, std::string_view authorization, std::string_view body);
 
 // `stats` text to JSON: numbers as JSON numbers. `shape`: "general" or
-// "settings" (flat), "slabs", "items", "sizes".
+// "settings" (flat), "slabs", "items", "sizes", "conns" (a list of
+// connections).
 std::string stats_json(std::string_view stats_text, std::string_view shape);
 // Prometheus exposition text from the general, slabs and items stats.
 std::string prometheus(std::string_view general, std::string_view slabs, std::string_view items);

@@ -37,10 +37,8 @@ class Server {
   // applies the live settings (connection limit, verbosity, idle timeout,
   // memory limit, automove, crawler); the rest need a restart;
   void apply_live(const config::Settings& settings);
-  // true while the cache port accepts connections;
+  // true while the cache port accepts connections.
   bool accepting() const;
-  // the client connections' remote addresses.
-  std::vector<std::string> connection_addresses();
   // Called (on the server's main thread) on SIGHUP; set before run().
   void on_sighup(std::function<void()> fn);
 
