@@ -128,6 +128,9 @@ class Memory(unittest.TestCase):
                 self.assertEqual(harness.command(s, b"slabs reassign %s %s\r\n" %
                                                  (dst.encode(), cls.encode())),
                                  b"NOSPARE source class has no spare pages\r\n")
+                # -1: any class with a page to spare; here none has one to give dst.
+                self.assertEqual(harness.command(s, b"slabs reassign -1 %s\r\n" % cls.encode()),
+                                 b"BADCLASS invalid src or dst class id\r\n")
                 self.assertEqual(harness.command(s, b"slabs automove 2\r\n"), b"OK\r\n")
                 self.assertEqual(stats_of(server, b"settings")["slab_automove"], "2")
                 self.assertEqual(harness.command(s, b"slabs automove 9\r\n"), b"ERROR\r\n")
@@ -147,6 +150,12 @@ class Memory(unittest.TestCase):
                                         until=b"END\r\n")
                 self.assertEqual(reply.count(b"VALUE "), len(keys))
                 self.assertEqual(reply.count(b"v" * 1000 + b"\r\n"), len(keys))
+                # -1 with a class that has pages to spare: it gives one.
+                self.assertEqual(harness.command(s, b"slabs reassign -1 %s\r\n" % dst.encode()),
+                                 b"OK\r\n")
+            slabs = stats_of(server, b"slabs")
+            self.assertEqual(int(slabs[cls + ":total_pages"]), pages - 2)
+            self.assertEqual(int(slabs[dst + ":total_pages"]), 2)
 
     def test_small_to_large_shift(self):
         with harness.Server(["-m", "8"]) as server:

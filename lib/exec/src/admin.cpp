@@ -200,12 +200,16 @@ void slabs_command(const Command& cmd, Context& ctx, Output& out) {
       return;
     }
     const unsigned max = ctx.store.slabs().num_classes();
-    if (*src < 1 || *dst < 1 || static_cast<unsigned>(*src) > max ||
+    // src -1: any class with a page to spare (memcached's "pick any").
+    if ((*src < 1 && *src != -1) || *dst < 1 || *src > static_cast<std::int64_t>(max) ||
         static_cast<unsigned>(*dst) > max) {
       out.append("BADCLASS invalid src or dst class id\r\n");
       return;
     }
-    switch (ctx.store.reassign(static_cast<unsigned>(*src), static_cast<unsigned>(*dst))) {
+    const auto status =
+        *src == -1 ? ctx.store.reassign_any(static_cast<unsigned>(*dst))
+                   : ctx.store.reassign(static_cast<unsigned>(*src), static_cast<unsigned>(*dst));
+    switch (status) {
       case SlabAllocator::MoveStatus::ok: out.append("OK\r\n"); break;
       case SlabAllocator::MoveStatus::busy:
         out.append("BUSY currently processing reassign request\r\n");

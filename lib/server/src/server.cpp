@@ -127,6 +127,11 @@ struct Server::Impl final : exec::ServerControl {
   std::atomic<bool> stopping{false};
   std::int64_t started = 0;
   std::atomic<std::int64_t> last_accept{0};
+  // The listening socket as `stats conns` shows it: set by bind(), before
+  // any thread but the main one runs; the acceptor itself is the main
+  // thread's alone.
+  int listen_fd = -1;
+  std::string listen_text;
 
   // Every client connection, for `stats conns` (taken when a connection
   // opens or closes and by `stats conns`, never per request).
@@ -225,20 +230,14 @@ struct Server::Impl final : exec::ServerControl {
       int fd;
       const ConnInfo* info;  // null: the listening socket
     };
-    std::string listen_addr;
-    boost::system::error_code ec;
-    if (acceptor.is_open()) {
-      const auto ep = acceptor.local_endpoint(ec);
-      if (!ec) listen_addr = describe(ep);
-    }
     std::lock_guard lock(conns_mu);
     std::vector<Row> rows;
-    if (!listen_addr.empty()) rows.push_back({acceptor.native_handle(), nullptr});
+    if (listen_fd >= 0 && !stopping.load()) rows.push_back({listen_fd, nullptr});
     for (const ConnInfo* c : conns) rows.push_back({c->fd, c});
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.fd < b.fd; });
     for (const Row& r : rows) {
       if (r.info == nullptr) {
-        line(r.fd, "addr", listen_addr);
+        line(r.fd, "addr", listen_text);
         line(r.fd, "state", "conn_listening");
         line(r.fd, "secs_since_last_cmd", secs(last_accept.load(std::memory_order_relaxed)));
         continue;
@@ -567,6 +566,8 @@ struct Server::Impl final : exec::ServerControl {
       acceptor.listen(static_cast<int>(settings.backlog), ec);
     }
     if (ec) return {0, std::string(step) + ": " + ec.message()};
+    listen_fd = acceptor.native_handle();
+    listen_text = describe(acceptor.local_endpoint());
     return {acceptor.local_endpoint().port(), {}};
   }
 
@@ -651,7 +652,7 @@ void Server::apply_live(const config::Settings& s) {
 }
 
 bool Server::accepting() const {
-  return impl_->acceptor.is_open() && !impl_->stopping;
+  return impl_->listen_fd >= 0 && !impl_->stopping;
 }
 
 Server::Server(const config::Settings& settings, store::Store& store)

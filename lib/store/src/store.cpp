@@ -619,6 +619,12 @@ memory::SlabAllocator::MoveStatus Store::reassign(unsigned src, unsigned dst) {
   return status;
 }
 
+memory::SlabAllocator::MoveStatus Store::reassign_any(unsigned dst) {
+  const unsigned src = oldest_class(dst, 2);
+  if (src == 0) return SlabAllocator::MoveStatus::bad_class;
+  return reassign(src, dst);
+}
+
 bool Store::set_memory_limit(std::size_t bytes) {
   if (!slabs_.set_limit(bytes)) return false;
   for (int i = 0; i < 4096 && slabs_.malloced() > slabs_.limit(); ++i) {

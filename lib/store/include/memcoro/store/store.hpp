@@ -263,6 +263,9 @@ class Store {
   // --- memory management ---------------------------------------------------
   // slabs reassign: move one page from src to dst (finished in the background).
   memory::SlabAllocator::MoveStatus reassign(unsigned src, unsigned dst);
+  // slabs reassign -1 <dst>: from the class with the oldest items among
+  // those with a page to spare (bad_class if none has one).
+  memory::SlabAllocator::MoveStatus reassign_any(unsigned dst);
   void set_automove(unsigned level) { automove_.store(level, std::memory_order_relaxed); }
   unsigned automove() const { return automove_.load(std::memory_order_relaxed); }
   void set_lru_crawler(bool on) { lru_crawler_.store(on, std::memory_order_relaxed); }
