@@ -32,7 +32,7 @@ class CommandLine(unittest.TestCase):
         self.assertTrue(v.stdout.startswith("memcoro "))
 
     def test_bad_flags_exit_nonzero_with_a_message(self):
-        for args in (["--bogus"], ["-p", "notaport"], ["-U", "11211"], ["-I", "5x"],
+        for args in (["--bogus"], ["-p", "notaport"], ["-U", "11211"], ["-I", "5x"], ["-D", "ab"],
                      ["-m", "1", "-I", "4m"], ["-t", "0"], ["extra"]):
             r = run(*args)
             self.assertNotEqual(r.returncode, 0, args)
@@ -46,12 +46,19 @@ class CommandLine(unittest.TestCase):
 
     def test_config_file_and_flags_over_it(self):
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump({"conn_limit": 77, "threads": 3, "max_item_size": "2m"}, f)
+            json.dump({"conn_limit": 77, "threads": 3, "max_item_size": "2m",
+                       "prefix_delimiter": "#"}, f)
             path = f.name
         try:
-            with harness.Server(["--config", path, "-t", "2"]) as server:
+            with harness.Server(["--config", path, "-t", "2", "-D", "/"]) as server:
                 with server.connect() as s:
                     reply = harness.command(s, b"stats settings\r\n", until=b"END\r\n").decode()
+                    detail = harness.command(s, b"stats detail on\r\nget x/1 x#2\r\n"
+                                             b"stats detail dump\r\n", until=b"END\r\nEND\r\n")
+                self.assertIn("STAT stat_key_prefix /\r\n", reply)
+                self.assertIn("STAT detail_enabled no\r\n", reply)
+                self.assertTrue(detail.endswith(b"PREFIX x get 1 hit 0 set 0 del 0\r\nEND\r\n"),
+                                detail)
                 self.assertIn("STAT maxconns 77\r\n", reply)
                 self.assertIn("STAT num_threads 2\r\n", reply)
                 self.assertIn("STAT item_size_max 2097152\r\n", reply)

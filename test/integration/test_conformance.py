@@ -231,6 +231,29 @@ class Conformance(unittest.TestCase):
         common = [n for n in theirs if n in ours]
         self.assertEqual(common, [n for n in ours if n in theirs])
 
+    def test_stats_detail_counts_what_memcached_counts(self):
+        requests = (b"stats detail on\r\n"
+                    b"set a:1 0 0 1\r\nx\r\nadd a:1 0 0 1\r\nx\r\nset b 0 0 1\r\nx\r\n"
+                    b"cas a:1 0 0 1 1\r\nx\r\nappend c:1 0 0 1\r\nx\r\n"
+                    b"set a:2 0 0 1 noreply\r\nx\r\n"
+                    b"get a:1 a:9 b z:9 a:b:c\r\ngets a:1\r\ngat 0 a:1\r\n"
+                    b"delete a:7\r\ndelete a:1\r\nincr a:2 1\r\ntouch a:2 0\r\nmg a:2 v\r\n"
+                    b"stats detail dump\r\nstats detail off\r\nget a:2\r\n"
+                    b"stats detail dump\r\nstats detail\r\nstats detail on extra\r\n"
+                    b"stats detail off\r\n")
+        dumps = []
+        for server in (self.memcached, self.memcoro):
+            with server.connect() as s:
+                reply = harness.command(s, b"stats reset\r\n" + requests + b"mn\r\n",
+                                        until=b"MN\r\n").decode()
+            # Prefixes come in hash order from memcached, by name from memcoro.
+            lines = reply.split("\r\n")
+            dumps.append(sorted(l for l in lines if l.startswith("PREFIX ")))
+            self.assertIn("CLIENT_ERROR usage: stats detail on|off|dump", lines)
+            self.assertEqual(lines.count("OK"), 4, server.kind)
+        self.assertEqual(dumps[1], dumps[0])
+        self.assertIn("PREFIX a get 5 hit 3 set 4 del 2", dumps[0])
+
     def test_stats_conns_shows_what_memcached_shows(self):
         # An idle connection, then a second one asking: the listening
         # socket and both connections, with memcached's fields and states.

@@ -130,3 +130,38 @@ TEST_CASE_METHOD(Fixture, "meta: mg C changes the item only when the CAS matches
   CHECK(run("mg k t\r\n") == "HD t-1\r\n");
   CHECK(run("mg k C" + cas + " T30 t v\r\n") == "VA 3 t30\r\nabc\r\n");
 }
+
+TEST_CASE_METHOD(Fixture, "stats detail counts by key prefix while it is on") {
+  stats::PrefixStats prefixes;
+  ctx.prefixes = &prefixes;
+  CHECK(run("stats detail dump\r\n") == "END\r\n");
+  run("set a:1 0 0 1\r\nx\r\n");  // off: not counted
+  CHECK(run("stats detail on\r\n") == "OK\r\n");
+  run("set a:1 0 0 1\r\nx\r\nadd a:1 0 0 1\r\nx\r\nset b 0 0 1\r\nx\r\n");
+  run("get a:1 a:2 b z:9\r\ngets a:1\r\ndelete a:3\r\ndelete a:1\r\n");
+  run("mg a:1 v\r\nincr a:1 1\r\ntouch a:1 0\r\n");  // not counted, as in memcached
+  const std::string dump =
+      "PREFIX a get 3 hit 2 set 2 del 2\r\nPREFIX z get 1 hit 0 set 0 del 0\r\n";
+  CHECK(run("stats detail dump\r\n") == dump + "END\r\n");
+  CHECK(run("stats detail off\r\n") == "OK\r\n");
+  run("get a:1\r\n");
+  CHECK(run("stats detail dump\r\n") == dump + "END\r\n");  // off keeps what was counted
+  CHECK(run("stats detail\r\n") == "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+  CHECK(run("stats detail sideways\r\n") == "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+  CHECK(run("stats reset\r\nstats detail dump\r\n") == "RESET\r\nEND\r\n");
+}
+
+TEST_CASE("stats detail keeps a bounded number of prefixes") {
+  stats::PrefixStats prefixes('/');
+  prefixes.set_enabled(true);
+  for (std::size_t i = 0; i < stats::PrefixStats::kMaxPrefixes + 50; ++i) {
+    prefixes.record_set("p" + std::to_string(i) + "/key");
+  }
+  CHECK(prefixes.size() == stats::PrefixStats::kMaxPrefixes);
+  prefixes.record_get("p0/key", true);  // a known prefix still counts
+  std::string out;
+  prefixes.dump(out);
+  CHECK(out.starts_with("PREFIX p0 get 1 hit 1 set 1 del 0\r\n"));
+  prefixes.record_get("p0:key", true);  // not this delimiter: no prefix
+  CHECK(prefixes.size() == stats::PrefixStats::kMaxPrefixes);
+}

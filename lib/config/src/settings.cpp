@@ -266,6 +266,24 @@ const std::vector<Def>& defs() {
           return std::string{};
         },
         [](const Settings& s) { return std::to_string(s.max_item_size); }});
+    d.push_back(Def{"prefix_delimiter", 'D', "prefix-delimiter", "CHAR",
+                    "`stats detail` counts keys by the prefix before this character (default :)",
+                    "stat_key_prefix", false,
+                    [](Settings& s, std::string_view t) {
+                      if (t.size() != 1)
+                        return std::string{"prefix_delimiter: expected one character"};
+                      s.prefix_delimiter = t[0];
+                      return std::string{};
+                    },
+                    [](Settings& s, const json& j) {
+                      if (!j.is_string() || j.get<std::string>().size() != 1) {
+                        return std::string{"prefix_delimiter: expected a string of one character"};
+                      }
+                      s.prefix_delimiter = j.get<std::string>()[0];
+                      return std::string{};
+                    },
+                    [](const Settings& s) { return std::string(1, s.prefix_delimiter); },
+                    [](const Settings& s) { return json(std::string(1, s.prefix_delimiter)); }});
     d.push_back(uint_def("idle_timeout", 0, "idle-timeout", "SECONDS",
                          "close connections idle this long (default 0: never)", "idle_timeout",
                          true, &Settings::idle_timeout, 0, 86400 * 365));

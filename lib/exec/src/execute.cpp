@@ -27,6 +27,20 @@ void append_u64(std::uint64_t v, Output& out) {
   out.append(std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 
+// stats detail on|off|dump, as memcached answers them (words after the
+// subcommand are ignored, as there).
+void stats_detail(std::span<const std::string_view> args, Context& ctx, Output& out) {
+  const std::string_view sub = args.size() > 1 ? args[1] : std::string_view{};
+  if (ctx.prefixes == nullptr || (sub != "on" && sub != "off" && sub != "dump")) {
+    out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+  } else if (sub == "dump") {
+    ctx.prefixes->dump(out.text());
+  } else {
+    ctx.prefixes->set_enabled(sub == "on");
+    out.append("OK\r\n");
+  }
+}
+
 void do_get(const Command& cmd, Context& ctx, Output& out) {
   const bool touch = cmd.type == CommandType::gat || cmd.type == CommandType::gats;
   const bool with_cas = cmd.type == CommandType::gets || cmd.type == CommandType::gats;
@@ -42,6 +56,9 @@ void do_get(const Command& cmd, Context& ctx, Output& out) {
       if (r.item) ctx.counters.cls(r.cls).get_hits.add();
     }
     count_lookup(r.status, ctx.counters);
+    if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) {
+      ctx.prefixes->record_get(key, static_cast<bool>(r.item));
+    }
     if (!r.item) continue;
     const store::Item& it = *r.item.get();
     out.append("VALUE ");
@@ -76,6 +93,8 @@ void reply_store(const Command& cmd, StoreStatus s, const store::Outcome& outcom
                  Output& out) {
   const store::StoreMode mode = mode_of(cmd.type);
   stats::ThreadCounters::Class& per_class = ctx.counters.cls(outcome.cls);
+  // memcached counts every storage command of the text protocol, stored or not.
+  if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_set(cmd.key);
   // memcached counts a set once the value was taken in, not when it was refused.
   if (s != StoreStatus::too_large && s != StoreStatus::no_memory) {
     ctx.counters.cmd_set.add();
@@ -208,6 +227,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       break;
     }
     case CommandType::del: {
+      if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_delete(cmd.key);
       const store::Outcome o = ctx.store.remove(cmd.key);
       if (o.status == LookupStatus::hit) {
         ctx.counters.delete_hits.add();
@@ -241,9 +261,10 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       std::span<const std::string_view> args(cmd.keys);
       if (!args.empty() && args[0] == "reset") {
         if (ctx.control != nullptr) ctx.control->reset_stats();
+        if (ctx.prefixes != nullptr) ctx.prefixes->clear();
         out.append("RESET\r\n");
       } else if (!args.empty() && args[0] == "detail") {
-        out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+        stats_detail(args, ctx, out);
       } else if (!stats_view(args, ctx, out) &&
                  (ctx.control == nullptr || !ctx.control->stats(args, out))) {
         out.append("ERROR\r\n");

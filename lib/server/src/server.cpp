@@ -126,6 +126,7 @@ struct Server::Impl final : exec::ServerControl {
   std::atomic<std::uint32_t> idle_timeout;
   std::atomic<bool> stopping{false};
   std::int64_t started = 0;
+  stats::PrefixStats prefix_stats;
   std::atomic<std::int64_t> last_accept{0};
   // The listening socket as `stats conns` shows it: set by bind(), before
   // any thread but the main one runs; the acceptor itself is the main
@@ -151,7 +152,8 @@ struct Server::Impl final : exec::ServerControl {
         store(st),
         conn_limit(s.conn_limit),
         verbosity(s.verbosity),
-        idle_timeout(s.idle_timeout) {
+        idle_timeout(s.idle_timeout),
+        prefix_stats(s.prefix_delimiter) {
     limits.max_item_size = s.max_item_size;
     started = std::time(nullptr);
     for (std::uint32_t i = 0; i < s.threads; ++i) {
@@ -199,12 +201,16 @@ struct Server::Impl final : exec::ServerControl {
       live.lru_crawler = store.lru_crawler();
       live.hot_lru_pct = store.hot_pct();
       live.warm_lru_pct = store.warm_pct();
-      for (auto& [name, value] : config::stats_settings(live)) {
+      auto add = [&](std::string_view name, std::string_view value) {
         text += "STAT ";
         text += name;
         text += ' ';
         text += value;
         text += "\r\n";
+      };
+      for (auto& [name, value] : config::stats_settings(live)) {
+        add(name, value);
+        if (name == "stat_key_prefix") add("detail_enabled", prefix_stats.enabled() ? "yes" : "no");
       }
       text += "END\r\n";
       return true;
@@ -418,7 +424,7 @@ struct Server::Impl final : exec::ServerControl {
     std::size_t swallow = 0;  // bytes of a refused data block still to discard
     protocol::Command cmd;
     exec::Output out;
-    exec::Context ctx{store, w.counters, this};
+    exec::Context ctx{store, w.counters, this, &prefix_stats};
     std::vector<asio::const_buffer> iov;
     Timer idle_timer(sock.get_executor());
 

@@ -34,6 +34,7 @@ struct Settings {
   std::string admin_listen = "127.0.0.1";
   std::string admin_token_file;
   std::uint32_t backlog = 1024;
+  char prefix_delimiter = ':';  // -D: `stats detail` counts keys by what precedes it
   std::string config_file;
 };
 

@@ -7,6 +7,7 @@
 #include "memcoro/exec/output.hpp"
 #include "memcoro/protocol/command.hpp"
 #include "memcoro/stats/counters.hpp"
+#include "memcoro/stats/prefix.hpp"
 #include "memcoro/store/store.hpp"
 
 namespace memcoro::exec {
@@ -29,7 +30,8 @@ class ServerControl {
 struct Context {
   store::Store& store;
   stats::ThreadCounters& counters;
-  ServerControl* control = nullptr;  // may be null in tests
+  ServerControl* control = nullptr;        // may be null in tests
+  stats::PrefixStats* prefixes = nullptr;  // `stats detail`; null: not offered
 };
 
 enum class After : unsigned char { keep_open, close };
