@@ -24,6 +24,8 @@ std::string AdminBackend::config_json() {
   live.memory_limit = store_.memory_limit();  // cache_memlimit may have changed it
   live.slab_automove = store_.automove();
   live.lru_crawler = store_.lru_crawler();
+  live.hot_lru_pct = store_.hot_pct();  // lru tune may have changed them
+  live.warm_lru_pct = store_.warm_pct();
   return config::settings_json(live);
 }
 

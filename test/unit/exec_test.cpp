@@ -165,3 +165,15 @@ TEST_CASE("stats detail keeps a bounded number of prefixes") {
   prefixes.record_get("p0:key", true);  // not this delimiter: no prefix
   CHECK(prefixes.size() == stats::PrefixStats::kMaxPrefixes);
 }
+
+TEST_CASE_METHOD(Fixture, "lru tune sizes the HOT and WARM segments") {
+  CHECK(run("lru tune 10 30 0.1 2.0\r\n") == "OK\r\n");
+  CHECK(store.hot_pct() == 10u);
+  CHECK(store.warm_pct() == 30u);
+  CHECK(run("lru tune 50 40 0.1 2.0\r\n") == "ERROR hot and warm pcts must not exceed 80\r\n");
+  CHECK(run("lru tune 20 40 0 2.0\r\n") == "ERROR hot/warm age factors must be greater than 0\r\n");
+  CHECK(run("lru tune 20 x 1 1\r\n") == "ERROR\r\n");
+  CHECK(store.hot_pct() == 10u);  // refused changes change nothing
+  CHECK(run("lru mode segmented\r\nlru mode flat\r\nlru temp_ttl 60\r\n") ==
+        "OK\r\nERROR\r\nERROR\r\n");
+}

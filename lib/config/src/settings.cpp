@@ -238,7 +238,7 @@ const std::vector<Def>& defs() {
                     [](const Settings& s) { return std::string(s.lru_crawler ? "yes" : "no"); }});
     d.push_back(uint_def("hot_lru_pct", 0, "hot-lru-pct", "PCT",
                          "share of each slab class's items kept in the HOT LRU (default 20)",
-                         "hot_lru_pct", true, &Settings::hot_lru_pct, 1, 80));
+                         "hot_lru_pct", true, &Settings::hot_lru_pct, 0, 80));
     d.push_back(uint_def("warm_lru_pct", 0, "warm-lru-pct", "PCT",
                          "share of each slab class's items kept in the WARM LRU (default 40)",
                          "warm_lru_pct", true, &Settings::warm_lru_pct, 0, 80));

@@ -1,7 +1,9 @@
 // The store's views and controls, in memcached's words and formats.
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "memcoro/exec/execute.hpp"
@@ -320,11 +322,50 @@ bool stats_view(std::span<const std::string_view> args, Context& ctx, Output& ou
   return true;
 }
 
+// lru tune <hot pct> <warm pct> <hot max factor> <warm max factor>: the
+// share of each class's items in HOT and WARM, as memcached's. The two age
+// factors are checked and accepted, but memcoro sizes the segments by item
+// count alone. memcoro has only the segmented LRU and no temporary LRU, so
+// `lru mode flat` and `lru temp_ttl` are refused (ERROR) rather than
+// pretended.
+void lru_command(const Command& cmd, Context& ctx, Output& out) {
+  const std::size_t ntokens = cmd.keys.size() + 2;
+  const std::string_view sub = cmd.keys.empty() ? std::string_view{} : cmd.keys[0];
+  auto factor = [](std::string_view t) -> std::optional<double> {
+    double v = 0;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || ec != std::errc{} || p != t.data() + t.size()) return std::nullopt;
+    return v;
+  };
+  // Words past the ones used are ignored, as memcached ignores them.
+  if (ntokens >= 6 && sub == "tune") {
+    auto hot = protocol::parse_u32(cmd.keys[1]);
+    auto warm = protocol::parse_u32(cmd.keys[2]);
+    auto hot_factor = factor(cmd.keys[3]);
+    auto warm_factor = factor(cmd.keys[4]);
+    if (!hot || !warm || !hot_factor || !warm_factor) {
+      out.append("ERROR\r\n");
+    } else if (*hot + std::uint64_t{*warm} > 80) {
+      out.append("ERROR hot and warm pcts must not exceed 80\r\n");
+    } else if (*hot_factor <= 0 || *warm_factor <= 0) {
+      out.append("ERROR hot/warm age factors must be greater than 0\r\n");
+    } else {
+      ctx.store.set_lru_segments(*hot, *warm);
+      out.append("OK\r\n");
+    }
+  } else if (ntokens >= 4 && sub == "mode" && cmd.keys[1] == "segmented") {
+    out.append("OK\r\n");
+  } else {
+    out.append("ERROR\r\n");
+  }
+}
+
 void run_admin(const Command& cmd, Context& ctx, Output& out) {
   switch (cmd.type) {
     case protocol::CommandType::slabs: slabs_command(cmd, ctx, out); break;
     case protocol::CommandType::cache_memlimit: cache_memlimit(cmd, ctx, out); break;
     case protocol::CommandType::lru_crawler: lru_crawler(cmd, ctx, out); break;
+    case protocol::CommandType::lru: lru_command(cmd, ctx, out); break;
     default: break;
   }
 }

@@ -278,7 +278,8 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::meta_debug: run_meta(cmd, ctx, out); break;
     case CommandType::slabs:
     case CommandType::cache_memlimit:
-    case CommandType::lru_crawler: run_admin(cmd, ctx, out); break;
+    case CommandType::lru_crawler:
+    case CommandType::lru: run_admin(cmd, ctx, out); break;
   }
   return After::keep_open;
 }

@@ -536,6 +536,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       return error();
     case 'l':
       if (name == "lru_crawler") return parse_admin(t, CommandType::lru_crawler, cmd, line_len);
+      if (name == "lru") return parse_admin(t, CommandType::lru, cmd, line_len);
       return error();
     case 'q':
       if (name == "quit") {
