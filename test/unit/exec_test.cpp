@@ -173,7 +173,8 @@ TEST_CASE_METHOD(Fixture, "lru tune sizes the HOT and WARM segments") {
   CHECK(run("lru tune 50 40 0.1 2.0\r\n") == "ERROR hot and warm pcts must not exceed 80\r\n");
   CHECK(run("lru tune 20 40 0 2.0\r\n") == "ERROR hot/warm age factors must be greater than 0\r\n");
   CHECK(run("lru tune 20 x 1 1\r\n") == "ERROR\r\n");
-  CHECK(store.hot_pct() == 10u);  // refused changes change nothing
+  CHECK(run("lru tune 20 40 1\r\n") == "ERROR\r\n");  // one word short (fuzzing found it)
+  CHECK(store.hot_pct() == 10u);                      // refused changes change nothing
   CHECK(run("lru mode segmented\r\nlru mode flat\r\nlru temp_ttl 60\r\n") ==
         "OK\r\nERROR\r\nERROR\r\n");
 }

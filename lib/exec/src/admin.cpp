@@ -338,7 +338,7 @@ void lru_command(const Command& cmd, Context& ctx, Output& out) {
     return v;
   };
   // Words past the ones used are ignored, as memcached ignores them.
-  if (ntokens >= 6 && sub == "tune") {
+  if (ntokens >= 7 && sub == "tune") {
     auto hot = protocol::parse_u32(cmd.keys[1]);
     auto warm = protocol::parse_u32(cmd.keys[2]);
     auto hot_factor = factor(cmd.keys[3]);
