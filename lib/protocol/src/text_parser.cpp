@@ -410,6 +410,21 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
   if (t.n == 0 || t.tok[0].size() < 2) return make_error(kError, line_len, false);
   const std::string_view name = t.tok[0];
   auto error = [&] { return make_error(kError, line_len, false); };
+  // A name memcached does not dispatch by its first letter and does not
+  // know: an HTTP request line (last token "HTTP/...") closes the
+  // connection before anything after it is read, so a web page's
+  // cross-protocol POST never gets its body executed. memcached answers
+  // watch, extstore and refresh_certs itself, so those never close.
+  auto unknown = [&] {
+    if (t.tok[t.n - 1].starts_with("HTTP/") && name != "watch" && name != "extstore" &&
+        name != "refresh_certs") {
+      ParseResult r;
+      r.status = ParseStatus::close;
+      r.consumed = line_len;
+      return r;
+    }
+    return error();
+  };
 
   switch (name[0]) {
     case 'g':
@@ -424,7 +439,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         if (ntokens < 3) return error();
         return parse_get(t, CommandType::get, false, cmd, line_len);
       }
-      return error();
+      return unknown();
     case 's':
       if (name == "set") {
         if (!want(ntokens, 6, 7)) return error();
@@ -453,7 +468,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
                              name == "replace" ? CommandType::replace : CommandType::prepend, cmd,
                              limits);
       }
-      return error();
+      return unknown();
     case 'c':
       if (name == "cas") {
         if (!want(ntokens, 7, 8)) return error();
@@ -518,7 +533,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         }
         return make_complete(line_len);
       }
-      return error();
+      return unknown();
     case 'v':
       if (name == "version") {
         cmd.type = CommandType::version;
@@ -533,21 +548,21 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         cmd.exptime = *v;
         return make_complete(line_len);
       }
-      return error();
+      return unknown();
     case 'l':
       if (name == "lru_crawler") return parse_admin(t, CommandType::lru_crawler, cmd, line_len);
       if (name == "lru") return parse_admin(t, CommandType::lru, cmd, line_len);
-      return error();
+      return unknown();
     case 'q':
       if (name == "quit") {
         cmd.type = CommandType::quit;
         return make_complete(line_len);
       }
-      return error();
+      return unknown();
     case 'm':
       if (name.size() == 2) return parse_meta(in, line_len, t, cmd, limits);
-      return error();
-    default: return error();
+      return unknown();
+    default: return unknown();
   }
 }
 

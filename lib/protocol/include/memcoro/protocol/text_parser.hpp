@@ -8,7 +8,7 @@
 //               the request needs when that is known (a data block), else 0;
 //   error     - reply `error` (unless `silent`), drop `consumed` bytes and go on;
 //   close     - close the connection without a reply (memcached does this
-//               for a line that is too long).
+//               for a line that is too long, and for an HTTP request line).
 // The parser is pure: no I/O, no storage, and no allocation once `cmd.keys`
 // has grown to the largest multi-get seen.
 #include <cstddef>
