@@ -53,11 +53,20 @@ struct World {
   }();
 };
 
+// What a connection would write: every reply ends its line.
+void send(exec::Output& out) {
+  std::string reply;
+  out.for_each_span([&](std::string_view s) { reply += s; });
+  check(reply.empty() || reply.ends_with("\r\n"), "a reply does not end its line");
+  out.clear();
+}
+
 void run_one(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return;
   static World world;  // state carries over between inputs, as in a server
   world.clock.advance(1);
   exec::Context ctx{world.store, world.counters, nullptr, &world.prefixes};
+  ctx.reply_limit = 512;  // multi-gets answer in parts, as under a server's cap
   const std::size_t chunk = std::size_t{data[0]} + 1;
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
 
@@ -90,17 +99,21 @@ void run_one(const std::uint8_t* data, std::size_t size) {
       check(r.consumed <= pending.size(), "a request consumed more than it had");
       if (r.status == protocol::ParseStatus::error) {
         if (!r.silent) exec::write_error(r.error, out);
-      } else if (exec::execute(cmd, ctx, out) == exec::After::close) {
-        closed = true;
+      } else {
+        exec::After after = exec::execute(cmd, ctx, out);
+        for (std::size_t parts = 1; after == exec::After::more; ++parts) {
+          check(out.size() >= ctx.reply_limit, "a reply was cut short below the limit");
+          check(parts <= cmd.key_list.size(), "a multi-get makes no progress");
+          send(out);
+          after = exec::execute(cmd, ctx, out);
+        }
+        closed = after == exec::After::close;
       }
       start += r.consumed;
       swallow = r.swallow;
     }
     buf.erase(0, start);
-    std::string reply;
-    out.for_each_span([&](std::string_view s) { reply += s; });
-    check(reply.empty() || reply.ends_with("\r\n"), "a reply does not end its line");
-    out.clear();
+    send(out);
   }
   // cache_memlimit may have moved the limit (state carries over).
   const std::size_t limit = world.store.slabs().limit();

@@ -75,7 +75,7 @@ class CommandLine(unittest.TestCase):
             with urllib.request.urlopen(f"http://127.0.0.1:{server.admin}/config") as r:
                 in_force = json.load(r)
         self.assertEqual(set(shipped), set(in_force))
-        sizes = {"max_item_size": 1 << 20}
+        sizes = {"max_item_size": 1 << 20, "conn_reply_limit": 4 << 20}
         for name, value in shipped.items():
             if name in ("port", "admin_port"):
                 continue  # the test picked its own

@@ -77,6 +77,35 @@ std::string size_error(std::string_view name, std::uint64_t lo, std::uint64_t hi
   return o.str();
 }
 
+// A size in bytes (or with a k/m/g suffix) from lo to hi.
+Def size_def(std::string_view name, char sf, std::string_view lf, std::string_view help,
+             std::string_view stats_name, bool live, std::uint64_t Settings::*m, std::uint64_t lo,
+             std::uint64_t hi) {
+  return Def{name,
+             sf,
+             lf,
+             "SIZE",
+             help,
+             stats_name,
+             live,
+             [=](Settings& s, std::string_view t) {
+               std::uint64_t v = 0;
+               if (!parse_size(t, v) || v < lo || v > hi) return size_error(name, lo, hi);
+               s.*m = v;
+               return std::string{};
+             },
+             [=](Settings& s, const json& j) {
+               std::uint64_t v = 0;
+               const bool ok = j.is_number_unsigned()
+                                   ? (v = j.get<std::uint64_t>(), true)
+                                   : (j.is_string() && parse_size(j.get<std::string>(), v));
+               if (!ok || v < lo || v > hi) return size_error(name, lo, hi);
+               s.*m = v;
+               return std::string{};
+             },
+             [=](const Settings& s) { return std::to_string(s.*m); }};
+}
+
 json value_from_show(const std::string& text) {
   if (text == "on" || text == "yes") return true;
   if (text == "off" || text == "no") return false;
@@ -244,28 +273,9 @@ const std::vector<Def>& defs() {
                          "warm_lru_pct", true, &Settings::warm_lru_pct, 0, 80));
     d.push_back(uint_def("backlog", 'b', "listen-backlog", "N", "TCP listen backlog (default 1024)",
                          "tcp_backlog", false, &Settings::backlog, 1, 65535));
-    d.push_back(Def{
-        "max_item_size", 'I', "max-item-size", "SIZE",
-        "largest item (key + value + header), with k/m suffix (default 1m)", "item_size_max", false,
-        [](Settings& s, std::string_view t) {
-          std::uint64_t v = 0;
-          if (!parse_size(t, v) || v < 1024 || v > (1ull << 30)) {
-            return size_error("max_item_size", 1024, 1ull << 30);
-          }
-          s.max_item_size = v;
-          return std::string{};
-        },
-        [](Settings& s, const json& j) {
-          std::uint64_t v = 0;
-          bool ok = j.is_number_unsigned() ? (v = j.get<std::uint64_t>(), true)
-                                           : (j.is_string() && parse_size(j.get<std::string>(), v));
-          if (!ok || v < 1024 || v > (1ull << 30)) {
-            return size_error("max_item_size", 1024, 1ull << 30);
-          }
-          s.max_item_size = v;
-          return std::string{};
-        },
-        [](const Settings& s) { return std::to_string(s.max_item_size); }});
+    d.push_back(size_def("max_item_size", 'I', "max-item-size",
+                         "largest item (key + value + header), with k/m suffix (default 1m)",
+                         "item_size_max", false, &Settings::max_item_size, 1024, 1ull << 30));
     d.push_back(Def{"prefix_delimiter", 'D', "prefix-delimiter", "CHAR",
                     "`stats detail` counts keys by the prefix before this character (default :)",
                     "stat_key_prefix", false,
@@ -287,6 +297,14 @@ const std::vector<Def>& defs() {
     d.push_back(uint_def("idle_timeout", 0, "idle-timeout", "SECONDS",
                          "close connections idle this long (default 0: never)", "idle_timeout",
                          true, &Settings::idle_timeout, 0, 86400 * 365));
+    d.push_back(uint_def("drain_timeout", 0, "drain-timeout", "SECONDS",
+                         "on SIGTERM/SIGINT, answer what clients already sent for at most this "
+                         "long before exiting (default 5)",
+                         "", true, &Settings::drain_timeout, 0, 3600));
+    d.push_back(size_def("conn_reply_limit", 0, "conn-reply-limit",
+                         "reply bytes queued for one connection before memcoro stops running its "
+                         "requests until the client reads them (default 4m)",
+                         "", true, &Settings::conn_reply_limit, 16 << 10, 1ull << 30));
     d.push_back(uint_def("admin_port", 0, "admin-port", "PORT",
                          "HTTP admin port: stats, metrics, config, dashboard (default 11212; 0: "
                          "off)",

@@ -41,10 +41,19 @@ void stats_detail(std::span<const std::string_view> args, Context& ctx, Output& 
   }
 }
 
-void do_get(const Command& cmd, Context& ctx, Output& out) {
+// False when it stopped at ctx.reply_limit before the last key.
+bool do_get(const Command& cmd, Context& ctx, Output& out) {
   const bool touch = cmd.type == CommandType::gat || cmd.type == CommandType::gats;
   const bool with_cas = cmd.type == CommandType::gets || cmd.type == CommandType::gats;
-  for (std::string_view key : cmd.keys) {
+  std::size_t pos = ctx.next_key;
+  for (;;) {
+    const std::size_t at = pos;
+    const std::string_view key = protocol::next_key(cmd.key_list, pos);
+    if (key.empty()) break;
+    if (out.size() >= ctx.reply_limit) {
+      ctx.next_key = at;
+      return false;
+    }
     store::GetResult r = touch ? ctx.store.get_and_touch(key, cmd.exptime) : ctx.store.get(key);
     if (touch) {
       ctx.counters.cmd_touch.add();
@@ -74,7 +83,9 @@ void do_get(const Command& cmd, Context& ctx, Output& out) {
     out.append("\r\n");
     out.append_value(std::move(r.item));
   }
+  ctx.next_key = 0;
   out.append("END\r\n");
+  return true;
 }
 
 store::StoreMode mode_of(CommandType type) {
@@ -205,7 +216,9 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::get:
     case CommandType::gets:
     case CommandType::gat:
-    case CommandType::gats: do_get(cmd, ctx, out); break;
+    case CommandType::gats:
+      if (!do_get(cmd, ctx, out)) return After::more;
+      break;
     case CommandType::set:
     case CommandType::add:
     case CommandType::replace:

@@ -8,18 +8,14 @@ void Output::append_value(store::ItemRef item) {
     text_.append(line);
     return;
   }
+  piece_bytes_ += line.size();
   pieces_.push_back(Piece{text_.size(), std::move(item)});
-}
-
-std::size_t Output::size() const {
-  std::size_t n = text_.size();
-  for (const Piece& p : pieces_) n += p.item->value_line().size();
-  return n;
 }
 
 void Output::clear() {
   text_.clear();
   pieces_.clear();
+  piece_bytes_ = 0;
 }
 
 }  // namespace memcoro::exec

@@ -25,8 +25,7 @@ constexpr std::size_t kMaxTokens = 23;
 
 struct Tokens {
   std::array<std::string_view, kMaxTokens> tok;
-  std::size_t n = 0;      // tokens found in the first pass
-  std::string_view rest;  // untokenized remainder after kMaxTokens
+  std::size_t n = 0;  // tokens found in the first pass
   // memcached's "ntokens": tokens plus the terminal one.
   std::size_t ntokens() const { return n + 1; }
 };
@@ -34,7 +33,6 @@ struct Tokens {
 // Splits on ' ' only, as memcached does (tabs are part of a token).
 void tokenize(std::string_view line, Tokens& t) {
   t.n = 0;
-  t.rest = {};
   std::size_t i = 0;
   const std::size_t len = line.size();
   while (i < len) {
@@ -43,22 +41,7 @@ void tokenize(std::string_view line, Tokens& t) {
     std::size_t start = i;
     while (i < len && line[i] != ' ') ++i;
     t.tok[t.n++] = line.substr(start, i - start);
-    if (t.n == kMaxTokens) {
-      if (i < len) t.rest = line.substr(i + 1 > len ? len : i + 1);
-      break;
-    }
-  }
-}
-
-// Appends every space-separated token of s to out.
-void split_all(std::string_view s, std::vector<std::string_view>& out) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && s[i] == ' ') ++i;
-    if (i == s.size()) break;
-    std::size_t start = i;
-    while (i < s.size() && s[i] != ' ') ++i;
-    out.push_back(s.substr(start, i - start));
+    if (t.n == kMaxTokens) break;  // the rest stays in the line
   }
 }
 
@@ -144,8 +127,8 @@ ParseResult parse_storage(std::string_view in, std::size_t line_len, const Token
   return read_block(in, line_len, cmd, limits, cmd.noreply);
 }
 
-ParseResult parse_get(const Tokens& t, CommandType type, bool touch, Command& cmd,
-                      std::size_t line_len) {
+ParseResult parse_get(std::string_view line, const Tokens& t, CommandType type, bool touch,
+                      Command& cmd, std::size_t line_len) {
   cmd.type = type;
   std::size_t first_key = 1;
   if (touch) {
@@ -154,9 +137,16 @@ ParseResult parse_get(const Tokens& t, CommandType type, bool touch, Command& cm
     cmd.exptime = *e;
     first_key = 2;
   }
-  for (std::size_t i = first_key; i < t.n; ++i) cmd.keys.push_back(t.tok[i]);
-  split_all(t.rest, cmd.keys);
-  for (auto k : cmd.keys) {
+  if (first_key < t.n) {
+    const char* from = t.tok[first_key].data();
+    cmd.key_list =
+        std::string_view(from, static_cast<std::size_t>(line.data() + line.size() - from));
+  }
+  // The whole line is refused if any key is too long (checked here, so
+  // that no key is looked up first).
+  std::size_t pos = 0;
+  for (std::string_view k = next_key(cmd.key_list, pos); !k.empty();
+       k = next_key(cmd.key_list, pos)) {
     if (k.size() > kMaxKeyLength) return make_error(kBadFormat, line_len, false);
   }
   return make_complete(line_len);
@@ -403,6 +393,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
   cmd.data = {};
   cmd.data_len = 0;
   cmd.keys.clear();
+  cmd.key_list = {};
 
   Tokens t;
   tokenize(line, t);
@@ -429,15 +420,15 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
   switch (name[0]) {
     case 'g':
       if (ntokens < 3) return error();
-      if (name == "get") return parse_get(t, CommandType::get, false, cmd, line_len);
-      if (name == "gets") return parse_get(t, CommandType::gets, false, cmd, line_len);
-      if (name == "gat") return parse_get(t, CommandType::gat, true, cmd, line_len);
-      if (name == "gats") return parse_get(t, CommandType::gats, true, cmd, line_len);
+      if (name == "get") return parse_get(line, t, CommandType::get, false, cmd, line_len);
+      if (name == "gets") return parse_get(line, t, CommandType::gets, false, cmd, line_len);
+      if (name == "gat") return parse_get(line, t, CommandType::gat, true, cmd, line_len);
+      if (name == "gats") return parse_get(line, t, CommandType::gats, true, cmd, line_len);
       return error();
     case 'b':
       if (name == "bget") {
         if (ntokens < 3) return error();
-        return parse_get(t, CommandType::get, false, cmd, line_len);
+        return parse_get(line, t, CommandType::get, false, cmd, line_len);
       }
       return unknown();
     case 's':

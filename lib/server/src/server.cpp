@@ -96,11 +96,22 @@ struct ConnInfo {
   void set(ConnState s) { state.store(s, std::memory_order_relaxed); }
 };
 
+// A connection as its worker thread sees it (only that thread touches it).
+struct Conn {
+  Socket& sock;
+  ConnInfo& info;
+  // When the connection last sent a complete command line (memcached's
+  // last_cmd_time): the idle timeout counts from here.
+  std::chrono::steady_clock::time_point last_cmd;
+  bool kicked = false;  // closed by the idle timeout
+};
+
 // One worker thread: its io_context, its counters, its open connections.
 struct Worker {
   asio::io_context ctx{1};
   stats::ThreadCounters counters;
-  std::list<Socket*> sockets;  // only touched on this worker's thread
+  std::list<Conn*> conns;  // only touched on this worker's thread
+  Timer idle_check{ctx.get_executor()};
   std::thread thread;
 };
 
@@ -124,6 +135,8 @@ struct Server::Impl final : exec::ServerControl {
   std::atomic<std::uint32_t> conn_limit;
   std::atomic<std::uint32_t> verbosity;
   std::atomic<std::uint32_t> idle_timeout;
+  std::atomic<std::uint32_t> drain_timeout;
+  std::atomic<std::size_t> reply_limit;
   std::atomic<bool> stopping{false};
   std::int64_t started = 0;
   stats::PrefixStats prefix_stats;
@@ -153,6 +166,8 @@ struct Server::Impl final : exec::ServerControl {
         conn_limit(s.conn_limit),
         verbosity(s.verbosity),
         idle_timeout(s.idle_timeout),
+        drain_timeout(s.drain_timeout),
+        reply_limit(s.conn_reply_limit),
         prefix_stats(s.prefix_delimiter) {
     limits.max_item_size = s.max_item_size;
     started = std::time(nullptr);
@@ -196,6 +211,8 @@ struct Server::Impl final : exec::ServerControl {
       live.conn_limit = conn_limit.load();
       live.verbosity = verbosity.load();
       live.idle_timeout = idle_timeout.load();
+      live.drain_timeout = drain_timeout.load();
+      live.conn_reply_limit = reply_limit.load();
       live.memory_limit = store.memory_limit();
       live.slab_automove = store.automove();
       live.lru_crawler = store.lru_crawler();
@@ -346,14 +363,15 @@ struct Server::Impl final : exec::ServerControl {
       std::lock_guard lock(conns_mu);
       listed = conns.insert(conns.end(), &info);
     }
-    auto registered = w.sockets.insert(w.sockets.end(), &sock);
+    Conn conn{sock, info, std::chrono::steady_clock::now()};
+    auto registered = w.conns.insert(w.conns.end(), &conn);
     struct Exit {
       Impl& self;
       Worker& w;
-      std::list<Socket*>::iterator pos;
+      std::list<Conn*>::iterator pos;
       std::list<ConnInfo*>::iterator listed;
       ~Exit() {
-        w.sockets.erase(pos);
+        w.conns.erase(pos);
         {
           std::lock_guard lock(self.conns_mu);
           self.conns.erase(listed);
@@ -365,7 +383,7 @@ struct Server::Impl final : exec::ServerControl {
     sock.set_option(tcp::no_delay(true), ignored);
     sock.non_blocking(true, ignored);  // write_all's first try must not block
     try {
-      co_await serve(sock, w, info);
+      co_await serve(conn, w);
     } catch (const std::exception& e) {
       if (verbosity > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
     }
@@ -416,17 +434,39 @@ struct Server::Impl final : exec::ServerControl {
     co_return true;
   }
 
-  Task<void> serve(Socket& sock, Worker& w, ConnInfo& info) {
+  // Sends what `out` holds in one gathered write; false if the connection
+  // failed. Until the client has read it, this connection runs nothing more.
+  Task<bool> send(Socket& sock, exec::Output& out, std::vector<asio::const_buffer>& iov, Worker& w,
+                  ConnInfo& info) {
+    iov.clear();
+    out.for_each_span([&](std::string_view s) { iov.emplace_back(s.data(), s.size()); });
+    const bool ok = co_await write_all(sock, iov, info);
+    w.counters.bytes_written.add(out.size());
+    out.clear();
+    co_return ok;
+  }
+
+  Task<void> serve(Conn& conn, Worker& w) {
+    Socket& sock = conn.sock;
+    ConnInfo& info = conn.info;
     ReadBuffer buf(kReadChunk);
     unsigned small_batches = 0;  // in a row, while the buffer is large
     std::size_t start = 0;       // unparsed bytes are buf[start, end)
     std::size_t end = 0;
     std::size_t swallow = 0;  // bytes of a refused data block still to discard
+    bool first_read = true;
+    // The line of a storage command was seen; its data block is arriving.
+    // (The line is parsed again with each read, but it counts once.)
+    bool block_pending = false;
     protocol::Command cmd;
     exec::Output out;
     exec::Context ctx{store, w.counters, this, &prefix_stats};
     std::vector<asio::const_buffer> iov;
-    Timer idle_timer(sock.get_executor());
+    // A complete command line arrived: the idle timeout starts again.
+    auto saw_command = [&] {
+      conn.last_cmd = std::chrono::steady_clock::now();
+      info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
+    };
 
     for (;;) {
       // Room to read: move unparsed bytes to the front, grow only when a
@@ -442,26 +482,36 @@ struct Server::Impl final : exec::ServerControl {
 
       std::size_t n = 0;
       boost::system::error_code ec;
-      const std::uint32_t idle = idle_timeout.load(std::memory_order_relaxed);
       info.set(ConnState::read);
-      auto read =
-          sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), worker_nothrow);
-      if (idle == 0) {
-        std::tie(ec, n) = co_await std::move(read);
+      const asio::mutable_buffer room(buf.data() + end, buf.size() - end);
+      if (stopping.load(std::memory_order_relaxed)) {
+        // A graceful stop: answer what has arrived; once nothing more is
+        // waiting in the socket, the connection is done.
+        n = sock.read_some(room, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) co_return;
       } else {
-        idle_timer.expires_after(std::chrono::seconds(idle));
-        auto result = co_await (std::move(read) || idle_timer.async_wait(worker_nothrow));
-        if (result.index() == 1) co_return;  // idle too long
-        std::tie(ec, n) = std::get<0>(result);
+        std::tie(ec, n) = co_await sock.async_read_some(room, worker_nothrow);
+        // begin_stop() woke this read: drain what the client already sent.
+        if (ec == asio::error::operation_aborted && stopping.load() && !conn.kicked) continue;
       }
       if (ec || n == 0) co_return;
+      if (first_read) {
+        first_read = false;
+        // memcached picks the binary protocol by this first byte. Until it
+        // is served here, refuse it at once rather than wait for a text
+        // line that never comes.
+        if (buf.data()[0] == '\x80') {
+          w.counters.rejected_binary_connections.add();
+          co_return;
+        }
+      }
       w.counters.bytes_read.add(n);
       end += n;
-      // A batch's commands arrive together: one clock read per batch.
       info.set(ConnState::parse_cmd);
-      info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
+      ctx.reply_limit = reply_limit.load(std::memory_order_relaxed);
 
       bool close = false;
+      bool got_line = false;
       for (;;) {
         if (swallow > 0) {
           const std::size_t k = std::min(swallow, end - start);
@@ -473,11 +523,15 @@ struct Server::Impl final : exec::ServerControl {
         const std::string_view pending(buf.data() + start, end - start);
         protocol::ParseResult r = protocol::parse_text(pending, cmd, limits);
         if (r.status == protocol::ParseStatus::need_more) {
+          if (!r.block) break;
+          if (!block_pending) saw_command();  // the line is complete; its data block is not
+          block_pending = true;
           const std::size_t block = cmd.data_len + std::size_t{2};
-          if (r.block && block >= kInPlaceMin && exec::can_store_in_place(cmd)) {
+          if (block >= kInPlaceMin && exec::can_store_in_place(cmd)) {
             // A large value: receive the rest of it straight into its item
             // instead of into the read buffer and then copying it.
             const std::size_t body = start + r.consumed;
+            block_pending = false;
             store::ItemRef pending = exec::begin_store_in_place(cmd, ctx, out);
             if (!pending) {  // answered already; skip the block as it comes
               start = body;
@@ -510,6 +564,9 @@ struct Server::Impl final : exec::ServerControl {
           }
           break;
         }
+        if (!got_line && !block_pending) saw_command();
+        got_line = true;
+        block_pending = false;
         if (r.status == protocol::ParseStatus::close) {
           close = true;
           break;
@@ -520,23 +577,24 @@ struct Server::Impl final : exec::ServerControl {
           swallow = r.swallow;  // a refused meta set's data block
           continue;
         }
-        const exec::After after = exec::execute(cmd, ctx, out);
+        exec::After after = exec::execute(cmd, ctx, out);
+        while (after == exec::After::more) {
+          // A multi-get over the reply limit: the client reads this part
+          // before the next is looked up (cmd still points into buf).
+          if (!co_await send(sock, out, iov, w, info)) co_return;
+          after = exec::execute(cmd, ctx, out);
+        }
         start += r.consumed;
         swallow = r.swallow;
         if (after == exec::After::close) {
           close = true;
           break;
         }
+        // Pipelined requests: no more replies pile up than the limit.
+        if (out.size() >= ctx.reply_limit && !co_await send(sock, out, iov, w, info)) co_return;
       }
 
-      if (!out.empty()) {
-        iov.clear();
-        out.for_each_span([&](std::string_view s) { iov.emplace_back(s.data(), s.size()); });
-        const bool ok = co_await write_all(sock, iov, info);
-        w.counters.bytes_written.add(out.size());
-        out.clear();
-        if (!ok) co_return;
-      }
+      if (!out.empty() && !co_await send(sock, out, iov, w, info)) co_return;
       if (close) co_return;
       // Keep memory bounded after a large request.
       if (start == end && buf.size() > kReadChunk) {
@@ -547,6 +605,31 @@ struct Server::Impl final : exec::ServerControl {
           start = end = 0;
           small_batches = 0;
         }
+      }
+    }
+  }
+
+  // memcached's idle timeout: once a second, every connection of this
+  // worker that has not sent a complete command line for idle_timeout
+  // seconds is closed, whatever it is waiting for (its next line, the rest
+  // of a data block, or the client to read its replies). Bytes that trickle
+  // in without completing a line do not count.
+  Task<void> watch_idle(Worker& w) {
+    for (;;) {
+      w.idle_check.expires_after(std::chrono::seconds(1));
+      co_await w.idle_check.async_wait(worker_nothrow);
+      if (stopping.load()) co_return;
+      const std::uint32_t idle = idle_timeout.load(std::memory_order_relaxed);
+      if (idle == 0) continue;
+      const auto cutoff = std::chrono::steady_clock::now() - std::chrono::seconds(idle);
+      for (Conn* c : w.conns) {
+        if (c->kicked || c->last_cmd >= cutoff) continue;
+        c->kicked = true;
+        w.counters.idle_kicks.add();
+        if (verbosity > 1) std::fprintf(stderr, "closing idle connection %d\n", c->info.fd);
+        boost::system::error_code ignored;
+        c->sock.shutdown(tcp::socket::shutdown_both, ignored);
+        c->sock.cancel(ignored);
       }
     }
   }
@@ -582,14 +665,17 @@ struct Server::Impl final : exec::ServerControl {
     boost::system::error_code ignored;
     acceptor.close(ignored);
     signals.cancel(ignored);
-    // Ask every connection to finish: a read-side shutdown ends each
-    // session after it has answered what it already read.
+    // Drain: a connection waiting for its next request wakes up, answers
+    // whatever has already arrived, and closes once its socket is empty
+    // (see serve()); one busy receiving a value or sending replies goes on.
+    // run() bounds all of it by drain_timeout.
     for (auto& w : workers) {
       asio::post(w->ctx, [wp = w.get()] {
-        for (Socket* s : wp->sockets) {
+        wp->idle_check.cancel();
+        for (Conn* c : wp->conns) {
+          if (c->info.state.load(std::memory_order_relaxed) != ConnState::read) continue;
           boost::system::error_code e;
-          s->shutdown(tcp::socket::shutdown_receive, e);
-          s->cancel(e);
+          c->sock.cancel(e);
         }
       });
     }
@@ -624,15 +710,32 @@ struct Server::Impl final : exec::ServerControl {
     wait_for_signal();
     asio::co_spawn(main_ctx, accept_loop(), asio::detached);
     for (auto& w : workers) {
+      asio::co_spawn(w->ctx, watch_idle(*w), asio::detached);
       w->thread = std::thread([wp = w.get()] { wp->ctx.run(); });
     }
     main_ctx.run();
-    // Give open connections a moment to finish, then stop regardless.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    for (auto& w : workers) {
-      while (!w->ctx.stopped() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Connections answer what they already received (begin_stop); after
+    // drain_timeout the rest are closed regardless.
+    auto wait_until = [this](std::chrono::steady_clock::time_point deadline) {
+      for (auto& w : workers) {
+        while (!w->ctx.stopped() && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
       }
+    };
+    wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(drain_timeout.load()));
+    // Past the drain timeout, close what is left: each session then ends
+    // by itself (and unregisters) before its io_context goes away.
+    for (auto& w : workers) {
+      asio::post(w->ctx, [wp = w.get()] {
+        for (Conn* c : wp->conns) {
+          boost::system::error_code ignored;
+          c->sock.close(ignored);
+        }
+      });
+    }
+    wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    for (auto& w : workers) {
       w->ctx.stop();
       if (w->thread.joinable()) w->thread.join();
     }
@@ -651,6 +754,8 @@ void Server::apply_live(const config::Settings& s) {
   impl_->conn_limit = s.conn_limit;
   impl_->verbosity = s.verbosity;
   impl_->idle_timeout = s.idle_timeout;
+  impl_->drain_timeout = s.drain_timeout;
+  impl_->reply_limit = s.conn_reply_limit;
   if (s.memory_limit != impl_->store.memory_limit()) impl_->store.set_memory_limit(s.memory_limit);
   impl_->store.set_automove(s.slab_automove);
   impl_->store.set_lru_crawler(s.lru_crawler);

@@ -58,6 +58,9 @@ std::vector<Stat> general_stats(const GeneralInputs& in) {
       {"evictions", in.evictions},
       {"reclaimed", in.reclaimed},
       {"crawler_reclaimed", in.crawler_reclaimed},
+      {"idle_kicks", c.idle_kicks},
+      // memcoro's own (memcached serves the binary protocol).
+      {"rejected_binary_connections", c.rejected_binary_connections},
   };
 }
 

@@ -24,9 +24,11 @@ struct Settings {
   std::uint32_t verbosity = 0;
   double growth_factor = 1.25;
   std::uint32_t chunk_size = 48;
-  bool evictions = true;            // -M turns them off
-  std::uint32_t idle_timeout = 0;   // seconds; 0 = never
-  std::uint32_t slab_automove = 1;  // 0 off, 1 on, 2 aggressive
+  bool evictions = true;                        // -M turns them off
+  std::uint32_t idle_timeout = 0;               // seconds; 0 = never
+  std::uint32_t drain_timeout = 5;              // seconds a graceful stop waits for clients
+  std::uint64_t conn_reply_limit = 4ull << 20;  // reply bytes queued per connection
+  std::uint32_t slab_automove = 1;              // 0 off, 1 on, 2 aggressive
   bool lru_crawler = true;
   std::uint32_t hot_lru_pct = 20;    // share of a slab class's items in HOT
   std::uint32_t warm_lru_pct = 40;   // and in WARM

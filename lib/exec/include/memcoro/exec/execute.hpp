@@ -1,6 +1,7 @@
 #pragma once
 // execute(): one parsed request against the store, its reply appended to an
 // Output. Synchronous and socket-free, so it is tested without a server.
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -32,9 +33,16 @@ struct Context {
   stats::ThreadCounters& counters;
   ServerControl* control = nullptr;        // may be null in tests
   stats::PrefixStats* prefixes = nullptr;  // `stats detail`; null: not offered
+  // A multi-get stops adding values once this many reply bytes are queued
+  // and answers After::more; where the next key starts in its key_list
+  // waits here.
+  std::size_t reply_limit = SIZE_MAX;
+  std::size_t next_key = 0;
 };
 
-enum class After : unsigned char { keep_open, close };
+// more: the reply so far is over ctx.reply_limit; send it, then call
+// execute() again with the same command to go on where it stopped.
+enum class After : unsigned char { keep_open, close, more };
 
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 

@@ -24,7 +24,8 @@ class Output {
   void append_value(store::ItemRef item);
 
   bool empty() const { return text_.empty() && pieces_.empty(); }
-  std::size_t size() const;
+  // Bytes queued: the text and the values held by reference.
+  std::size_t size() const { return text_.size() + piece_bytes_; }
   void clear();
 
   // What to send, in order: text_[from, to) then, if item is set, its value line.
@@ -46,6 +47,7 @@ class Output {
  private:
   std::string text_;
   std::vector<Piece> pieces_;
+  std::size_t piece_bytes_ = 0;
 };
 
 }  // namespace memcoro::exec

@@ -94,7 +94,11 @@ struct Command {
   std::string_view key;          // single-key commands
   std::string_view data;         // storage commands: the value, no "\r\n"
   std::uint32_t data_len = 0;    // declared length (also when too_large)
-  // get/gets/gat/gats: the keys. stats, slabs, cache_memlimit, lru_crawler:
+  // get/gets/gat/gats: the keys as sent, split with next_key() while they
+  // are looked up: a 2 MB line of one-byte keys must not become a vector of
+  // a million views.
+  std::string_view key_list;
+  // stats, slabs, cache_memlimit, lru_crawler, lru:
   // the arguments after the command name.
   // Reused across commands so that parsing does not allocate once warm.
   std::vector<std::string_view> keys;
@@ -102,5 +106,14 @@ struct Command {
   // A base64 key (meta flag b) decoded; `key` then points here.
   std::string key_buffer;
 };
+
+// The next space-separated key of `list` at or after `pos`, which moves
+// past it; empty when no key is left.
+inline std::string_view next_key(std::string_view list, std::size_t& pos) {
+  while (pos < list.size() && list[pos] == ' ') ++pos;
+  const std::size_t start = pos;
+  while (pos < list.size() && list[pos] != ' ') ++pos;
+  return list.substr(start, pos - start);
+}
 
 }  // namespace memcoro::protocol

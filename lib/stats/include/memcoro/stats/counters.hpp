@@ -30,7 +30,9 @@ namespace memcoro::stats {
   X(store_too_large, "Number of items rejected as larger than the item limit")  \
   X(store_no_memory, "Number of items rejected for lack of memory")             \
   X(bytes_read, "Bytes read from the network")                                  \
-  X(bytes_written, "Bytes written to the network")
+  X(bytes_written, "Bytes written to the network")                              \
+  X(idle_kicks, "Connections closed by the idle timeout")                       \
+  X(rejected_binary_connections, "Connections closed because they spoke the binary protocol")
 
 // Per slab class, as memcached's `stats slabs` reports them.
 #define MEMCORO_CLASS_COUNTERS(X) \

@@ -1,0 +1,111 @@
+"""Cross-protocol requests on the cache port: what a web page in a browser
+can send to 127.0.0.1:11211 (a fetch() POST whose body is memcached
+commands), and binary-protocol clients, which memcoro does not serve yet.
+Each is sent over a real socket to memcoro and, where memcached has the
+behaviour, to Debian's memcached as well."""
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+BODY = b"set xp 0 0 5\r\nhello\r\nget xp\r\n"
+
+
+def browser_post(port, body=BODY):
+    # What Chromium sends for fetch("http://127.0.0.1:PORT/", {method: "POST",
+    # mode: "no-cors", body}) with a text body: a "simple" request, no preflight.
+    return (b"POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: keep-alive\r\n"
+            b"Content-Length: %d\r\nContent-Type: text/plain;charset=UTF-8\r\n"
+            b"Origin: http://evil.example\r\nUser-Agent: Mozilla/5.0\r\n"
+            b"Accept: */*\r\n\r\n" % (port, len(body)))
+
+
+def stored(server, key):
+    with server.connect() as s:
+        return harness.command(s, b"get %s\r\n" % key, until=b"END\r\n") != b"END\r\n"
+
+
+class CrossProtocol(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.servers = {"memcached": harness.Server(kind="memcached"), "memcoro": harness.Server()}
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in cls.servers.values():
+            server.stop()
+
+    def each_server(self):
+        for name, server in self.servers.items():
+            with self.subTest(server=name):
+                with server.connect() as s:
+                    harness.command(s, b"flush_all\r\n")
+                yield server
+
+    def test_post_with_body_in_the_same_packet_is_not_executed(self):
+        for server in self.each_server():
+            reply, closed = harness.exchange(server, browser_post(server.port) + BODY, idle=2)
+            self.assertEqual((reply, closed), (b"", True))
+            self.assertFalse(stored(server, b"xp"))
+
+    def test_post_with_body_in_a_later_packet_is_not_executed(self):
+        for server in self.each_server():
+            with server.connect() as s:
+                s.sendall(browser_post(server.port))
+                time.sleep(0.3)
+                try:
+                    s.sendall(BODY)
+                except OSError:
+                    pass  # already closed: what we want
+                reply, closed = harness.read_reply(s, idle=2)
+            self.assertEqual((reply, closed), (b"", True))
+            self.assertFalse(stored(server, b"xp"))
+
+    def test_request_line_after_other_commands_closes_before_the_rest(self):
+        for server in self.each_server():
+            with server.connect() as s:
+                self.assertTrue(harness.command(s, b"version\r\n").startswith(b"VERSION "))
+                s.sendall(b"PUT /k HTTP/1.1\r\nHost: localhost\r\n\r\n" + BODY)
+                reply, closed = harness.read_reply(s, idle=2)
+            self.assertEqual((reply, closed), (b"", True))
+            self.assertFalse(stored(server, b"xp"))
+
+    def test_http_line_split_across_packets(self):
+        for server in self.each_server():
+            with server.connect() as s:
+                for piece in (b"GET / HT", b"TP/1.0\r", b"\nset xp 0 0 1\r\nx\r\n"):
+                    try:
+                        s.sendall(piece)
+                    except OSError:
+                        break
+                    time.sleep(0.1)
+                reply, closed = harness.read_reply(s, idle=2)
+            self.assertEqual((reply, closed), (b"", True))
+            self.assertFalse(stored(server, b"xp"))
+
+    def test_binary_protocol_connection_is_closed_at_once_and_counted(self):
+        server = self.servers["memcoro"]
+        before = int(harness.stats(server)["rejected_binary_connections"])
+        # A binary-protocol GET of "k": magic 0x80, opcode 0, key length 1.
+        request = bytes([0x80, 0x00, 0x00, 0x01] + [0] * 4 + [0, 0, 0, 1] + [0] * 12) + b"k"
+        with server.connect() as s:
+            start = time.time()
+            s.sendall(request)
+            reply, closed = harness.read_reply(s, idle=3)
+            elapsed = time.time() - start
+        self.assertEqual((reply, closed), (b"", True))
+        self.assertLess(elapsed, 1.0, "a binary client must fail fast, not wait for a timeout")
+        self.assertEqual(int(harness.stats(server)["rejected_binary_connections"]), before + 1)
+        # Only the first byte of a connection picks the protocol: 0x80 later
+        # on is just a (bad) text key.
+        with server.connect() as s:
+            self.assertEqual(harness.command(s, b"get \x80\r\n", until=b"END\r\n"), b"END\r\n")
+        self.assertEqual(int(harness.stats(server)["rejected_binary_connections"]), before + 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
