@@ -700,7 +700,7 @@ void Store::automove_step() {
     // drops the items still on the page, so it must not happen every time
     // a class has some free chunks for a moment (it did once a second in
     // the memtier workload, dropping 5% of its items).
-    const bool at_limit = slabs_.malloced() + slabs_.page_size() > slabs_.limit();
+    const bool at_limit = slabs_.malloced() + slabs_.page_size() > slabs_.usable_limit();
     for (unsigned c = 1; c <= slabs_.num_classes(); ++c) {
       const auto st = slabs_.class_stats(c);
       const bool spare = st.total_pages >= 3 && st.free_chunks * 2 >= 5 * st.chunks_per_page;

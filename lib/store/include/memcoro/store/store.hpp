@@ -280,6 +280,8 @@ class Store {
   // cache_memlimit: grows at once; shrinking evicts until the pages fit.
   bool set_memory_limit(std::size_t bytes);
   std::size_t memory_limit() const { return slabs_.limit(); }
+  // The highest limit the reserved address range can serve.
+  std::size_t max_memory_limit() const { return slabs_.max_limit(); }
   // Background work, to be called about ten times a second: finishes page
   // moves, shrinks to the limit, automoves pages, crawls for expired items.
   void maintenance_tick();
