@@ -68,6 +68,14 @@ int main(int argc, char** argv) {
   store_config.warm_pct = settings.warm_lru_pct;
   try {
     memcoro::store::Store store(store_config, clock);
+    if (store.max_memory_limit() < settings.memory_limit) {
+      // memcached starts with any -m; so does memcoro, saying where it stops.
+      std::fprintf(stderr,
+                   "memcoro: memory_limit is %zu MiB, but items can use at most the %zu MiB "
+                   "this instance can address\n",
+                   static_cast<std::size_t>(settings.memory_limit >> 20),
+                   store.max_memory_limit() >> 20);
+    }
     memcoro::server::Server server(settings, store);
     const auto bound = server.bind();
     if (!bound.error.empty()) {

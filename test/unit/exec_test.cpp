@@ -131,6 +131,19 @@ TEST_CASE_METHOD(Fixture, "meta: mg C changes the item only when the CAS matches
   CHECK(run("mg k C" + cas + " T30 t v\r\n") == "VA 3 t30\r\nabc\r\n");
 }
 
+// Issue 10: an item stored with a base64 key keeps that fact, as memcached's
+// ITEM_KEY_BINARY: mg and me show its key encoded (conformance cases compare
+// those with memcached); stats cachedump leaves it out. memcached dumps only
+// its COLD segment, so this cannot be compared side by side.
+TEST_CASE_METHOD(Fixture, "stats cachedump leaves out items stored with a base64 key") {
+  CHECK(run("ms AQI= 2 b\r\nhi\r\nset bar 0 0 2\r\nhi\r\n") == "HD\r\nSTORED\r\n");
+  CHECK(run("mg AQI= b k v\r\n") == "VA 2 kAQI= b\r\nhi\r\n");
+  CHECK(run("stats cachedump 1 0\r\n") == "ITEM bar [2 b; 0 s]\r\nEND\r\n");
+  CHECK(run("stats cachedump 1 1\r\n") == "ITEM bar [2 b; 0 s]\r\nEND\r\n");
+  CHECK(run("set AQI= 0 0 2\r\nhi\r\nstats cachedump 1 0\r\n") ==
+        "STORED\r\nITEM AQI= [2 b; 0 s]\r\nITEM bar [2 b; 0 s]\r\nEND\r\n");
+}
+
 TEST_CASE_METHOD(Fixture, "stats detail counts by key prefix while it is on") {
   stats::PrefixStats prefixes;
   ctx.prefixes = &prefixes;

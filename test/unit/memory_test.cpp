@@ -106,3 +106,69 @@ TEST_CASE("a lower limit is reached by releasing pages to the pool") {
   CHECK(a.malloced() == 2u << 20);
   CHECK_FALSE(a.set_limit(a.max_limit() + (1u << 20)));
 }
+
+// Issue 10: -m 8192 and above did not start (the reservation, 4x the limit,
+// was rounded past a 32 GiB cap), and the limit could not be raised past 4x.
+TEST_CASE("any limit can be raised to 64 GiB, and a large one starts") {
+  constexpr std::size_t kGiB = std::size_t{1} << 30;
+  for (std::size_t mb : {64u, 8192u, 32768u, 65536u}) {
+    SlabAllocator a(config(mb));
+    CHECK(a.limit() == mb << 20);
+    CHECK(a.max_limit() >= 64 * kGiB);
+    CHECK(a.set_limit(64 * kGiB));
+    CHECK(a.limit() == 64 * kGiB);
+    CHECK(a.alloc(1) != nullptr);
+  }
+  // Handles name 2^32 chunks of the smallest class: 88-byte chunks in 1 MiB
+  // pages leave 18 bits for the page, so 256 GiB less one page.
+  SlabAllocator a(config(64));
+  CHECK(a.addressable() == ((std::size_t{1} << 18) - 1) << 20);
+  CHECK(a.max_limit() == a.addressable());
+  CHECK_FALSE(a.set_limit(a.max_limit() + a.page_size()));
+}
+
+TEST_CASE("a limit above the reserved range starts, and pages stop at the range") {
+  SlabConfig c = config(1024);
+  c.reserve = 8u << 20;
+  SlabAllocator a(c);
+  CHECK(a.limit() == 1024u << 20);
+  CHECK(a.max_limit() == 8u << 20);
+  CHECK(a.usable_limit() == 8u << 20);
+  for (int i = 0; i < 8; ++i) CHECK(a.alloc(a.num_classes()) != nullptr);
+  CHECK(a.alloc(a.num_classes()) == nullptr);
+  CHECK_FALSE(a.set_limit(16u << 20));  // more than the range can serve
+  CHECK(a.set_limit(4u << 20));
+}
+
+TEST_CASE("handles round-trip in every class and far into the range") {
+  constexpr std::size_t kGiB = std::size_t{1} << 30;
+  SlabAllocator a(config(64 * 1024));
+  // A chunk at each end of a page of every class.
+  for (unsigned cls = 1; cls <= a.num_classes(); ++cls) {
+    std::vector<void*> got;
+    for (std::size_t i = 0; i < a.chunks_per_page(cls); ++i) got.push_back(a.alloc(cls));
+    for (void* p : {got.front(), got.back()}) {
+      REQUIRE(p != nullptr);
+      CHECK(a.handle_of(p) != 0);
+      CHECK(a.pointer(a.handle_of(p)) == p);
+      CHECK(a.class_of(p) == cls);
+    }
+  }
+  // Fill all 64 GiB with one-chunk pages (address space only: a page is made
+  // writable, never touched) and check the handles of the last ones, past
+  // what 32-bit offsets in 8-byte units could name.
+  const unsigned big = a.num_classes();
+  std::size_t pages = a.malloced() / a.page_size();
+  void* last = nullptr;
+  for (; pages < 64 * kGiB / a.page_size(); ++pages) {
+    void* p = a.alloc(big);
+    REQUIRE(p != nullptr);
+    const Handle h = a.handle_of(p);
+    REQUIRE(h != 0);
+    REQUIRE(a.pointer(h) == p);
+    last = p;
+  }
+  CHECK(a.alloc(big) == nullptr);  // the limit holds
+  CHECK(a.malloced() == 64 * kGiB);
+  CHECK(static_cast<char*>(last) - static_cast<char*>(a.pointer(1)) > 63 * static_cast<long>(kGiB));
+}

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "memcoro/protocol/base64.hpp"
 #include "memcoro/protocol/numbers.hpp"
 #include "memcoro/protocol/text_parser.hpp"
 
@@ -301,4 +302,45 @@ TEST_CASE("numbers follow memcached's strtol rules, without truncation") {
   CHECK_FALSE(parse_i32("-2147483649"));
   CHECK(parse_u64("18446744073709551615") == UINT64_MAX);
   CHECK_FALSE(parse_u64("18446744073709551616"));
+}
+
+// Issue 10: keys were decoded leniently (absl); memcached's decoder skips
+// bytes outside the alphabet, wants a multiple of four, and lets '=' pad
+// anywhere in the first padded group, which ends the key. The conformance
+// cases compare these with memcached over a socket.
+TEST_CASE("base64 keys are decoded as memcached decodes them") {
+  struct Row {
+    std::string_view in;
+    bool ok;
+    std::string_view out;
+  };
+  const Row rows[] = {
+      {.in = "Zm9v", .ok = true, .out = "foo"},
+      {.in = "Zm9v!", .ok = true, .out = "foo"},  // skipped byte
+      {.in = "Zm.9v", .ok = true, .out = "foo"},
+      {.in = "AQI=", .ok = true, .out = std::string_view("\x01\x02", 2)},
+      {.in = "AA==AAAA", .ok = true, .out = std::string_view("\0", 1)},  // ends at the pad
+      {.in = "A=AA", .ok = true, .out = std::string_view("\0\0", 2)},
+      {.in = "Zm=v", .ok = true, .out = "f`"},
+      {.in = "Zm9", .ok = false, .out = ""},
+      {.in = "Zm9v=", .ok = false, .out = ""},
+      {.in = "Zm9vYg", .ok = false, .out = ""},
+      {.in = "Z===", .ok = false, .out = ""},
+      {.in = "====", .ok = false, .out = ""},
+      {.in = "!!!!", .ok = false, .out = ""},
+      {.in = "", .ok = false, .out = ""},
+  };
+  for (const Row& row : rows) {
+    INFO(row.in);
+    std::string out;
+    REQUIRE(decode_key_base64(row.in, out) == row.ok);
+    if (row.ok) CHECK(out == row.out);
+  }
+  for (std::string_view raw : {"f", "fo", "foo", "\x01\x02\xff"}) {
+    std::string encoded, back;
+    encode_base64(raw, encoded);
+    CHECK(encoded.size() % 4 == 0);
+    REQUIRE(decode_key_base64(encoded, back));
+    CHECK(back == raw);
+  }
 }

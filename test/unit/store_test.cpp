@@ -167,8 +167,15 @@ TEST_CASE("item size limit") {
   CHECK(store.store(StoreMode::set, "a", 0, 0, fits + "v") == StoreStatus::too_large);
   CHECK_FALSE(store.get("a").item);  // a failed set leaves no stale value
   store.store(StoreMode::set, "b", 0, 0, fits);
-  CHECK(store.store(StoreMode::append, "b", 0, 0, "v") == StoreStatus::too_large);
-  CHECK(store.get("b").item);
+  // As memcached: an append that would outgrow the limit is not stored
+  // (issue 10: it was too_large, answered SERVER_ERROR), and ms MA the same.
+  CHECK(store.store(StoreMode::append, "b", 0, 0, "v") == StoreStatus::not_stored);
+  CHECK(store.store(StoreMode::prepend, "b", 0, 0, "v") == StoreStatus::not_stored);
+  MetaSetOptions append;
+  append.mode = StoreMode::append;
+  CHECK(store.meta_store("b", 0, 0, "v", append, nullptr, nullptr, nullptr) ==
+        StoreStatus::not_stored);
+  CHECK(store.get("b").item->value_len == fits.size());
 }
 
 // --- memory limit, LRU, page moves, crawler -------------------------------------

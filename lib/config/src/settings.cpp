@@ -143,28 +143,40 @@ Def string_def(std::string_view name, std::string_view lf, std::string_view arg,
 const std::vector<Def>& defs() {
   static const std::vector<Def> kDefs = [] {
     std::vector<Def> d;
+    // memcached reads -m with atoi: every positive int of megabytes starts it
+    // (it allocates as items are stored), so every one starts memcoro too.
+    constexpr std::uint64_t kMinMemory = 1u << 20;
+    constexpr std::uint64_t kMaxMemoryMb = 2147483647;
+    constexpr std::uint64_t kMaxMemory = kMaxMemoryMb << 20;
     d.push_back(
         Def{"memory_limit", 'm', "memory-limit", "MB",
             "item memory limit in megabytes, or with a k/m/g suffix (default 64)", "maxbytes", true,
             [](Settings& s, std::string_view t) {
               std::uint64_t v = 0;
               bool plain = !t.empty() && t.find_first_not_of("0123456789") == t.npos;
-              if (plain ? !parse_uint(t, v, 1, 1ull << 30) : !parse_size(t, v)) {
-                return size_error("memory_limit", 1 << 20, 1ull << 50);
+              if (plain ? !parse_uint(t, v, 1, kMaxMemoryMb) : !parse_size(t, v)) {
+                return size_error("memory_limit", kMinMemory, kMaxMemory);
               }
               if (plain) v <<= 20;
-              if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
+              if (v < kMinMemory || v > kMaxMemory) {
+                return size_error("memory_limit", kMinMemory, kMaxMemory);
+              }
               s.memory_limit = v;
               return std::string{};
             },
             [](Settings& s, const json& j) {
               std::uint64_t v = 0;
               if (j.is_number_unsigned()) {
+                if (j.get<std::uint64_t>() > kMaxMemoryMb) {
+                  return size_error("memory_limit", kMinMemory, kMaxMemory);
+                }
                 v = j.get<std::uint64_t>() << 20;
               } else if (!j.is_string() || !parse_size(j.get<std::string>(), v)) {
                 return std::string{"memory_limit: expected megabytes (number) or a size string"};
               }
-              if (v < (1u << 20)) return size_error("memory_limit", 1 << 20, 1ull << 50);
+              if (v < kMinMemory || v > kMaxMemory) {
+                return size_error("memory_limit", kMinMemory, kMaxMemory);
+              }
               s.memory_limit = v;
               return std::string{};
             },

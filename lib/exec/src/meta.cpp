@@ -1,9 +1,8 @@
 // The meta commands (mg ms md ma me), answered as memcached 1.6 answers them.
-#include <absl/strings/escaping.h>
-
 #include <string>
 
 #include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/base64.hpp"
 #include "memcoro/protocol/numbers.hpp"
 
 namespace memcoro::exec {
@@ -25,28 +24,45 @@ void put_flag(char flag, std::uint64_t v, Output& out) {
   put_u64(v, out);
 }
 
-void put_key(const Command& cmd, Output& out) {
-  out.append(" k");
-  if (!cmd.meta.base64) {
-    out.append(cmd.key);
+// A key as a reply shows it: as it is, or base64-encoded when it came that
+// way (then flag b follows it, as in memcached).
+void put_key_text(std::string_view key, bool binary, Output& out) {
+  if (!binary) {
+    out.append(key);
     return;
   }
-  out.append(absl::Base64Escape(absl::string_view(cmd.key.data(), cmd.key.size())));
-  out.append(" b");
+  std::string encoded;
+  protocol::encode_base64(key, encoded);
+  out.append(encoded);
+}
+
+// The key a reply echoes (k): the request's, or a found item's (memcached's
+// mg shows a hit's key as it was stored, whatever the request sent).
+struct KeyEcho {
+  std::string_view key;
+  bool binary = false;
+};
+
+KeyEcho request_key(const Command& cmd) {
+  return {cmd.key, cmd.meta.base64};
 }
 
 // The flags every reply echoes: O (opaque) and k (key); others are ignored.
-void put_echo(char flag, const Command& cmd, Output& out) {
+void put_echo(char flag, const Command& cmd, KeyEcho key, Output& out) {
   if (flag == 'O') {
     out.append(' ');
     out.append(cmd.meta.opaque);
   } else if (flag == 'k') {
-    put_key(cmd, out);
+    out.append(" k");
+    put_key_text(key.key, key.binary, out);
+    if (key.binary) out.append(" b");
   }
 }
 
 void put_echoes(const Command& cmd, Output& out) {
-  for (std::uint8_t i = 0; i < cmd.meta.count; ++i) put_echo(cmd.meta.order[i], cmd, out);
+  for (std::uint8_t i = 0; i < cmd.meta.count; ++i) {
+    put_echo(cmd.meta.order[i], cmd, request_key(cmd), out);
+  }
 }
 
 void put_ttl(RelTime exptime, RelTime now, Output& out) {
@@ -120,7 +136,7 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
       case 'f': put_flag('f', it.flags, out); break;
       case 'l': put_flag('l', r.idle, out); break;
       case 'h': put_flag('h', r.fetched ? 1 : 0, out); break;
-      default: put_echo(m.order[i], cmd, out); break;
+      default: put_echo(m.order[i], cmd, {it.key(), it.has(store::kKeyBinary)}, out); break;
     }
   }
   if (r.token_sent) out.append(" Z");
@@ -147,6 +163,8 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
   opts.new_cas = m.new_cas;
   opts.vivify = m.has_vivify;
   opts.vivify_ttl = m.vivify_ttl;
+  // memcached marks the item it stores; an appended one is a new item, unmarked.
+  opts.key_binary = m.base64 && m.mode != 'A' && m.mode != 'P';
   std::uint64_t cas = 0;
   std::uint32_t size = 0;
   store::Outcome outcome;
@@ -188,7 +206,7 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
       case 's':  // after memcached 1.6.18: the stored size (the new one, on append)
         if (s == store::StoreStatus::stored) put_flag('s', size, out);
         break;
-      default: put_echo(m.order[i], cmd, out); break;
+      default: put_echo(m.order[i], cmd, request_key(cmd), out); break;
     }
   }
   out.append("\r\n");
@@ -273,7 +291,7 @@ void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
     switch (m.order[i]) {
       case 'c': put_flag('c', r.cas, out); break;
       case 't': put_ttl(r.exptime, r.now, out); break;
-      default: put_echo(m.order[i], cmd, out); break;
+      default: put_echo(m.order[i], cmd, request_key(cmd), out); break;
     }
   }
   out.append("\r\n");
@@ -290,11 +308,7 @@ void meta_debug(const Command& cmd, Context& ctx, Output& out) {
     return;
   }
   out.append("ME ");
-  if (cmd.meta.base64) {
-    out.append(absl::Base64Escape(absl::string_view(cmd.key.data(), cmd.key.size())));
-  } else {
-    out.append(cmd.key);
-  }
+  put_key_text(info->key, info->key_binary, out);
   const std::int64_t now = ctx.store.to_unix(ctx.store.rel_now());
   out.append(" exp=");
   out.append(std::to_string(info->exptime == 0 ? -1 : info->exptime - now));

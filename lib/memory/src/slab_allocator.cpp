@@ -3,9 +3,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 #include <new>
-#include <stdexcept>
-#include <string>
 
 namespace memcoro::memory {
 namespace {
@@ -23,27 +22,19 @@ void set_next(void* chunk, void* next) {
   *static_cast<void**>(chunk) = next;
 }
 
+// Zeroed memory whose pages are taken from the system only when touched.
+void* reserve_array(std::size_t bytes) {
+  void* p = mmap(nullptr, std::max<std::size_t>(bytes, 1), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+}
+
 }  // namespace
 
 SlabAllocator::SlabAllocator(const SlabConfig& config) {
   page_size_ = std::max(kMinPage, align_up(config.item_size_max, kAlign));
-  const std::size_t limit = config.memory_limit;
-  std::size_t reserve = config.reserve;
-  if (reserve == 0) reserve = std::clamp(limit * 4, std::size_t{1} << 30, kMaxReserve);
-  reserve = std::max(reserve, limit);
-  reserve = align_up(reserve, page_size_);
-  if (reserve > kMaxReserve) {
-    throw std::invalid_argument("memory limit above " + std::to_string(kMaxReserve >> 30) +
-                                " GiB is not supported");
-  }
-  void* mem = mmap(nullptr, reserve, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mem == MAP_FAILED) throw std::bad_alloc();
-  base_ = static_cast<char*>(mem);
-  reserve_ = reserve;
-  max_pages_ = reserve / page_size_;
-  pages_ = std::make_unique<PageInfo[]>(max_pages_);
-  limit_ = limit;
+  limit_ = config.memory_limit;
 
   classes_ = std::make_unique<Class[]>(kMaxClasses + 1);
   const double factor = config.growth_factor > 1.0 ? config.growth_factor : 1.25;
@@ -62,10 +53,40 @@ SlabAllocator::SlabAllocator(const SlabConfig& config) {
   classes_[n].size = align_up(config.item_size_max, kAlign);
   classes_[n].per_page = page_size_ / classes_[n].size;
   num_classes_ = n;
+
+  // Handles: the chunk's index in its page takes the low bits, enough for
+  // the smallest class; the page number the rest (all ones stays free, so
+  // that handle + 1 never wraps to 0).
+  std::size_t most_per_page = 1;
+  for (unsigned c = 1; c <= num_classes_; ++c) {
+    most_per_page = std::max(most_per_page, classes_[c].per_page);
+  }
+  slot_bits_ = static_cast<unsigned>(std::bit_width(most_per_page - 1));
+  slot_mask_ = static_cast<std::uint32_t>((std::uint64_t{1} << slot_bits_) - 1);
+  const std::size_t page_numbers = (std::size_t{1} << (32 - slot_bits_)) - 1;
+  addressable_ = page_numbers * page_size_;
+
+  // Reserve all of it, or as much as the system grants (an address-space
+  // rlimit): PROT_NONE mappings are not charged against overcommit limits.
+  std::size_t reserve = config.reserve == 0 ? addressable_ : config.reserve;
+  reserve = std::min(align_up(reserve, page_size_), addressable_);
+  void* mem = MAP_FAILED;
+  for (; reserve >= page_size_; reserve = reserve / 2 / page_size_ * page_size_) {
+    mem = mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem != MAP_FAILED) break;
+  }
+  if (mem == MAP_FAILED) throw std::bad_alloc();
+  base_ = static_cast<char*>(mem);
+  reserve_ = reserve;
+  max_pages_ = reserve / page_size_;
+  pages_ = static_cast<PageInfo*>(reserve_array(max_pages_ * sizeof(PageInfo)));
+  page_chunk_ = static_cast<std::uint32_t*>(reserve_array(max_pages_ * sizeof(std::uint32_t)));
 }
 
 SlabAllocator::~SlabAllocator() {
   munmap(base_, reserve_);
+  munmap(pages_, max_pages_ * sizeof(PageInfo));
+  munmap(page_chunk_, max_pages_ * sizeof(std::uint32_t));
 }
 
 unsigned SlabAllocator::class_for(std::size_t size) const {
@@ -109,7 +130,10 @@ std::uint32_t SlabAllocator::take_pool_page() {
     page = pool_.back();
     pool_.pop_back();
   } else if (next_fresh_ < max_pages_) {
+    // First use: make the page writable (the system may refuse: no page).
+    if (mprotect(page_base(next_fresh_), page_size_, PROT_READ | PROT_WRITE) != 0) return kNoPage;
     page = next_fresh_++;
+    new (&pages_[page]) PageInfo{};
   } else {
     return kNoPage;
   }
@@ -125,6 +149,14 @@ void SlabAllocator::return_pool_page(std::uint32_t page) {
   --pages_in_use_;
 }
 
+void SlabAllocator::assign_page_locked(std::uint32_t page, unsigned cls) {
+  Class& c = classes_[cls];
+  page_chunk_[page] = static_cast<std::uint32_t>(c.size);
+  pages_[page].cls.store(static_cast<std::uint8_t>(cls), std::memory_order_release);
+  c.pages.push_back(page);
+  list_add_locked(c, page);
+}
+
 void* SlabAllocator::alloc(unsigned cls, bool new_page) {
   Class& c = classes_[cls];
   std::lock_guard lock(c.mu);
@@ -137,9 +169,7 @@ void* SlabAllocator::alloc(unsigned cls, bool new_page) {
     pg.free_count = 0;
     pg.free_head = nullptr;
     pg.moving = false;
-    pg.cls.store(static_cast<std::uint8_t>(cls), std::memory_order_release);
-    c.pages.push_back(page);
-    list_add_locked(c, page);
+    assign_page_locked(page, cls);
   }
   const std::uint32_t page = c.space_head;
   PageInfo& pg = pages_[page];
@@ -262,11 +292,8 @@ SlabAllocator::FinishStatus SlabAllocator::try_finish_move() {
     pg.cls.store(0, std::memory_order_release);
     return_pool_page(page);
   } else {
-    Class& d = classes_[move_dst_];
-    std::lock_guard lock(d.mu);
-    pg.cls.store(static_cast<std::uint8_t>(move_dst_), std::memory_order_release);
-    d.pages.push_back(page);
-    list_add_locked(d, page);
+    std::lock_guard lock(classes_[move_dst_].mu);
+    assign_page_locked(page, move_dst_);
   }
   moving_page_.store(kNoPage, std::memory_order_release);
   return FinishStatus::finished;

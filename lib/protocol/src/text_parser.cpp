@@ -1,10 +1,9 @@
 #include "memcoro/protocol/text_parser.hpp"
 
-#include <absl/strings/escaping.h>
-
 #include <array>
 #include <cstring>
 
+#include "memcoro/protocol/base64.hpp"
 #include "memcoro/protocol/numbers.hpp"
 
 namespace memcoro::protocol {
@@ -204,9 +203,7 @@ bool preparse_meta(const Tokens& t, std::size_t start, Command& cmd, std::string
     switch (o) {
       case 'b': {
         m.base64 = true;
-        if (!absl::Base64Unescape(absl::string_view(cmd.key.data(), cmd.key.size()),
-                                  &cmd.key_buffer) ||
-            cmd.key_buffer.empty()) {
+        if (!decode_key_base64(cmd.key, cmd.key_buffer)) {
           err = "CLIENT_ERROR error decoding key";
           has_error = true;
         } else {
@@ -287,9 +284,7 @@ ParseResult parse_meta(std::string_view in, std::size_t line_len, const Tokens& 
       return make_error(kBadFormat, line_len, false);
     cmd.key = t.tok[1];
     if (ntokens >= 4 && t.tok[2] == "b") {
-      if (!absl::Base64Unescape(absl::string_view(cmd.key.data(), cmd.key.size()),
-                                &cmd.key_buffer) ||
-          cmd.key_buffer.empty()) {
+      if (!decode_key_base64(cmd.key, cmd.key_buffer)) {
         return make_error(kBadFormat, line_len, false);
       }
       cmd.key = cmd.key_buffer;

@@ -700,7 +700,7 @@ void Store::automove_step() {
     // drops the items still on the page, so it must not happen every time
     // a class has some free chunks for a moment (it did once a second in
     // the memtier workload, dropping 5% of its items).
-    const bool at_limit = slabs_.malloced() + slabs_.page_size() > slabs_.limit();
+    const bool at_limit = slabs_.malloced() + slabs_.page_size() > slabs_.usable_limit();
     for (unsigned c = 1; c <= slabs_.num_classes(); ++c) {
       const auto st = slabs_.class_stats(c);
       const bool spare = st.total_pages >= 3 && st.free_chunks * 2 >= 5 * st.chunks_per_page;
@@ -816,7 +816,9 @@ StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t fla
         old = share(it);
       }
       const std::size_t new_len = std::size_t{old->value_len} + value.size();
-      if (!item_size_ok(key.size(), new_len)) return StoreStatus::too_large;
+      // memcached: an append that would outgrow the item size limit is
+      // NOT_STORED (the value alone fitting, it was taken in).
+      if (!item_size_ok(key.size(), new_len)) return StoreStatus::not_stored;
       StoreStatus error;
       Item* fresh =
           allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), new_len, &error);
@@ -876,7 +878,9 @@ StoreStatus Store::finish_store(const MetaSetOptions& opts, ItemRef pending, std
     const RelTime now = rel_now();
     Item* old_it = find_locked(s, hk, now, &out.status);
     if (old_it != nullptr) out.cls = old_it->cls;
-    std::uint8_t keep = 0;  // win-token bits a stale set carries over
+    // Access bits the new item carries: its key's encoding, and the win-token
+    // bits a stale set carries over.
+    std::uint8_t keep = opts.key_binary ? kKeyBinary : 0;
     switch (opts.mode) {
       case StoreMode::set: status = StoreStatus::stored; break;
       case StoreMode::add:
@@ -895,7 +899,7 @@ StoreStatus Store::finish_store(const MetaSetOptions& opts, ItemRef pending, std
           // value is kept as stale, with the old TTL and win state.
           it->exptime.store(old_it->exptime.load(std::memory_order_relaxed),
                             std::memory_order_relaxed);
-          keep = static_cast<std::uint8_t>(
+          keep |= static_cast<std::uint8_t>(
               kStale | (old_it->access.load(std::memory_order_relaxed) & kTokenSent));
           status = StoreStatus::stored;
         } else {
@@ -1080,6 +1084,7 @@ ItemInfo info_of(const Item* it, const Store& store) {
   i.last_access = store.to_unix(it->time.load(std::memory_order_relaxed));
   i.cas = it->cas_value();
   i.fetched = it->has(kFetched);
+  i.key_binary = it->has(kKeyBinary);
   i.cls = it->cls;
   i.total_size = it->total_size();
   return i;
@@ -1094,6 +1099,7 @@ std::vector<ItemInfo> Store::class_items(unsigned cls, unsigned limit) const {
   for (unsigned seg = 0; seg < kSegments; ++seg) {
     for (Handle h = l.head[seg]; h != 0; h = item(h)->next) {
       if (limit != 0 && out.size() >= limit) return out;
+      if (item(h)->has(kKeyBinary)) continue;
       out.push_back(info_of(item(h), *this));
     }
   }
@@ -1221,7 +1227,9 @@ StoreStatus Store::meta_store(std::string_view key, std::uint32_t flags, std::in
     Item* it;
     if (old) {
       const std::size_t new_len = std::size_t{old->value_len} + value.size();
-      if (!item_size_ok(key.size(), new_len)) return StoreStatus::too_large;
+      // memcached: an append that would outgrow the item size limit is
+      // NOT_STORED (the value alone fitting, it was taken in).
+      if (!item_size_ok(key.size(), new_len)) return StoreStatus::not_stored;
       it = allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), new_len, &error);
       if (it == nullptr) return error;
       char* dst = it->value_data();

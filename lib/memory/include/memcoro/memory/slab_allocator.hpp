@@ -4,9 +4,15 @@
 // Memory is taken a page at a time (1 MiB, or the item size limit if that is
 // larger) and a page belongs to one size class, cut into equal chunks. The
 // memory limit is a hard bound on the pages in use. Chunks are named by
-// 32-bit handles (offset / 8 from the start of the range, plus one), so the
-// structures that point at items can use 4 bytes instead of 8; that caps one
-// allocator at 32 GiB.
+// 32-bit handles, so the structures that point at items (index slots, LRU
+// links) use 4 bytes instead of 8: a handle is the page number and the
+// chunk's index in its page, plus one. The bits left for the page number
+// after those for the chunk index bound the address range: 2^32 chunks of the
+// smallest class, from 96 GiB (48-byte chunks) to about 256 GiB (the default
+// 88-byte chunks). The whole range is reserved up front with PROT_NONE (it
+// costs neither memory nor commit charge), and each page is made writable
+// the first time it is used, so the limit can be raised at run time up to the
+// range and memory is used only as items are stored.
 //
 // Lock rules:
 //  * Each class has a mutex guarding its pages' free lists, its page list and
@@ -17,6 +23,7 @@
 //    so free() may read it without a lock.
 //  * One page move at a time (move_mu_); while a page moves, its free chunks
 //    are not handed out, and chunks freed in it stay there.
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +43,7 @@ struct SlabConfig {
   std::size_t min_chunk = 88;  // smallest chunk: item header + memcached's -n 48
   double growth_factor = 1.25;
   // Address space reserved up front, so the limit can grow at run time up to
-  // this (0: 4x the limit, at least 1 GiB, at most 32 GiB).
+  // this (0: as much as handles can name; less if the system refuses it).
   std::size_t reserve = 0;
 };
 
@@ -44,7 +51,6 @@ class SlabAllocator {
  public:
   static constexpr unsigned kMaxClasses = 63;  // class ids 1..63; 0 means none
   static constexpr std::size_t kAlign = 8;
-  static constexpr std::size_t kMaxReserve = (std::size_t{1} << 32) * kAlign - 4096;
 
   explicit SlabAllocator(const SlabConfig& config);
   ~SlabAllocator();
@@ -64,16 +70,31 @@ class SlabAllocator {
   void free(void* chunk);
   unsigned class_of(const void* chunk) const;
 
+  // A chunk in use (its page's class is fixed while it is) and its handle.
   Handle handle_of(const void* p) const {
-    return static_cast<Handle>((static_cast<const char*>(p) - base_) / kAlign + 1);
+    const auto offset = static_cast<std::size_t>(static_cast<const char*>(p) - base_);
+    const auto page = static_cast<std::uint32_t>(offset / page_size_);
+    const auto slot =
+        static_cast<std::uint32_t>((offset - std::size_t{page} * page_size_) / page_chunk_[page]);
+    return ((page << slot_bits_) | slot) + 1;
   }
-  void* pointer(Handle h) const { return base_ + std::size_t{h - 1} * kAlign; }
+  void* pointer(Handle h) const {
+    const std::uint32_t v = h - 1;
+    const std::uint32_t page = v >> slot_bits_;
+    return base_ + std::size_t{page} * page_size_ + std::size_t{v & slot_mask_} * page_chunk_[page];
+  }
 
   // The limit on pages in use, in bytes. Raising it takes effect at once;
-  // lowering it leaves the excess pages for shrink steps to release.
+  // lowering it leaves the excess pages for shrink steps to release. A limit
+  // above the reserved range is refused (the constructor takes one, and then
+  // item memory stops at the range).
   bool set_limit(std::size_t bytes);
   std::size_t limit() const { return limit_.load(std::memory_order_relaxed); }
   std::size_t max_limit() const { return reserve_; }
+  // The bytes pages can actually take: the limit, or the range if smaller.
+  std::size_t usable_limit() const { return std::min(limit(), reserve_); }
+  // The most bytes handles can name with these classes.
+  std::size_t addressable() const { return addressable_; }
   // Bytes in pages assigned to classes (memcached's total_malloced).
   std::size_t malloced() const;
 
@@ -143,14 +164,22 @@ class SlabAllocator {
   void list_remove_locked(Class& c, std::uint32_t page);
   std::uint32_t take_pool_page();
   void return_pool_page(std::uint32_t page);
+  void assign_page_locked(std::uint32_t page, unsigned cls);
 
   char* base_ = nullptr;
   std::size_t reserve_ = 0;
+  std::size_t addressable_ = 0;
   std::size_t page_size_ = 0;
   std::size_t max_pages_ = 0;
+  unsigned slot_bits_ = 0;
+  std::uint32_t slot_mask_ = 0;
   unsigned num_classes_ = 0;
   std::unique_ptr<Class[]> classes_;  // [0] unused
-  std::unique_ptr<PageInfo[]> pages_;
+  // Per page, in reserved memory too (touched only as pages come into use):
+  // its bookkeeping, constructed when the page is first used, and its chunk
+  // size, which pointer() reads (kept apart: a dense array stays in cache).
+  PageInfo* pages_ = nullptr;
+  std::uint32_t* page_chunk_ = nullptr;
   std::atomic<std::size_t> limit_{0};
 
   mutable std::mutex pool_mu_;

@@ -25,6 +25,10 @@ inline constexpr std::uint8_t kActive = 4;
 // Meta protocol: marked stale by `md I` / `ms I`; a recache token (W) was sent.
 inline constexpr std::uint8_t kStale = 8;
 inline constexpr std::uint8_t kTokenSent = 16;
+// Stored by `ms` with a base64 key (flag b): mg and me show the key encoded,
+// cachedump skips it (memcached's ITEM_KEY_BINARY). A new item made from
+// this one (append, a longer incr) does not keep it, as in memcached.
+inline constexpr std::uint8_t kKeyBinary = 32;
 
 // Item::lru values (under the class's LRU lock).
 enum class Segment : std::uint8_t { hot = 0, warm = 1, cold = 2, none = 3 };

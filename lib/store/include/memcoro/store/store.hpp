@@ -120,6 +120,7 @@ struct ItemInfo {
   std::int64_t last_access = 0;  // Unix time
   std::uint64_t cas = 0;
   bool fetched = false;
+  bool key_binary = false;  // stored with a base64 key (kKeyBinary)
   unsigned cls = 0;
   std::size_t total_size = 0;
 };
@@ -163,6 +164,7 @@ struct MetaSetOptions {
   std::uint64_t new_cas = 0;
   bool vivify = false;  // N with append/prepend: create a missing item
   std::int64_t vivify_ttl = 0;
+  bool key_binary = false;  // b: the item's key came base64-encoded (not for append/prepend)
 };
 
 enum class MetaDeleteStatus : std::uint8_t { deleted, not_found, exists };
@@ -280,6 +282,8 @@ class Store {
   // cache_memlimit: grows at once; shrinking evicts until the pages fit.
   bool set_memory_limit(std::size_t bytes);
   std::size_t memory_limit() const { return slabs_.limit(); }
+  // The highest limit the reserved address range can serve.
+  std::size_t max_memory_limit() const { return slabs_.max_limit(); }
   // Background work, to be called about ten times a second: finishes page
   // moves, shrinks to the limit, automoves pages, crawls for expired items.
   void maintenance_tick();
@@ -293,7 +297,9 @@ class Store {
   memory::SlabAllocator& slabs() { return slabs_; }
   // Stored item sizes (key + value + header) in 32-byte buckets: size -> count.
   std::vector<std::pair<std::size_t, std::uint64_t>> size_histogram() const;
-  // Items of one class, most recently used first (at most `limit`; 0: all).
+  // Items of one class, most recently used first (at most `limit`; 0: all),
+  // as `stats cachedump` lists them: without items whose key came base64
+  // encoded, which memcached leaves out so as not to print binary keys.
   std::vector<ItemInfo> class_items(unsigned cls, unsigned limit) const;
   // Every item, in index order, optionally of the given classes only.
   std::vector<ItemInfo> all_items(const std::vector<unsigned>& classes) const;
