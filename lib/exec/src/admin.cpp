@@ -79,8 +79,10 @@ void stats_slabs(Context& ctx, Output& out) {
 
 void stats_items(Context& ctx, Output& out) {
   std::string& o = out.text();
+  const stats::CounterSnapshot c = counters_of(ctx);
   for (const store::ClassItemStats& s : ctx.store.item_stats()) {
     const unsigned k = s.cls;
+    const stats::ClassSnapshot& pc = c.classes[k];
     class_stat(o, "items:", k, "number", s.number);
     class_stat(o, "items:", k, "number_hot", s.number_hot);
     class_stat(o, "items:", k, "number_warm", s.number_warm);
@@ -100,9 +102,17 @@ void stats_items(Context& ctx, Output& out) {
     class_stat(o, "items:", k, "evicted_active", s.evicted_active);
     class_stat(o, "items:", k, "crawler_reclaimed", s.crawler_reclaimed);
     class_stat(o, "items:", k, "crawler_items_checked", s.crawler_items_checked);
+    class_stat(o, "items:", k, "lrutail_reflocked", s.lrutail_reflocked);
     class_stat(o, "items:", k, "moves_to_cold", s.moves_to_cold);
     class_stat(o, "items:", k, "moves_to_warm", s.moves_to_warm);
     class_stat(o, "items:", k, "moves_within_lru", s.moves_within_lru);
+    class_stat(o, "items:", k, "direct_reclaims", s.direct_reclaims);
+    class_stat(o, "items:", k, "hits_to_hot", pc.hits_to_hot);
+    class_stat(o, "items:", k, "hits_to_warm", pc.hits_to_warm);
+    class_stat(o, "items:", k, "hits_to_cold", pc.hits_to_cold);
+    // memcoro has no TEMP LRU (`lru temp_ttl` is refused): memcached's value
+    // with temp_lru off.
+    class_stat(o, "items:", k, "hits_to_temp", 0);
   }
   o += "END\r\n";
 }

@@ -62,7 +62,7 @@ bool do_get(const Command& cmd, Context& ctx, Output& out) {
     } else {
       ctx.counters.cmd_get.add();
       (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
-      if (r.item) ctx.counters.cls(r.cls).get_hits.add();
+      if (r.item) count_class_hit(ctx.counters, r.cls, r.segment);
     }
     count_lookup(r.status, ctx.counters);
     if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) {
@@ -204,6 +204,17 @@ void finish_store_in_place(const Command& cmd, store::ItemRef pending, Context& 
   opts.cas = cmd.cas_unique;
   const StoreStatus s = ctx.store.finish_store(opts, std::move(pending), nullptr, &outcome);
   reply_store(cmd, s, outcome, ctx, out);
+}
+
+void count_class_hit(stats::ThreadCounters& c, unsigned cls, store::Segment seg) {
+  stats::ThreadCounters::Class& k = c.cls(cls);
+  k.get_hits.add();
+  switch (seg) {
+    case store::Segment::hot: k.hits_to_hot.add(); break;
+    case store::Segment::warm: k.hits_to_warm.add(); break;
+    case store::Segment::cold: k.hits_to_cold.add(); break;
+    case store::Segment::none: break;  // unlinked meanwhile: no segment to count
+  }
 }
 
 void write_error(std::string_view text, Output& out) {

@@ -99,7 +99,7 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
   } else {
     ctx.counters.cmd_get.add();
     (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
-    if (r.item) ctx.counters.cls(r.cls).get_hits.add();
+    if (r.item) count_class_hit(ctx.counters, r.cls, r.segment);
   }
   if (!r.item) {
     if (cmd.noreply) return;  // q hides a miss
@@ -302,6 +302,7 @@ void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
 }
 
 void meta_debug(const Command& cmd, Context& ctx, Output& out) {
+  ctx.counters.cmd_meta.add();  // memcached 1.6.18's cmd_meta counts only `me`
   const std::optional<store::ItemInfo> info = ctx.store.peek(cmd.key);
   if (!info) {
     out.append("EN\r\n");

@@ -225,10 +225,10 @@ struct Server::Impl final : exec::ServerControl {
         text += value;
         text += "\r\n";
       };
-      for (auto& [name, value] : config::stats_settings(live)) {
-        add(name, value);
-        if (name == "stat_key_prefix") add("detail_enabled", prefix_stats.enabled() ? "yes" : "no");
-      }
+      const std::pair<std::string_view, std::string> runtime[] = {
+          {"oldest", std::to_string(store.oldest_live())},
+          {"detail_enabled", prefix_stats.enabled() ? "yes" : "no"}};
+      for (auto& [name, value] : config::stats_settings(live, runtime)) add(name, value);
       text += "END\r\n";
       return true;
     }
@@ -291,6 +291,10 @@ struct Server::Impl final : exec::ServerControl {
     in.uptime = static_cast<std::uint64_t>(now - started);
     in.time = now;
     in.version = std::string(config::kVersion);
+    // memcached names its event library's version; memcoro's is Boost.Asio.
+    in.event_library = "asio-" + std::to_string(BOOST_ASIO_VERSION / 100000) + "." +
+                       std::to_string(BOOST_ASIO_VERSION / 100 % 1000) + "." +
+                       std::to_string(BOOST_ASIO_VERSION % 100);
     in.rusage_user = seconds(ru.ru_utime);
     in.rusage_system = seconds(ru.ru_stime);
     in.max_connections = conn_limit.load();
@@ -313,6 +317,20 @@ struct Server::Impl final : exec::ServerControl {
     in.slab_reassign_rescues = sc.slab_reassign_rescues;
     in.slab_reassign_busy_items = sc.slab_reassign_busy_items;
     in.slab_reassign_running = sc.slab_reassign_running;
+    in.accepting_conns = !stopping.load();
+    in.idle_timeout = idle_timeout.load();
+    in.lru_crawler = store.lru_crawler();
+    in.lru_crawler_running = sc.lru_crawler_running;
+    in.lru_crawler_starts = sc.lru_crawler_starts;
+    in.hash_power_level = sc.hash_power_level;
+    in.hash_bytes = sc.hash_bytes;
+    in.evicted_active = sc.evicted_active;
+    in.crawler_items_checked = sc.crawler_items_checked;
+    in.lrutail_reflocked = sc.lrutail_reflocked;
+    in.moves_to_cold = sc.moves_to_cold;
+    in.moves_to_warm = sc.moves_to_warm;
+    in.moves_within_lru = sc.moves_within_lru;
+    in.direct_reclaims = sc.direct_reclaims;
     in.counters = sum_counters_raw();
     in.counters -= baseline;
     return in;

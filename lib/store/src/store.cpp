@@ -132,6 +132,7 @@ struct alignas(64) Store::Lru {
   std::uint64_t reclaimed = 0, expired_unfetched = 0, evicted_unfetched = 0;
   std::uint64_t evicted_active = 0, crawler_reclaimed = 0, crawler_items_checked = 0;
   std::uint64_t moves_to_cold = 0, moves_to_warm = 0, moves_within_lru = 0;
+  std::uint64_t lrutail_reflocked = 0, direct_reclaims = 0;
   std::uint64_t total() const { return count[0] + count[1] + count[2]; }
 };
 
@@ -224,7 +225,7 @@ Item* Store::find_locked(Stripe& s, const HashedKey& key, RelTime now, LookupSta
 void Store::lru_push(Lru& l, Segment seg, Item* it) {
   const auto i = static_cast<unsigned>(seg);
   const Handle h = slabs_.handle_of(it);
-  it->lru = seg;
+  it->lru.store(seg, std::memory_order_relaxed);
   it->prev = 0;
   it->next = l.head[i];
   if (l.head[i] != 0) item(l.head[i])->prev = h;
@@ -234,7 +235,7 @@ void Store::lru_push(Lru& l, Segment seg, Item* it) {
 }
 
 void Store::lru_remove(Lru& l, Item* it) {
-  const auto i = static_cast<unsigned>(it->lru);
+  const auto i = static_cast<unsigned>(it->lru.load(std::memory_order_relaxed));
   if (i >= kSegments) return;
   if (it->prev != 0) {
     item(it->prev)->next = it->next;
@@ -247,7 +248,7 @@ void Store::lru_remove(Lru& l, Item* it) {
     l.tail[i] = it->prev;
   }
   it->prev = it->next = 0;
-  it->lru = Segment::none;
+  it->lru.store(Segment::none, std::memory_order_relaxed);
   --l.count[i];
 }
 
@@ -377,7 +378,7 @@ Item* Store::allocate(std::string_view key, std::uint32_t flags, RelTime exptime
       it->key_len = static_cast<std::uint8_t>(key.size());
       it->cls = static_cast<std::uint8_t>(cls);
       it->access.store(0, std::memory_order_relaxed);
-      it->lru = Segment::none;
+      it->lru.store(Segment::none, std::memory_order_relaxed);
       std::memcpy(it->bytes(), key.data(), key.size());
       char* end = it->value_data() + value_len;
       end[0] = '\r';
@@ -385,8 +386,12 @@ Item* Store::allocate(std::string_view key, std::uint32_t flags, RelTime exptime
       return it;
     }
     if (!config_.evictions) break;
-    if (evict_one(cls)) continue;
-    if (steal_page_for(cls)) continue;
+    if (evict_one(cls) || steal_page_for(cls)) {
+      // memcached's direct_reclaims: the request itself made room.
+      std::lock_guard lock(lrus_[cls].mu);
+      ++lrus_[cls].direct_reclaims;
+      continue;
+    }
     break;
   }
   {
@@ -416,7 +421,10 @@ bool Store::evict_one(unsigned cls) {
         ++l.moves_to_warm;
         continue;
       }
-      if (it->refcount.load(std::memory_order_acquire) != 1) continue;  // in use
+      if (it->refcount.load(std::memory_order_acquire) != 1) {
+        ++l.lrutail_reflocked;  // in use
+        continue;
+      }
       Stripe& s = stripe_for(hash_key(it->key()));
       std::unique_lock stripe_lock(s.mu, std::try_to_lock);
       if (!stripe_lock.owns_lock()) continue;
@@ -532,7 +540,7 @@ bool Store::clear_for_move(ItemRef ref, RelTime now) {
   copy->key_len = it->key_len;
   copy->cls = it->cls;
   copy->access.store(it->access.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  copy->lru = Segment::none;
+  copy->lru.store(Segment::none, std::memory_order_relaxed);
   std::memcpy(copy->bytes(), it->bytes(), it->total_size() - sizeof(Item));
   auto pos = s.index.find(HashedKey{it->key(), hash});
   const_cast<Handle&>(*pos) = slabs_.handle_of(copy);
@@ -540,7 +548,7 @@ bool Store::clear_for_move(ItemRef ref, RelTime now) {
   {
     Lru& l = lrus_[it->cls];
     std::lock_guard lru_lock(l.mu);
-    const Segment seg = it->lru;
+    const Segment seg = it->lru.load(std::memory_order_relaxed);
     lru_remove(l, it);
     lru_push(l, seg == Segment::none ? Segment::hot : seg, copy);
   }
@@ -580,7 +588,7 @@ bool Store::process_move() {
           std::lock_guard lru_lock(l.mu);
           Handle h = l.head[seg];
           if (cursor) {
-            if (cursor.get()->lru == static_cast<Segment>(seg)) {
+            if (cursor.get()->lru.load(std::memory_order_relaxed) == static_cast<Segment>(seg)) {
               h = slabs_.handle_of(cursor.get());
             } else {
               ++restarts;
@@ -642,15 +650,19 @@ bool Store::set_memory_limit(std::size_t bytes) {
 // --- background work -------------------------------------------------------------
 
 std::size_t Store::crawl_stripes(std::size_t first, std::size_t count) {
+  if (first == 0) crawler_starts_.fetch_add(1, std::memory_order_relaxed);
+  crawlers_running_.fetch_add(1, std::memory_order_relaxed);
   const RelTime now = rel_now();
   std::size_t reclaimed = 0;
   std::vector<Handle> dead;
+  std::uint64_t checked[memory::SlabAllocator::kMaxClasses + 1] = {};
   for (std::size_t i = 0; i < count; ++i) {
     Stripe& s = stripes_[(first + i) & stripe_mask_];
     std::lock_guard lock(s.mu);
     dead.clear();
     for (Handle h : s.index) {
       LookupStatus why;
+      ++checked[item(h)->cls];
       if (!is_live(item(h), now, &why)) dead.push_back(h);
     }
     for (Handle h : dead) {
@@ -665,6 +677,12 @@ std::size_t Store::crawl_stripes(std::size_t first, std::size_t count) {
       ++reclaimed;
     }
   }
+  for (unsigned k = 1; k <= slabs_.num_classes(); ++k) {
+    if (checked[k] == 0) continue;
+    std::lock_guard lru_lock(lrus_[k].mu);
+    lrus_[k].crawler_items_checked += checked[k];
+  }
+  crawlers_running_.fetch_sub(1, std::memory_order_relaxed);
   return reclaimed;
 }
 
@@ -753,6 +771,7 @@ GetResult Store::get(std::string_view key) {
   if (it != nullptr) {
     touch_access_locked(it, now);
     r.cls = it->cls;
+    r.segment = it->lru.load(std::memory_order_relaxed);
     r.item = share(it);
   }
   return r;
@@ -1012,7 +1031,24 @@ StoreCounters Store::counters() const {
     c.expired_unfetched += l.expired_unfetched;
     c.evicted_unfetched += l.evicted_unfetched;
     c.crawler_reclaimed += l.crawler_reclaimed;
+    c.evicted_active += l.evicted_active;
+    c.crawler_items_checked += l.crawler_items_checked;
+    c.lrutail_reflocked += l.lrutail_reflocked;
+    c.moves_to_cold += l.moves_to_cold;
+    c.moves_to_warm += l.moves_to_warm;
+    c.moves_within_lru += l.moves_within_lru;
+    c.direct_reclaims += l.direct_reclaims;
   }
+  std::uint64_t slots = 0;
+  for (std::size_t i = 0; i <= stripe_mask_; ++i) {
+    std::lock_guard lock(stripes_[i].mu);
+    slots += stripes_[i].index.bucket_count();
+  }
+  c.hash_power_level = slots == 0 ? 0 : std::bit_width(slots) - 1;
+  // A slot holds a handle; each group of 15 slots has 16 bytes of metadata.
+  c.hash_bytes = slots * sizeof(Handle) + (slots + 14) / 15 * 16;
+  c.lru_crawler_running = crawlers_running_.load(std::memory_order_relaxed) > 0;
+  c.lru_crawler_starts = crawler_starts_.load(std::memory_order_relaxed);
   c.slabs_moved = slabs_moved_.load(std::memory_order_relaxed);
   c.slab_reassign_evictions = reassign_evictions_.load(std::memory_order_relaxed);
   c.slab_reassign_rescues = reassign_rescues_.load(std::memory_order_relaxed);
@@ -1059,6 +1095,8 @@ std::vector<ClassItemStats> Store::item_stats() const {
     s.moves_to_cold = l.moves_to_cold;
     s.moves_to_warm = l.moves_to_warm;
     s.moves_within_lru = l.moves_within_lru;
+    s.lrutail_reflocked = l.lrutail_reflocked;
+    s.direct_reclaims = l.direct_reclaims;
     out.push_back(s);
   }
   return out;
@@ -1153,6 +1191,7 @@ MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) 
       }
       if (it != nullptr) {
         r.cls = it->cls;
+        r.segment = it->lru.load(std::memory_order_relaxed);
         r.exptime_before = r.created ? 0 : it->exptime.load(std::memory_order_relaxed);
         r.fetched = it->has(kFetched);
         const RelTime t = it->time.load(std::memory_order_relaxed);

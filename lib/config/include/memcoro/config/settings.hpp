@@ -4,6 +4,7 @@
 // flags, help, memcached `stats settings` name and whether it may change at
 // run time; --help, `stats settings` and the JSON reader come from that list.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,8 +59,12 @@ std::string validate(const Settings& s);
 
 std::string help_text();
 
-// memcached-named `stats settings` fields, in declaration order.
-std::vector<std::pair<std::string_view, std::string>> stats_settings(const Settings& s);
+// memcached 1.6.18's `stats settings`, every field in its order: the
+// settings under their memcached names, `runtime` values (name, value) for
+// fields only the running server knows (oldest, detail_enabled), and
+// memcached's values for features memcoro does not have.
+std::vector<std::pair<std::string_view, std::string>> stats_settings(
+    const Settings& s, std::span<const std::pair<std::string_view, std::string>> runtime = {});
 
 // A change to settings in force, checked field by field: every field of
 // the document must be known, valid, and (if it differs) changeable at run

@@ -59,6 +59,10 @@ void finish_store_in_place(const protocol::Command& cmd, store::ItemRef pending,
 // Writes an error line ("<text>\r\n").
 void write_error(std::string_view text, Output& out);
 
+// A get that found its item, in the item's class: get_hits and, as
+// memcached's hits_to_hot|warm|cold, the LRU segment it was found in.
+void count_class_hit(stats::ThreadCounters& c, unsigned cls, store::Segment seg);
+
 // The store's own views and controls (admin.cpp): `stats slabs|items|sizes|
 // cachedump`, `slabs`, `cache_memlimit`, `lru_crawler`. stats_view returns
 // false for a subcommand it does not know.

@@ -7,34 +7,37 @@
 
 namespace memcoro::stats {
 
-#define MEMCORO_THREAD_COUNTERS(X)                                              \
-  X(cmd_get, "Number of get requests (each key of a multi-get counts)")         \
-  X(cmd_set, "Number of storage requests")                                      \
-  X(cmd_flush, "Number of flush_all requests")                                  \
-  X(cmd_touch, "Number of touch requests (each key of gat counts)")             \
-  X(get_hits, "Number of keys requested and found")                             \
-  X(get_misses, "Number of keys requested and not found")                       \
-  X(get_expired, "Number of keys requested but found expired")                  \
-  X(get_flushed, "Number of keys requested but found invalidated by flush_all") \
-  X(delete_misses, "Number of delete requests for missing keys")                \
-  X(delete_hits, "Number of delete requests that removed an item")              \
-  X(incr_misses, "Number of incr requests for missing keys")                    \
-  X(incr_hits, "Number of successful incr requests")                            \
-  X(decr_misses, "Number of decr requests for missing keys")                    \
-  X(decr_hits, "Number of successful decr requests")                            \
-  X(cas_misses, "Number of cas requests for missing keys")                      \
-  X(cas_hits, "Number of successful cas requests")                              \
-  X(cas_badval, "Number of cas requests whose CAS value did not match")         \
-  X(touch_hits, "Number of keys touched with a new expiration time")            \
-  X(touch_misses, "Number of touch requests for missing keys")                  \
-  X(store_too_large, "Number of items rejected as larger than the item limit")  \
-  X(store_no_memory, "Number of items rejected for lack of memory")             \
-  X(bytes_read, "Bytes read from the network")                                  \
-  X(bytes_written, "Bytes written to the network")                              \
-  X(idle_kicks, "Connections closed by the idle timeout")                       \
-  X(rejected_binary_connections, "Connections closed because they spoke the binary protocol")
+#define MEMCORO_THREAD_COUNTERS(X)                                                    \
+  X(cmd_get, "Number of get requests (each key of a multi-get counts)")               \
+  X(cmd_set, "Number of storage requests")                                            \
+  X(cmd_flush, "Number of flush_all requests")                                        \
+  X(cmd_touch, "Number of touch requests (each key of gat counts)")                   \
+  X(cmd_meta, "Number of meta debug (me) requests: all that memcached 1.6.18 counts") \
+  X(get_hits, "Number of keys requested and found")                                   \
+  X(get_misses, "Number of keys requested and not found")                             \
+  X(get_expired, "Number of keys requested but found expired")                        \
+  X(get_flushed, "Number of keys requested but found invalidated by flush_all")       \
+  X(delete_misses, "Number of delete requests for missing keys")                      \
+  X(delete_hits, "Number of delete requests that removed an item")                    \
+  X(incr_misses, "Number of incr requests for missing keys")                          \
+  X(incr_hits, "Number of successful incr requests")                                  \
+  X(decr_misses, "Number of decr requests for missing keys")                          \
+  X(decr_hits, "Number of successful decr requests")                                  \
+  X(cas_misses, "Number of cas requests for missing keys")                            \
+  X(cas_hits, "Number of successful cas requests")                                    \
+  X(cas_badval, "Number of cas requests whose CAS value did not match")               \
+  X(touch_hits, "Number of keys touched with a new expiration time")                  \
+  X(touch_misses, "Number of touch requests for missing keys")                        \
+  X(store_too_large, "Number of items rejected as larger than the item limit")        \
+  X(store_no_memory, "Number of items rejected for lack of memory")                   \
+  X(idle_kicks, "Number of connections closed by the idle timeout")                   \
+  X(bytes_read, "Bytes read from the network")                                        \
+  X(bytes_written, "Bytes written to the network")                                    \
+  X(rejected_binary_connections,                                                      \
+    "Connections closed because they spoke the binary protocol, not served yet")
 
-// Per slab class, as memcached's `stats slabs` reports them.
+// Per slab class: the first eight as memcached's `stats slabs` reports them;
+// hits_to_* split get_hits by the LRU segment the item was in (`stats items`).
 #define MEMCORO_CLASS_COUNTERS(X) \
   X(get_hits)                     \
   X(cmd_set)                      \
@@ -43,7 +46,10 @@ namespace memcoro::stats {
   X(decr_hits)                    \
   X(cas_hits)                     \
   X(cas_badval)                   \
-  X(touch_hits)
+  X(touch_hits)                   \
+  X(hits_to_hot)                  \
+  X(hits_to_warm)                 \
+  X(hits_to_cold)
 
 inline constexpr unsigned kMaxSlabClasses = 64;  // ids 1..63
 

@@ -30,7 +30,8 @@ inline constexpr std::uint8_t kTokenSent = 16;
 // this one (append, a longer incr) does not keep it, as in memcached.
 inline constexpr std::uint8_t kKeyBinary = 32;
 
-// Item::lru values (under the class's LRU lock).
+// Item::lru values (written under the class's LRU lock; a reader without
+// that lock, counting a hit by segment, gets a recent value).
 enum class Segment : std::uint8_t { hot = 0, warm = 1, cold = 2, none = 3 };
 
 struct Item {
@@ -45,7 +46,7 @@ struct Item {
   std::uint8_t key_len;
   std::uint8_t cls;                  // slab class
   std::atomic<std::uint8_t> access;  // kLinked | kFetched | kActive
-  Segment lru;
+  std::atomic<Segment> lru;
   // followed by: key, value, "\r\n"
 
   char* bytes() { return reinterpret_cast<char*>(this + 1); }

@@ -55,7 +55,8 @@ enum class DeltaStatus : std::uint8_t { ok, not_found, non_numeric, no_memory };
 struct GetResult {
   ItemRef item;
   LookupStatus status = LookupStatus::miss;
-  std::uint8_t cls = 0;  // slab class of the item found
+  std::uint8_t cls = 0;             // slab class of the item found
+  Segment segment = Segment::none;  // its LRU segment when found (get only)
 };
 
 struct Outcome {
@@ -98,6 +99,14 @@ struct StoreCounters {
   std::uint64_t slab_reassign_rescues = 0;     // live items copied off a moving page
   std::uint64_t slab_reassign_busy_items = 0;  // items in use when the mover came
   bool slab_reassign_running = false;
+  // Sums of the per-class `stats items` fields of the same names.
+  std::uint64_t evicted_active = 0, crawler_items_checked = 0, lrutail_reflocked = 0;
+  std::uint64_t moves_to_cold = 0, moves_to_warm = 0, moves_within_lru = 0, direct_reclaims = 0;
+  // The index, all stripes: log2 of its slots (rounded down) and the bytes
+  // of its tables, as memcached's hash_power_level and hash_bytes.
+  std::uint64_t hash_power_level = 0, hash_bytes = 0;
+  bool lru_crawler_running = false;
+  std::uint64_t lru_crawler_starts = 0;  // crawls begun: passes over the index and crawl_all
 };
 
 // `stats items` for one class.
@@ -110,6 +119,7 @@ struct ClassItemStats {
   std::uint64_t tailrepairs = 0, reclaimed = 0, expired_unfetched = 0, evicted_unfetched = 0;
   std::uint64_t evicted_active = 0, crawler_reclaimed = 0, crawler_items_checked = 0;
   std::uint64_t moves_to_cold = 0, moves_to_warm = 0, moves_within_lru = 0;
+  std::uint64_t lrutail_reflocked = 0, direct_reclaims = 0;
 };
 
 // One line of `stats cachedump` / `lru_crawler metadump`.
@@ -145,13 +155,14 @@ struct MetaGetResult {
   ItemRef item;
   LookupStatus status = LookupStatus::miss;
   std::uint8_t cls = 0;
-  bool created = false;       // N made the item
-  bool won = false;           // W: this client should recache
-  bool stale = false;         // X
-  bool token_sent = false;    // Z: another client already won
-  bool fetched = false;       // h: read before this request
-  bool cas_mismatch = false;  // C given and different: nothing was changed
-  RelTime idle = 0;           // l: seconds since the last access before this one
+  Segment segment = Segment::none;  // LRU segment of the item found
+  bool created = false;             // N made the item
+  bool won = false;                 // W: this client should recache
+  bool stale = false;               // X
+  bool token_sent = false;          // Z: another client already won
+  bool fetched = false;             // h: read before this request
+  bool cas_mismatch = false;        // C given and different: nothing was changed
+  RelTime idle = 0;                 // l: seconds since the last access before this one
   RelTime exptime_before = 0, exptime_after = 0, now = 0;
 };
 
@@ -307,6 +318,8 @@ class Store {
   const StoreConfig& config() const { return config_; }
   // Seconds since the store's epoch, as items record them.
   RelTime rel_now() const;
+  // The flush_all marker: items last stored before it are invalid (0: none).
+  RelTime oldest_live() const { return oldest_live_.load(std::memory_order_relaxed); }
   std::int64_t to_unix(RelTime t) const { return epoch_ + t; }
   // memcached's realtime(): a protocol exptime to store time.
   RelTime to_rel_time(std::int64_t exptime) const;
@@ -380,6 +393,8 @@ class Store {
   std::atomic<std::uint64_t> reassign_evictions_{0};
   std::atomic<std::uint64_t> reassign_rescues_{0};
   std::atomic<std::uint64_t> reassign_busy_{0};
+  std::atomic<std::uint64_t> crawler_starts_{0};
+  std::atomic<unsigned> crawlers_running_{0};
   // maintenance_tick() state (only its caller touches these)
   std::size_t crawl_cursor_ = 0;
   std::vector<std::uint64_t> last_evicted_;
