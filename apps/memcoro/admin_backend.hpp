@@ -29,6 +29,7 @@ class AdminBackend final : public admin::Backend {
 
  private:
   admin::Reply apply(const config::UpdatePlan& plan, std::string_view source);
+  admin::Reply refuse(const std::vector<config::Rejection>& rejections, std::string_view source);
 
   std::mutex mu_;  // settings_, and one change at a time
   config::Settings settings_;

@@ -114,3 +114,11 @@ TEST_CASE("apply_json changes nothing when a field is invalid") {
   CHECK(s.port == 11211);
   CHECK(apply_json(s, "not json") != "");
 }
+
+TEST_CASE("memory_limit in megabytes past 2^30 is refused, not wrapped") {
+  Settings s;
+  CHECK_FALSE(apply_json(s, R"({"memory_limit": 17592186044417})").empty());  // 2^44 + 1
+  CHECK(s.memory_limit == 64ull << 20);
+  CHECK(apply_json(s, R"({"memory_limit": 1073741824})").empty());  // 2^30 MB: the flag's bound
+  CHECK(s.memory_limit == 1ull << 50);
+}

@@ -131,6 +131,11 @@ const std::vector<Def>& defs() {
             [](Settings& s, const json& j) {
               std::uint64_t v = 0;
               if (j.is_number_unsigned()) {
+                // Bounded as the flag is: beyond it, << 20 would wrap to a
+                // small limit that nobody asked for.
+                if (j.get<std::uint64_t>() > (1ull << 30)) {
+                  return size_error("memory_limit", 1 << 20, 1ull << 50);
+                }
                 v = j.get<std::uint64_t>() << 20;
               } else if (!j.is_string() || !parse_size(j.get<std::string>(), v)) {
                 return std::string{"memory_limit: expected megabytes (number) or a size string"};
