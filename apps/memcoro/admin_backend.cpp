@@ -1,5 +1,6 @@
 #include "admin_backend.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -23,28 +24,27 @@ std::string AdminBackend::config_json() {
   return config::settings_json(server_.live_settings(settings_));
 }
 
-admin::Reply AdminBackend::refuse(const std::vector<config::Rejection>& rejections,
+admin::Reply AdminBackend::refuse(int status, const std::vector<config::Rejection>& rejections,
                                   std::string_view source) {
-  bool restart_only = true;
   nlohmann::json rejected = nlohmann::json::array();
   for (const config::Rejection& r : rejections) {
-    restart_only = restart_only && r.needs_restart;
     rejected.push_back({{"field", r.field}, {"reason", r.reason}});
   }
   const nlohmann::json body = {{"applied", false}, {"rejected", rejected}};
   std::fprintf(stderr, "config (%.*s): refused, nothing changed: %s\n",
                static_cast<int>(source.size()), source.data(), rejected.dump().c_str());
-  return {restart_only ? 409 : 400, body.dump(2) + "\n"};
+  return {status, body.dump(2) + "\n"};
 }
 
 admin::Reply AdminBackend::apply(const config::UpdatePlan& plan, std::string_view source) {
-  if (!plan.rejected.empty()) return refuse(plan.rejected, source);
-  if (auto refused = server_.apply_live(plan.next)) {
-    // Valid, but what is running cannot take it: 409, and nothing applied.
-    admin::Reply reply = refuse({*refused}, source);
-    reply.status = 409;
-    return reply;
+  if (!plan.rejected.empty()) {
+    const bool restart_only =
+        std::all_of(plan.rejected.begin(), plan.rejected.end(),
+                    [](const config::Rejection& r) { return r.needs_restart; });
+    return refuse(restart_only ? 409 : 400, plan.rejected, source);
   }
+  // Valid, but what is running may not take it: 409, and nothing applied.
+  if (auto refused = server_.apply_live(plan.next)) return refuse(409, {*refused}, source);
   nlohmann::json changed = nlohmann::json::array();
   for (const std::string& field : plan.changed) {
     changed.push_back(field);

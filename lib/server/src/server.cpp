@@ -663,9 +663,8 @@ std::optional<config::Rejection> Server::apply_live(const config::Settings& s) {
   if (s.memory_limit != impl_->store.memory_limit() &&
       !impl_->store.set_memory_limit(s.memory_limit)) {
     return config::Rejection{"memory_limit",
-                             "the store refused " + std::to_string(s.memory_limit) +
-                                 " bytes (more than it can reserve; cache_memlimit answers "
-                                 "MEMLIMIT_ADJUST_FAILED)",
+                             "the store refused a limit of " + std::to_string(s.memory_limit) +
+                                 " bytes (cache_memlimit answers MEMLIMIT_ADJUST_FAILED to it)",
                              false};
   }
   impl_->conn_limit = s.conn_limit;
