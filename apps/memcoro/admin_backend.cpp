@@ -1,5 +1,6 @@
 #include "admin_backend.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -20,30 +21,30 @@ std::string AdminBackend::stats_text(std::string_view sub) {
 
 std::string AdminBackend::config_json() {
   std::lock_guard lock(mu_);
-  config::Settings live = settings_;
-  live.memory_limit = store_.memory_limit();  // cache_memlimit may have changed it
-  live.slab_automove = store_.automove();
-  live.lru_crawler = store_.lru_crawler();
-  live.hot_lru_pct = store_.hot_pct();  // lru tune may have changed them
-  live.warm_lru_pct = store_.warm_pct();
-  return config::settings_json(live);
+  return config::settings_json(server_.live_settings(settings_));
+}
+
+admin::Reply AdminBackend::refuse(int status, const std::vector<config::Rejection>& rejections,
+                                  std::string_view source) {
+  nlohmann::json rejected = nlohmann::json::array();
+  for (const config::Rejection& r : rejections) {
+    rejected.push_back({{"field", r.field}, {"reason", r.reason}});
+  }
+  const nlohmann::json body = {{"applied", false}, {"rejected", rejected}};
+  std::fprintf(stderr, "config (%.*s): refused, nothing changed: %s\n",
+               static_cast<int>(source.size()), source.data(), rejected.dump().c_str());
+  return {status, body.dump(2) + "\n"};
 }
 
 admin::Reply AdminBackend::apply(const config::UpdatePlan& plan, std::string_view source) {
-  nlohmann::json body;
   if (!plan.rejected.empty()) {
-    bool restart_only = true;
-    nlohmann::json rejected = nlohmann::json::array();
-    for (const config::Rejection& r : plan.rejected) {
-      restart_only = restart_only && r.needs_restart;
-      rejected.push_back({{"field", r.field}, {"reason", r.reason}});
-    }
-    body = {{"applied", false}, {"rejected", rejected}};
-    std::fprintf(stderr, "config (%.*s): refused, nothing changed: %s\n",
-                 static_cast<int>(source.size()), source.data(), rejected.dump().c_str());
-    return {restart_only ? 409 : 400, body.dump(2) + "\n"};
+    const bool restart_only =
+        std::all_of(plan.rejected.begin(), plan.rejected.end(),
+                    [](const config::Rejection& r) { return r.needs_restart; });
+    return refuse(restart_only ? 409 : 400, plan.rejected, source);
   }
-  server_.apply_live(plan.next);
+  // Valid, but what is running may not take it: 409, and nothing applied.
+  if (auto refused = server_.apply_live(plan.next)) return refuse(409, {*refused}, source);
   nlohmann::json changed = nlohmann::json::array();
   for (const std::string& field : plan.changed) {
     changed.push_back(field);
@@ -51,13 +52,15 @@ admin::Reply AdminBackend::apply(const config::UpdatePlan& plan, std::string_vie
                  source.data(), field.c_str());
   }
   settings_ = plan.next;
-  body = {{"applied", true}, {"changed", changed}};
+  const nlohmann::json body = {{"applied", true}, {"changed", changed}};
   return {200, body.dump(2) + "\n"};
 }
 
 admin::Reply AdminBackend::put_config(std::string_view body) {
   std::lock_guard lock(mu_);
-  return apply(config::plan_update(settings_, body), "PUT /config");
+  // Planned from what is in force, so that a field the request leaves out
+  // keeps what the text protocol may have set (cache_memlimit, lru tune...).
+  return apply(config::plan_update(server_.live_settings(settings_), body), "PUT /config");
 }
 
 admin::Reply AdminBackend::reload_config() {
@@ -74,10 +77,10 @@ admin::Reply AdminBackend::reload_config() {
       config::load(static_cast<int>(argv_.size()), argv.data(), candidate);
   if (loaded.action != config::LoadResult::Action::run) {
     nlohmann::json body = {{"applied", false}, {"error", loaded.message}};
-    std::fprintf(stderr, "config (reload): refused: %s", loaded.message.c_str());
+    std::fprintf(stderr, "config (reload): refused, nothing changed: %s", loaded.message.c_str());
     return {400, body.dump(2) + "\n"};
   }
-  return apply(config::plan_replace(settings_, candidate), "reload");
+  return apply(config::plan_replace(server_.live_settings(settings_), candidate), "reload");
 }
 
 }  // namespace memcoro

@@ -29,6 +29,9 @@ class AdminBackend final : public admin::Backend {
 
  private:
   admin::Reply apply(const config::UpdatePlan& plan, std::string_view source);
+  // Logs and answers a change that applies nothing.
+  admin::Reply refuse(int status, const std::vector<config::Rejection>& rejections,
+                      std::string_view source);
 
   std::mutex mu_;  // settings_, and one change at a time
   config::Settings settings_;

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
     admin_options.listen = settings.admin_listen;
     admin_options.port = settings.admin_port;
     admin_options.token = token;
+    admin_options.allowed_hosts = settings.admin_allowed_hosts;
     memcoro::admin::Server admin(admin_options, backend);
     if (settings.admin_port != 0) {
       if (std::string e = admin.bind(); !e.empty()) {

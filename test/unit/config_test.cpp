@@ -114,3 +114,34 @@ TEST_CASE("apply_json changes nothing when a field is invalid") {
   CHECK(s.port == 11211);
   CHECK(apply_json(s, "not json") != "");
 }
+
+TEST_CASE("admin_allowed_hosts: a flag's comma list or a JSON array, normalized") {
+  Settings s;
+  REQUIRE(
+      load_args({"--admin-allowed-hosts", "Cache.Internal, 10.0.0.5,[FD00::1],name."}, s).action ==
+      LoadResult::Action::run);
+  CHECK(s.admin_allowed_hosts ==
+        std::vector<std::string>{"cache.internal", "10.0.0.5", "fd00::1", "name"});
+  Settings j;
+  CHECK(apply_json(j, R"({"admin_allowed_hosts": ["a.example", "::1"]})").empty());
+  CHECK(j.admin_allowed_hosts == std::vector<std::string>{"a.example", "::1"});
+  for (const char* bad : {R"("a.example")", R"([1])", R"(["*.example"])", R"(["a:80"])",
+                          R"(["[a]"])", R"(["a b"])", R"([""])"}) {
+    Settings b;
+    INFO(bad);
+    CHECK_FALSE(apply_json(b, std::string(R"({"admin_allowed_hosts": )") + bad + "}").empty());
+    CHECK(b.admin_allowed_hosts.empty());
+  }
+  // Not live: only a restart changes who may reach the admin port.
+  const UpdatePlan plan = plan_update(Settings{}, R"({"admin_allowed_hosts": ["x.example"]})");
+  REQUIRE(plan.rejected.size() == 1);
+  CHECK(plan.rejected[0].needs_restart);
+}
+
+TEST_CASE("memory_limit in megabytes past 2^30 is refused, not wrapped") {
+  Settings s;
+  CHECK_FALSE(apply_json(s, R"({"memory_limit": 17592186044417})").empty());  // 2^44 + 1
+  CHECK(s.memory_limit == 64ull << 20);
+  CHECK(apply_json(s, R"({"memory_limit": 1073741824})").empty());  // 2^30 MB: the flag's bound
+  CHECK(s.memory_limit == 1ull << 50);
+}

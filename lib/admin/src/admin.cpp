@@ -6,7 +6,10 @@
 #include <boost/beast/http.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+
+#include "guard.hpp"
 
 namespace memcoro::admin {
 
@@ -41,11 +44,46 @@ bool authorized(const Options& options, std::string_view authorization) {
   return diff == 0;
 }
 
+// Why a request that changes state is refused, or nullopt. A browser sends
+// a cross-site POST with text/plain (a "simple" request) without asking
+// first; application/json needs a CORS preflight, which this port never
+// approves. Origin catches what gets through anyway (a same-site page on
+// another port, a browser that sends no preflight).
+std::optional<Reply> refuse_change(const Options& options, const Request& r,
+                                   const std::optional<Authority>& host) {
+  if (!r.origin.empty() && (!host || !same_origin(r.origin, *host))) {
+    return error_reply(403, "cross-site request refused: Origin '" + std::string(r.origin) +
+                                "' is not this admin port");
+  }
+  if (!is_json(r.content_type)) {
+    return error_reply(415, "changes need Content-Type: application/json");
+  }
+  if (!authorized(options, r.authorization)) return error_reply(401, "bearer token required");
+  return std::nullopt;
+}
+
 }  // namespace
 
-Reply handle(Backend& backend, const Options& options, std::string_view method,
-             std::string_view target, std::string_view authorization, std::string_view body) {
-  std::string_view path = target.substr(0, target.find('?'));
+Reply handle(Backend& backend, const Options& options, const Request& r) {
+  // The Host check comes first, for reads too: a page whose DNS name was
+  // rebound to this address must not read the stats either.
+  std::optional<Authority> host;
+  if (!r.host.empty()) {
+    host = parse_authority(r.host);
+    if (!host) return error_reply(400, "bad Host header");
+    if (!host_allowed(*host, options.allowed_hosts, r.local_address)) {
+      return error_reply(403, "Host '" + std::string(r.host) +
+                                  "' is not allowed on the admin port; use a loopback address "
+                                  "or add it to admin_allowed_hosts");
+    }
+  } else if (r.http11) {
+    return error_reply(400, "Host header required");
+  }
+  const std::string_view method = r.method;
+  // A CORS preflight gets no Access-Control-* header, so the browser does
+  // not send the request it asked about.
+  if (method == "OPTIONS") return {204, "", "text/plain"};
+  std::string_view path = r.target.substr(0, r.target.find('?'));
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   const bool get = method == "GET" || method == "HEAD";
 
@@ -88,22 +126,22 @@ Reply handle(Backend& backend, const Options& options, std::string_view method,
     if (!get) return error_reply(405, "use GET");
     return {200, std::string(dashboard_html()), "text/html; charset=utf-8"};
   }
-  // Changes: method, then authorization.
+  // Changes: method, then origin, content type and token.
   if (path == "/stats/reset") {
     if (method != "POST") return error_reply(405, "use POST");
-    if (!authorized(options, authorization)) return error_reply(401, "bearer token required");
+    if (auto refused = refuse_change(options, r, host)) return *refused;
     backend.reset_stats();
     return json_reply(200, {{"reset", true}});
   }
   if (path == "/config") {
     if (get) return {200, backend.config_json() + "\n"};
     if (method != "PUT") return error_reply(405, "use GET or PUT");
-    if (!authorized(options, authorization)) return error_reply(401, "bearer token required");
-    return backend.put_config(body);
+    if (auto refused = refuse_change(options, r, host)) return *refused;
+    return backend.put_config(r.body);
   }
   if (path == "/config/reload") {
     if (method != "POST") return error_reply(405, "use POST");
-    if (!authorized(options, authorization)) return error_reply(401, "bearer token required");
+    if (auto refused = refuse_change(options, r, host)) return *refused;
     return backend.reload_config();
   }
   return error_reply(404, "no such endpoint");
@@ -175,9 +213,21 @@ struct Server::Impl {
         break;
       }
       auto& req = parser.get();
-      Reply reply = handle(backend, options, std::string_view(req.method_string()),
-                           std::string_view(req.target()),
-                           std::string_view(req[http::field::authorization]), req.body());
+      Reply reply;
+      if (req.count(http::field::host) > 1 || req.count(http::field::origin) > 1) {
+        reply = error_reply(400, "more than one Host or Origin header");
+      } else {
+        boost::system::error_code local_ec;
+        const std::string local = stream.socket().local_endpoint(local_ec).address().to_string();
+        reply = handle(
+            backend, options,
+            Request{std::string_view(req.method_string()), std::string_view(req.target()),
+                    std::string_view(req[http::field::host]),
+                    std::string_view(req[http::field::origin]),
+                    std::string_view(req[http::field::content_type]),
+                    std::string_view(req[http::field::authorization]), req.body(),
+                    local_ec ? std::string_view{} : std::string_view(local), req.version() >= 11});
+      }
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::server, "memcoro");
       res.set(http::field::content_type, reply.content_type);

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "host_list.hpp"
+
 namespace memcoro::config {
 namespace {
 
@@ -167,6 +169,8 @@ const std::vector<Def>& defs() {
             [](Settings& s, const json& j) {
               std::uint64_t v = 0;
               if (j.is_number_unsigned()) {
+                // Bounded as the flag is: beyond it, << 20 would wrap to a
+                // small limit that nobody asked for.
                 if (j.get<std::uint64_t>() > kMaxMemoryMb) {
                   return size_error("memory_limit", kMinMemory, kMaxMemory);
                 }
@@ -328,6 +332,33 @@ const std::vector<Def>& defs() {
     d.push_back(string_def("admin_token_file", "admin-token-file", "FILE",
                            "file holding the bearer token that changes need on the admin port",
                            false, &Settings::admin_token_file));
+    // Not live, like admin_listen and admin_token_file: who may talk to the
+    // admin port is fixed at start, so no request through it can widen it.
+    d.push_back(Def{"admin_allowed_hosts", 0, "admin-allowed-hosts", "HOSTS",
+                    "comma-separated host names or addresses the admin port accepts in the "
+                    "Host header besides loopback ones (containers, proxies)",
+                    "", false,
+                    [](Settings& s, std::string_view t) {
+                      return parse_host_list(split_commas(t), s.admin_allowed_hosts);
+                    },
+                    [](Settings& s, const json& j) {
+                      const std::string error = "admin_allowed_hosts: expected an array of strings";
+                      if (!j.is_array()) return error;
+                      std::vector<std::string> items;
+                      for (const json& e : j) {
+                        if (!e.is_string()) return error;
+                        items.push_back(e.get<std::string>());
+                      }
+                      return parse_host_list(items, s.admin_allowed_hosts);
+                    },
+                    [](const Settings& s) {
+                      std::string out;
+                      for (const std::string& h : s.admin_allowed_hosts) {
+                        out += (out.empty() ? "" : ",") + h;
+                      }
+                      return out;
+                    },
+                    [](const Settings& s) { return json(s.admin_allowed_hosts); }});
     for (Def& def : d) {
       if (!def.value) {
         auto show = def.show;

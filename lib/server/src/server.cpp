@@ -196,6 +196,22 @@ struct Server::Impl final : exec::ServerControl {
     baseline_total_connections = total_connections.load();
     baseline_rejected = rejected_connections.load();
   }
+  // `base` with the live settings as they are now (the text protocol's
+  // verbosity, cache_memlimit, slabs automove, lru_crawler and lru tune
+  // change them too).
+  config::Settings live_settings(config::Settings base) const {
+    base.conn_limit = conn_limit.load();
+    base.verbosity = verbosity.load();
+    base.idle_timeout = idle_timeout.load();
+    base.drain_timeout = drain_timeout.load();
+    base.conn_reply_limit = reply_limit.load();
+    base.memory_limit = store.memory_limit();
+    base.slab_automove = store.automove();
+    base.lru_crawler = store.lru_crawler();
+    base.hot_lru_pct = store.hot_pct();
+    base.warm_lru_pct = store.warm_pct();
+    return base;
+  }
   bool stats(std::span<const std::string_view> args, exec::Output& out) override {
     if (args.empty()) {
       stats::write_text(stats::general_stats(general_inputs()), out.text());
@@ -207,17 +223,7 @@ struct Server::Impl final : exec::ServerControl {
     }
     if (args[0] == "settings") {
       auto& text = out.text();
-      config::Settings live = settings;
-      live.conn_limit = conn_limit.load();
-      live.verbosity = verbosity.load();
-      live.idle_timeout = idle_timeout.load();
-      live.drain_timeout = drain_timeout.load();
-      live.conn_reply_limit = reply_limit.load();
-      live.memory_limit = store.memory_limit();
-      live.slab_automove = store.automove();
-      live.lru_crawler = store.lru_crawler();
-      live.hot_lru_pct = store.hot_pct();
-      live.warm_lru_pct = store.warm_pct();
+      const config::Settings live = live_settings(settings);
       auto add = [&](std::string_view name, std::string_view value) {
         text += "STAT ";
         text += name;
@@ -768,16 +774,29 @@ void Server::on_sighup(std::function<void()> fn) {
   impl_->hup = std::move(fn);
 }
 
-void Server::apply_live(const config::Settings& s) {
+config::Settings Server::live_settings(const config::Settings& base) const {
+  return impl_->live_settings(base);
+}
+
+std::optional<config::Rejection> Server::apply_live(const config::Settings& s) {
+  // The store may refuse a memory limit; it is the only setting that can
+  // fail, so it goes first: when it is refused, nothing has changed yet.
+  if (s.memory_limit != impl_->store.memory_limit() &&
+      !impl_->store.set_memory_limit(s.memory_limit)) {
+    return config::Rejection{"memory_limit",
+                             "the store refused a limit of " + std::to_string(s.memory_limit) +
+                                 " bytes (cache_memlimit answers MEMLIMIT_ADJUST_FAILED to it)",
+                             false};
+  }
   impl_->conn_limit = s.conn_limit;
   impl_->verbosity = s.verbosity;
   impl_->idle_timeout = s.idle_timeout;
   impl_->drain_timeout = s.drain_timeout;
   impl_->reply_limit = s.conn_reply_limit;
-  if (s.memory_limit != impl_->store.memory_limit()) impl_->store.set_memory_limit(s.memory_limit);
   impl_->store.set_automove(s.slab_automove);
   impl_->store.set_lru_crawler(s.lru_crawler);
   impl_->store.set_lru_segments(s.hot_lru_pct, s.warm_lru_pct);
+  return std::nullopt;
 }
 
 bool Server::accepting() const {

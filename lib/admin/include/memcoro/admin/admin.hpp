@@ -9,8 +9,12 @@
 //   GET  /healthz /readyz
 //   GET  /config   PUT /config   POST /config/reload
 //   GET  /                                 the dashboard
-// Requests that change state need "Authorization: Bearer <token>" when a
-// token is configured.
+// Every request must name a loopback host, the address it arrived on, or
+// one of Options::allowed_hosts in its Host header (DNS rebinding). Requests
+// that change state must also carry "Content-Type: application/json" (which
+// a page on another site cannot send without a CORS preflight, and none is
+// ever approved), no Origin naming another site, and "Authorization: Bearer
+// <token>" when a token is configured. No Access-Control-* header is sent.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -42,15 +46,28 @@ class Backend {
 struct Options {
   std::string listen = "127.0.0.1";
   std::uint16_t port = 11212;
-  std::string token;  // empty: no authorization needed
+  std::string token;                       // empty: no authorization needed
+  std::vector<std::string> allowed_hosts;  // Host names accepted besides loopback
   std::size_t max_connections = 1024;
   std::chrono::seconds timeout{10};  // to read one request
   std::size_t body_limit = 64 * 1024;
 };
 
+// One request, as handle() needs it.
+struct Request {
+  std::string_view method;
+  std::string_view target;
+  std::string_view host;  // "" when absent
+  std::string_view origin;
+  std::string_view content_type;
+  std::string_view authorization;
+  std::string_view body;
+  std::string_view local_address;  // the address the connection arrived on
+  bool http11 = true;              // HTTP/1.1 requires a Host header
+};
+
 // Answers one request; the HTTP server's core, testable without sockets.
-Reply handle(Backend& backend, const Options& options, std::string_view method,
-             std::string_view target, std::string_view authorization, std::string_view body);
+Reply handle(Backend& backend, const Options& options, const Request& request);
 
 // `stats` text to JSON: numbers as JSON numbers. `shape`: "general" or
 // "settings" (flat), "slabs", "items", "sizes", "conns" (a list of

@@ -36,6 +36,9 @@ struct Settings {
   std::uint16_t admin_port = 11212;  // 0: no admin port
   std::string admin_listen = "127.0.0.1";
   std::string admin_token_file;
+  // Host header names the admin port accepts besides loopback ones
+  // (normalized: lowercase, IPv6 without brackets).
+  std::vector<std::string> admin_allowed_hosts;
   std::uint32_t backlog = 1024;
   char prefix_delimiter = ':';  // -D: `stats detail` counts keys by what precedes it
   std::string config_file;

@@ -4,6 +4,7 @@
 // batch with one gathered write.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,13 @@ class Server {
   // For the admin port (any thread):
   // the `stats` views, as the text protocol answers them;
   exec::ServerControl& control();
+  // `base` with the live settings in force (the text protocol changes some);
+  config::Settings live_settings(const config::Settings& base) const;
   // applies the live settings (connection limit, verbosity, idle timeout,
-  // memory limit, automove, crawler); the rest need a restart;
-  void apply_live(const config::Settings& settings);
+  // memory limit, automove, crawler, LRU shares); the rest need a restart.
+  // All or nothing: a refusal (the store's, of a memory limit) changes
+  // nothing and says why;
+  [[nodiscard]] std::optional<config::Rejection> apply_live(const config::Settings& settings);
   // true while the cache port accepts connections.
   bool accepting() const;
   // Called (on the server's main thread) on SIGHUP; set before run().

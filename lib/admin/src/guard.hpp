@@ -1,0 +1,33 @@
+#pragma once
+// The admin port's guard against other web sites: which Host a request may
+// name (DNS rebinding), whether its Origin is the admin port's own, and
+// whether its body type is one a page cannot send cross-site without a CORS
+// preflight.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace memcoro::admin {
+
+// "host[:port]", as in a Host header or an origin: host lowercased, IPv6
+// without brackets, no trailing dot; port "" when absent.
+struct Authority {
+  std::string host;
+  std::string port;
+};
+std::optional<Authority> parse_authority(std::string_view text);
+
+// Loopback ("localhost", 127.0.0.0/8, ::1), the address the connection
+// arrived on (a literal address cannot be rebound), or one of `allowed`.
+bool host_allowed(const Authority& host, const std::vector<std::string>& allowed,
+                  std::string_view local_address);
+
+// `origin` ("http://host:port") names the same host and port as the Host
+// header; "null" and anything unparseable do not.
+bool same_origin(std::string_view origin, const Authority& host);
+
+// The media type is application/json (parameters such as charset aside).
+bool is_json(std::string_view content_type);
+
+}  // namespace memcoro::admin
