@@ -22,10 +22,28 @@ import test_conformance  # noqa: E402
 CHUNKS = (255, 0, 6)  # first byte: chunks of 256, 1 and 7 bytes
 
 
+# Hostile inputs beyond the conformance cases: what a browser sends to the
+# cache port, binary-protocol requests (magic 0x80; the server closes such a
+# connection before parsing, the parser must still survive the bytes), and
+# multi-gets long enough to be answered in parts.
+EXTRA = [
+    ("browser_post", b"POST / HTTP/1.1\r\nHost: 127.0.0.1:11211\r\nContent-Type: text/plain\r\n"
+     b"Content-Length: 21\r\n\r\nset xp 0 0 5\r\nhello\r\n"),
+    ("browser_get", b"GET /favicon.ico HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    ("binary_get", bytes([0x80, 0, 0, 1] + [0] * 4 + [0, 0, 0, 1] + [0] * 12) + b"k"),
+    ("binary_set", bytes([0x80, 1, 0, 1, 8, 0, 0, 0, 0, 0, 0, 10] + [0] * 12) +
+     b"\xde\xad\xbe\xef\x00\x00\x0e\x10kv"),
+    ("binary_then_text", bytes([0x80, 0x0a] + [0] * 22) + b"get a\r\n"),
+    ("multiget_parts", b"set a 0 0 600\r\n" + b"v" * 600 + b"\r\nget" + b" a" * 40 +
+     b" b\r\ngets" + b" a b" * 20 + b"\r\n"),
+]
+
+
 def write_seeds(out):
     os.makedirs(out, exist_ok=True)
     n = 0
-    for name, request, _diff in test_conformance.load_cases():
+    cases = EXTRA + [(name, request) for name, request, _ in test_conformance.load_cases()]
+    for name, request in cases:
         for chunk in CHUNKS:
             with open(os.path.join(out, f"{name}-{chunk}"), "wb") as f:
                 f.write(bytes([chunk]) + request)
