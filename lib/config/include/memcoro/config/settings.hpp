@@ -66,6 +66,10 @@ std::string help_text();
 // settings under their memcached names, `runtime` values (name, value) for
 // fields only the running server knows (oldest, detail_enabled), and
 // memcached's values for features memcoro does not have.
+// (memcached's name, value) of every setting that declares a `stats
+// settings` name, in declaration order.
+std::vector<std::pair<std::string_view, std::string>> declared_stats_settings(const Settings& s);
+
 std::vector<std::pair<std::string_view, std::string>> stats_settings(
     const Settings& s, std::span<const std::pair<std::string_view, std::string>> runtime = {});
 
