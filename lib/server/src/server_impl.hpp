@@ -1,0 +1,189 @@
+#pragma once
+// The server's insides, shared by the files that implement it: server.cpp
+// (listening, lifecycle), connection.cpp (one coroutine per connection) and
+// server_stats.cpp (what `stats` and the admin port read). Not a public
+// header: only lib/server includes it.
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <cstdio>
+#include <list>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/text_parser.hpp"
+#include "memcoro/server/server.hpp"
+#include "memcoro/stats/report.hpp"
+
+namespace memcoro::server {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Connections run on their worker io_context's own executor type rather
+// than the type-erased any_io_executor: no type-erased call per operation.
+using WorkerExecutor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, WorkerExecutor>;
+template <class T>
+using Task = asio::awaitable<T, WorkerExecutor>;
+using Timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, WorkerExecutor>;
+inline constexpr auto worker_nothrow = asio::as_tuple(asio::use_awaitable_t<WorkerExecutor>{});
+
+// What `stats conns` shows of a connection, with memcached's state names.
+// The connection's own thread writes state and last_cmd; `stats conns`
+// reads them from any thread, under the registry's lock.
+enum class ConnState : std::uint8_t { read, parse_cmd, nread, mwrite, closing };
+inline constexpr std::string_view kStateNames[] = {"conn_read", "conn_parse_cmd", "conn_nread",
+                                                   "conn_mwrite", "conn_closing"};
+
+// "tcp:ADDR:PORT" or "tcp6:[ADDR]:PORT", as memcached shows addresses.
+std::string describe(const tcp::endpoint& ep);
+
+struct ConnInfo {
+  int fd = -1;
+  std::string addr;         // the client's
+  std::string listen_addr;  // ours
+  std::atomic<ConnState> state{ConnState::read};
+  std::atomic<std::int64_t> last_cmd{0};  // Unix seconds
+  void set(ConnState s) { state.store(s, std::memory_order_relaxed); }
+};
+
+// A connection as its worker thread sees it (only that thread touches it).
+struct Conn {
+  Socket& sock;
+  ConnInfo& info;
+  // When the connection last sent a complete command line (memcached's
+  // last_cmd_time): the idle timeout counts from here.
+  std::chrono::steady_clock::time_point last_cmd;
+  bool kicked = false;  // closed by the idle timeout
+};
+
+// One worker thread: its io_context, its counters, its open connections.
+struct Worker {
+  asio::io_context ctx{1};
+  stats::ThreadCounters counters;
+  std::list<Conn*> conns;  // only touched on this worker's thread
+  Timer idle_check{ctx.get_executor()};
+  std::thread thread;
+};
+struct Server::Impl final : exec::ServerControl {
+  using BindResult = Server::BindResult;
+  config::Settings settings;
+  store::Store& store;
+  asio::io_context main_ctx{1};
+  tcp::acceptor acceptor{main_ctx};
+  asio::signal_set signals{main_ctx, SIGINT, SIGTERM, SIGHUP};
+  std::function<void()> hup;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::size_t next_worker = 0;
+  protocol::ParserLimits limits;
+
+  std::atomic<std::uint64_t> curr_connections{0};
+  std::atomic<std::uint64_t> total_connections{0};
+  std::atomic<std::uint64_t> rejected_connections{0};
+  std::atomic<std::uint64_t> max_seen_connections{0};
+  std::atomic<std::uint32_t> conn_limit;
+  std::atomic<std::uint32_t> verbosity;
+  std::atomic<std::uint32_t> idle_timeout;
+  std::atomic<std::uint32_t> drain_timeout;
+  std::atomic<std::size_t> reply_limit;
+  std::atomic<bool> stopping{false};
+  std::int64_t started = 0;
+  stats::PrefixStats prefix_stats;
+  std::atomic<std::int64_t> last_accept{0};
+  // The listening socket as `stats conns` shows it: set by bind(), before
+  // any thread but the main one runs; the acceptor itself is the main
+  // thread's alone.
+  int listen_fd = -1;
+  std::string listen_text;
+
+  // Every client connection, for `stats conns` (taken when a connection
+  // opens or closes and by `stats conns`, never per request).
+  std::mutex conns_mu;
+  std::list<ConnInfo*> conns;
+
+  // `stats reset` subtracts this baseline rather than writing to counters
+  // that other threads own.
+  std::mutex baseline_mu;
+  stats::CounterSnapshot baseline;
+  std::uint64_t baseline_total_items = 0;
+  std::uint64_t baseline_total_connections = 0;
+  std::uint64_t baseline_rejected = 0;
+
+  Impl(const config::Settings& s, store::Store& st)
+      : settings(s),
+        store(st),
+        conn_limit(s.conn_limit),
+        verbosity(s.verbosity),
+        idle_timeout(s.idle_timeout),
+        drain_timeout(s.drain_timeout),
+        reply_limit(s.conn_reply_limit),
+        prefix_stats(s.prefix_delimiter) {
+    limits.max_item_size = s.max_item_size;
+    started = std::time(nullptr);
+    for (std::uint32_t i = 0; i < s.threads; ++i) {
+      workers.push_back(std::make_unique<Worker>());
+      guards.push_back(asio::make_work_guard(workers.back()->ctx));
+    }
+  }
+
+  // --- ServerControl -------------------------------------------------------
+  std::string_view version() const override { return config::kVersion; }
+  void set_verbosity(unsigned level) override { verbosity = level > 2 ? 2 : level; }
+  void memory_limit_changed(std::size_t bytes) override {
+    if (verbosity > 0) std::fprintf(stderr, "maxbytes adjusted to %zum\n", bytes >> 20);
+  }
+
+  // server_stats.cpp
+  stats::CounterSnapshot counters() override;
+  void reset_stats() override;
+  // `base` with the live settings as they are now (the text protocol's
+  // verbosity, cache_memlimit, slabs automove, lru_crawler and lru tune
+  // change them too).
+  config::Settings live_settings(config::Settings base) const;
+  bool stats(std::span<const std::string_view> args, exec::Output& out) override;
+  // memcached's `stats conns`: the listening socket, then every client
+  // connection, by descriptor.
+  void write_conns(std::string& text);
+  stats::CounterSnapshot sum_counters_raw() const;
+  stats::GeneralInputs general_inputs();
+
+  // connection.cpp
+  Task<void> session(Socket sock, Worker& w);
+  // asio::async_read/async_write cap each system call at 64 KiB; a large
+  // value is better moved with as few calls as the kernel allows.
+  static Task<bool> read_all(Socket& sock, char* dst, std::size_t n);
+  static Task<bool> write_all(Socket& sock, std::vector<asio::const_buffer>& iov, ConnInfo& info);
+  // Sends what `out` holds in one gathered write; false if the connection
+  // failed. Until the client has read it, this connection runs nothing more.
+  Task<bool> send(Socket& sock, exec::Output& out, std::vector<asio::const_buffer>& iov, Worker& w,
+                  ConnInfo& info);
+  Task<void> serve(Conn& conn, Worker& w);
+  // memcached's idle timeout: once a second, every connection of this
+  // worker that has not sent a complete command line for idle_timeout
+  // seconds is closed, whatever it is waiting for (its next line, the rest
+  // of a data block, or the client to read its replies). Bytes that trickle
+  // in without completing a line do not count.
+  Task<void> watch_idle(Worker& w);
+
+  // server.cpp
+  awaitable<void> accept_loop();
+  BindResult bind();
+  void begin_stop();
+  // Page moves, shrinking, automove and the expiry crawler, ten times a second.
+  void maintenance(std::stop_token stop);
+  void wait_for_signal();
+  void run();
+};
+
+}  // namespace memcoro::server

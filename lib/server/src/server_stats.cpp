@@ -1,0 +1,183 @@
+// What the server itself answers to `stats` (general, settings, conns)
+// and hands the admin port: counters summed over the workers, less the
+// `stats reset` baseline.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "server_impl.hpp"
+
+namespace memcoro::server {
+namespace {
+
+double seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+}
+
+}  // namespace
+
+std::string describe(const tcp::endpoint& ep) {
+  const asio::ip::address a = ep.address();
+  if (a.is_v6()) return "tcp6:[" + a.to_string() + "]:" + std::to_string(ep.port());
+  return "tcp:" + a.to_string() + ":" + std::to_string(ep.port());
+}
+
+stats::CounterSnapshot Server::Impl::counters() {
+  std::lock_guard lock(baseline_mu);
+  stats::CounterSnapshot c = sum_counters_raw();
+  c -= baseline;
+  return c;
+}
+
+void Server::Impl::reset_stats() {
+  std::lock_guard lock(baseline_mu);
+  baseline = sum_counters_raw();
+  baseline_total_items = store.counters().total_items;
+  baseline_total_connections = total_connections.load();
+  baseline_rejected = rejected_connections.load();
+}
+
+config::Settings Server::Impl::live_settings(config::Settings base) const {
+  base.conn_limit = conn_limit.load();
+  base.verbosity = verbosity.load();
+  base.idle_timeout = idle_timeout.load();
+  base.drain_timeout = drain_timeout.load();
+  base.conn_reply_limit = reply_limit.load();
+  base.memory_limit = store.memory_limit();
+  base.slab_automove = store.automove();
+  base.lru_crawler = store.lru_crawler();
+  base.hot_lru_pct = store.hot_pct();
+  base.warm_lru_pct = store.warm_pct();
+  return base;
+}
+
+bool Server::Impl::stats(std::span<const std::string_view> args, exec::Output& out) {
+  if (args.empty()) {
+    stats::write_text(stats::general_stats(general_inputs()), out.text());
+    return true;
+  }
+  if (args[0] == "conns" && args.size() == 1) {
+    write_conns(out.text());
+    return true;
+  }
+  if (args[0] == "settings") {
+    auto& text = out.text();
+    const config::Settings live = live_settings(settings);
+    auto add = [&](std::string_view name, std::string_view value) {
+      text += "STAT ";
+      text += name;
+      text += ' ';
+      text += value;
+      text += "\r\n";
+    };
+    const std::pair<std::string_view, std::string> runtime[] = {
+        {"oldest", std::to_string(store.oldest_live())},
+        {"detail_enabled", prefix_stats.enabled() ? "yes" : "no"}};
+    for (auto& [name, value] : config::stats_settings(live, runtime)) add(name, value);
+    text += "END\r\n";
+    return true;
+  }
+  return false;
+}
+
+void Server::Impl::write_conns(std::string& text) {
+  const std::int64_t now = std::time(nullptr);
+  auto line = [&](int fd, std::string_view name, std::string_view value) {
+    text += "STAT ";
+    text += std::to_string(fd);
+    text += ':';
+    text += name;
+    text += ' ';
+    text += value;
+    text += "\r\n";
+  };
+  auto secs = [&](std::int64_t t) { return std::to_string(now > t ? now - t : 0); };
+  struct Row {
+    int fd;
+    const ConnInfo* info;  // null: the listening socket
+  };
+  std::lock_guard lock(conns_mu);
+  std::vector<Row> rows;
+  if (listen_fd >= 0 && !stopping.load()) rows.push_back({listen_fd, nullptr});
+  for (const ConnInfo* c : conns) rows.push_back({c->fd, c});
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.fd < b.fd; });
+  for (const Row& r : rows) {
+    if (r.info == nullptr) {
+      line(r.fd, "addr", listen_text);
+      line(r.fd, "state", "conn_listening");
+      line(r.fd, "secs_since_last_cmd", secs(last_accept.load(std::memory_order_relaxed)));
+      continue;
+    }
+    line(r.fd, "addr", r.info->addr);
+    line(r.fd, "listen_addr", r.info->listen_addr);
+    line(r.fd, "state",
+         kStateNames[static_cast<unsigned>(r.info->state.load(std::memory_order_relaxed))]);
+    line(r.fd, "secs_since_last_cmd", secs(r.info->last_cmd.load(std::memory_order_relaxed)));
+  }
+  text += "END\r\n";
+}
+
+stats::CounterSnapshot Server::Impl::sum_counters_raw() const {
+  stats::CounterSnapshot sum;
+  for (const auto& w : workers) sum += w->counters.snapshot();
+  return sum;
+}
+
+stats::GeneralInputs Server::Impl::general_inputs() {
+  stats::GeneralInputs in;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const std::int64_t now = std::time(nullptr);
+  const store::StoreCounters sc = store.counters();
+  std::lock_guard lock(baseline_mu);
+  in.pid = getpid();
+  in.uptime = static_cast<std::uint64_t>(now - started);
+  in.time = now;
+  in.version = std::string(config::kVersion);
+  // memcached names its event library's version; memcoro's is Boost.Asio.
+  in.event_library = "asio-" + std::to_string(BOOST_ASIO_VERSION / 100000) + "." +
+                     std::to_string(BOOST_ASIO_VERSION / 100 % 1000) + "." +
+                     std::to_string(BOOST_ASIO_VERSION % 100);
+  in.rusage_user = seconds(ru.ru_utime);
+  in.rusage_system = seconds(ru.ru_stime);
+  in.max_connections = conn_limit.load();
+  in.curr_connections = curr_connections.load();
+  in.total_connections = total_connections.load() - baseline_total_connections;
+  in.rejected_connections = rejected_connections.load() - baseline_rejected;
+  in.connection_structures = max_seen_connections.load();
+  in.limit_maxbytes = store.memory_limit();
+  in.threads = workers.size();
+  in.curr_items = sc.curr_items;
+  in.total_items = sc.total_items - baseline_total_items;
+  in.bytes = sc.bytes;
+  in.evictions = sc.evictions;
+  in.reclaimed = sc.reclaimed;
+  in.expired_unfetched = sc.expired_unfetched;
+  in.evicted_unfetched = sc.evicted_unfetched;
+  in.crawler_reclaimed = sc.crawler_reclaimed;
+  in.slabs_moved = sc.slabs_moved;
+  in.slab_reassign_evictions = sc.slab_reassign_evictions;
+  in.slab_reassign_rescues = sc.slab_reassign_rescues;
+  in.slab_reassign_busy_items = sc.slab_reassign_busy_items;
+  in.slab_reassign_running = sc.slab_reassign_running;
+  in.accepting_conns = !stopping.load();
+  in.idle_timeout = idle_timeout.load();
+  in.lru_crawler = store.lru_crawler();
+  in.lru_crawler_running = sc.lru_crawler_running;
+  in.lru_crawler_starts = sc.lru_crawler_starts;
+  in.hash_power_level = sc.hash_power_level;
+  in.hash_bytes = sc.hash_bytes;
+  in.evicted_active = sc.evicted_active;
+  in.crawler_items_checked = sc.crawler_items_checked;
+  in.lrutail_reflocked = sc.lrutail_reflocked;
+  in.moves_to_cold = sc.moves_to_cold;
+  in.moves_to_warm = sc.moves_to_warm;
+  in.moves_within_lru = sc.moves_within_lru;
+  in.direct_reclaims = sc.direct_reclaims;
+  in.counters = sum_counters_raw();
+  in.counters -= baseline;
+  return in;
+}
+
+}  // namespace memcoro::server
