@@ -29,11 +29,7 @@ MB = 1 << 20
 
 
 def rss(server):
-    with open(f"/proc/{server.proc.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+    return harness.rss_bytes(server.proc.pid)
 
 
 def sync(sock):

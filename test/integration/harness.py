@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 MEMCORO = os.environ.get("MEMCORO_BIN", "")
 MEMCACHED = os.environ.get("MEMCACHED_BIN", "/usr/bin/memcached")
@@ -194,3 +195,35 @@ def stats(server):
             _, name, value = line.split(" ", 2)
             out[name] = value
     return out
+
+
+def rss_bytes(pid):
+    """The process's resident set size, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+class SideBySide(unittest.TestCase):
+    """Tests that run the same thing against memcached and memcoro: the two
+    servers start once per class, with MEMCACHED_ARGS and MEMCORO_ARGS."""
+    MEMCACHED_ARGS = ()
+    MEMCORO_ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.servers = {"memcached": Server(cls.MEMCACHED_ARGS, kind="memcached"),
+                       "memcoro": Server(cls.MEMCORO_ARGS)}
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in cls.servers.values():
+            server.stop()
+
+    def each_server(self):
+        """(name, server) for each, inside a subTest naming it."""
+        for name, server in self.servers.items():
+            with self.subTest(server=name):
+                yield name, server

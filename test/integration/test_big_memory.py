@@ -13,14 +13,6 @@ MB = 1 << 20
 GIB = 1 << 30
 
 
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 def store_and_read(server, count=200, size=1000):
     """Stores `count` values and reads each back; returns the replies' faults."""
     with server.connect(timeout=30) as s:
@@ -42,7 +34,7 @@ class BigMemory(unittest.TestCase):
     def rss_after_workload(self, args):
         with harness.Server(args) as server:
             self.assertEqual(store_and_read(server), [])
-            return rss_bytes(server.proc.pid), harness.stats(server), server
+            return harness.rss_bytes(server.proc.pid), harness.stats(server), server
 
     def test_every_limit_memcached_starts_with_starts(self):
         # 2147483647 is the largest -m memcached reads (atoi); 1000000 is the
@@ -55,7 +47,7 @@ class BigMemory(unittest.TestCase):
                     want = harness.stats(mc)["limit_maxbytes"]
                 with harness.Server(["-m", str(mb)]) as server:
                     self.assertEqual(store_and_read(server), [])
-                    rss = rss_bytes(server.proc.pid)
+                    rss = harness.rss_bytes(server.proc.pid)
                     st = harness.stats(server)
                     self.assertEqual(st["limit_maxbytes"], want)
                     self.assertEqual(st["limit_maxbytes"], str(mb * MB))

@@ -4,7 +4,6 @@ commands), and binary-protocol clients, which memcoro does not serve yet.
 Each is sent over a real socket to memcoro and, where memcached has the
 behaviour, to Debian's memcached as well."""
 import os
-import socket
 import sys
 import time
 import unittest
@@ -29,22 +28,12 @@ def stored(server, key):
         return harness.command(s, b"get %s\r\n" % key, until=b"END\r\n") != b"END\r\n"
 
 
-class CrossProtocol(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.servers = {"memcached": harness.Server(kind="memcached"), "memcoro": harness.Server()}
-
-    @classmethod
-    def tearDownClass(cls):
-        for server in cls.servers.values():
-            server.stop()
-
+class CrossProtocol(harness.SideBySide):
     def each_server(self):
-        for name, server in self.servers.items():
-            with self.subTest(server=name):
-                with server.connect() as s:
-                    harness.command(s, b"flush_all\r\n")
-                yield server
+        for _, server in super().each_server():
+            with server.connect() as s:
+                harness.command(s, b"flush_all\r\n")
+            yield server
 
     def test_post_with_body_in_the_same_packet_is_not_executed(self):
         for server in self.each_server():

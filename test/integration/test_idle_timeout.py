@@ -43,23 +43,9 @@ def drip(sock, stop, data=b"get " + b"k" * 200, every=0.5):
         stop.wait(every)
 
 
-class IdleTimeout(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.servers = {
-            "memcached": harness.Server(["-o", f"idle_timeout={IDLE}"], kind="memcached"),
-            "memcoro": harness.Server(["--idle-timeout", str(IDLE)]),
-        }
-
-    @classmethod
-    def tearDownClass(cls):
-        for server in cls.servers.values():
-            server.stop()
-
-    def each_server(self):
-        for name, server in self.servers.items():
-            with self.subTest(server=name):
-                yield name, server
+class IdleTimeout(harness.SideBySide):
+    MEMCACHED_ARGS = ("-o", f"idle_timeout={IDLE}")
+    MEMCORO_ARGS = ("--idle-timeout", str(IDLE))
 
     def test_silent_client_is_closed_and_counted(self):
         for _, server in self.each_server():

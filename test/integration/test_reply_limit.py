@@ -17,11 +17,7 @@ KEYS = 500_000
 
 
 def rss_mib(server):
-    with open(f"/proc/{server.proc.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+    return harness.rss_bytes(server.proc.pid) / (1 << 20)
 
 
 def round_trips(server, n=2000):
