@@ -119,6 +119,10 @@ void stats_items(Context& ctx, Output& out) {
 
 void stats_sizes(Context& ctx, Output& out) {
   std::string& o = out.text();
+  if (!ctx.store.sizes_shown()) {
+    o += "STAT sizes_status disabled\r\nEND\r\n";
+    return;
+  }
   for (const auto& [size, count] : ctx.store.size_histogram()) {
     o += "STAT ";
     o += std::to_string(size);
@@ -324,6 +328,11 @@ bool stats_view(std::span<const std::string_view> args, Context& ctx, Output& ou
     stats_items(ctx, out);
   } else if (args[0] == "sizes") {
     stats_sizes(ctx, out);
+  } else if (args[0] == "sizes_enable" || args[0] == "sizes_disable") {
+    // memcached answers these with one line and no END.
+    const bool on = args[0] == "sizes_enable";
+    ctx.store.show_sizes(on);
+    out.append(on ? "STAT sizes_status enabled\r\n" : "STAT sizes_status disabled\r\n");
   } else if (args[0] == "cachedump") {
     stats_cachedump(args, ctx, out);
   } else {

@@ -307,7 +307,11 @@ class Store {
   const memory::SlabAllocator& slabs() const { return slabs_; }
   memory::SlabAllocator& slabs() { return slabs_; }
   // Stored item sizes (key + value + header) in 32-byte buckets: size -> count.
+  // Walked on demand, so always available; `stats sizes_disable` only hides
+  // the view, as memcached's switch does (memcoro has nothing to turn off).
   std::vector<std::pair<std::size_t, std::uint64_t>> size_histogram() const;
+  bool sizes_shown() const { return sizes_shown_.load(std::memory_order_relaxed); }
+  void show_sizes(bool on) { sizes_shown_.store(on, std::memory_order_relaxed); }
   // Items of one class, most recently used first (at most `limit`; 0: all),
   // as `stats cachedump` lists them: without items whose key came base64
   // encoded, which memcached leaves out so as not to print binary keys.
@@ -395,6 +399,7 @@ class Store {
   std::atomic<std::uint64_t> reassign_busy_{0};
   std::atomic<std::uint64_t> crawler_starts_{0};
   std::atomic<unsigned> crawlers_running_{0};
+  std::atomic<bool> sizes_shown_{true};
   // maintenance_tick() state (only its caller touches these)
   std::size_t crawl_cursor_ = 0;
   std::vector<std::uint64_t> last_evicted_;
