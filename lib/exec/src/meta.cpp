@@ -1,8 +1,9 @@
 // The meta commands (mg ms md ma me), answered as memcached 1.6 answers them.
+#include <absl/strings/escaping.h>
+
 #include <string>
 
 #include "memcoro/exec/execute.hpp"
-#include "memcoro/protocol/base64.hpp"
 #include "memcoro/protocol/numbers.hpp"
 
 namespace memcoro::exec {
@@ -31,9 +32,7 @@ void put_key_text(std::string_view key, bool binary, Output& out) {
     out.append(key);
     return;
   }
-  std::string encoded;
-  protocol::encode_base64(key, encoded);
-  out.append(encoded);
+  out.append(absl::Base64Escape(absl::string_view(key.data(), key.size())));
 }
 
 // The key a reply echoes (k): the request's, or a found item's (memcached's

@@ -49,26 +49,4 @@ bool decode_key_base64(std::string_view in, std::string& out) {
   return !out.empty();
 }
 
-void encode_base64(std::string_view in, std::string& out) {
-  auto sextet = [](unsigned v) { return kAlphabet[v & 0x3f]; };
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out.push_back(sextet(v >> 18));
-    out.push_back(sextet(v >> 12));
-    out.push_back(sextet(v >> 6));
-    out.push_back(sextet(v));
-  }
-  if (i == in.size()) return;
-  const bool two = in.size() - i == 2;
-  const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                     (two ? static_cast<unsigned char>(in[i + 1]) << 8 : 0u);
-  out.push_back(sextet(v >> 18));
-  out.push_back(sextet(v >> 12));
-  out.push_back(two ? sextet(v >> 6) : '=');
-  out.push_back('=');
-}
-
 }  // namespace memcoro::protocol

@@ -12,8 +12,6 @@ namespace memcoro::protocol {
 // group, dropping as many bytes from its end) and ends the key. False (and
 // `out` unspecified) for what memcached refuses with "error decoding key".
 bool decode_key_base64(std::string_view in, std::string& out);
-
-// Standard base64 with '=' padding, appended to `out`.
-void encode_base64(std::string_view in, std::string& out);
+// (Encoding is standard base64 with '=' padding: absl::Base64Escape.)
 
 }  // namespace memcoro::protocol
