@@ -143,10 +143,16 @@ Task<void> Server::Impl::serve(Conn& conn, Worker& w) {
   exec::Output out;
   exec::Context ctx{store, w.counters, this, &prefix_stats};
   std::vector<asio::const_buffer> iov;
-  // A complete command line arrived: the idle timeout starts again.
-  auto saw_command = [&] {
-    conn.last_cmd = std::chrono::steady_clock::now();
-    info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
+  bool got_line = false;  // in this batch: one clock read serves all its lines
+  // A complete command line was parsed (`block`: its data block is still
+  // arriving). The idle timeout starts again, once per line.
+  auto line_seen = [&](bool block) {
+    if (!got_line && !block_pending) {
+      conn.last_cmd = std::chrono::steady_clock::now();
+      info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
+    }
+    got_line = true;
+    block_pending = block;
   };
 
   for (;;) {
@@ -192,7 +198,7 @@ Task<void> Server::Impl::serve(Conn& conn, Worker& w) {
     ctx.reply_limit = reply_limit.load(std::memory_order_relaxed);
 
     bool close = false;
-    bool got_line = false;
+    got_line = false;
     for (;;) {
       if (swallow > 0) {
         const std::size_t k = std::min(swallow, end - start);
@@ -205,8 +211,7 @@ Task<void> Server::Impl::serve(Conn& conn, Worker& w) {
       protocol::ParseResult r = protocol::parse_text(pending, cmd, limits);
       if (r.status == protocol::ParseStatus::need_more) {
         if (!r.block) break;
-        if (!block_pending) saw_command();  // the line is complete; its data block is not
-        block_pending = true;
+        line_seen(true);
         const std::size_t block = cmd.data_len + std::size_t{2};
         if (block >= kInPlaceMin && exec::can_store_in_place(cmd)) {
           // A large value: receive the rest of it straight into its item
@@ -245,9 +250,7 @@ Task<void> Server::Impl::serve(Conn& conn, Worker& w) {
         }
         break;
       }
-      if (!got_line && !block_pending) saw_command();
-      got_line = true;
-      block_pending = false;
+      line_seen(false);
       if (r.status == protocol::ParseStatus::close) {
         close = true;
         break;
