@@ -35,46 +35,41 @@ class CrossProtocol(harness.SideBySide):
                 harness.command(s, b"flush_all\r\n")
             yield server
 
+    def assert_closed_unexecuted(self, server, pieces, pause=0.1, before=None):
+        """Sends `pieces` one after another (after the `before` exchange, if
+        any): the server must close without a reply and store nothing."""
+        with server.connect() as s:
+            if before is not None:
+                self.assertTrue(harness.command(s, before[0]).startswith(before[1]))
+            for i, piece in enumerate(pieces):
+                if i > 0:
+                    time.sleep(pause)
+                try:
+                    s.sendall(piece)
+                except OSError:
+                    break  # already closed: what we want
+            reply, closed = harness.read_reply(s, idle=2)
+        self.assertEqual((reply, closed), (b"", True))
+        self.assertFalse(stored(server, b"xp"))
+
     def test_post_with_body_in_the_same_packet_is_not_executed(self):
         for server in self.each_server():
-            reply, closed = harness.exchange(server, browser_post(server.port) + BODY, idle=2)
-            self.assertEqual((reply, closed), (b"", True))
-            self.assertFalse(stored(server, b"xp"))
+            self.assert_closed_unexecuted(server, [browser_post(server.port) + BODY])
 
     def test_post_with_body_in_a_later_packet_is_not_executed(self):
         for server in self.each_server():
-            with server.connect() as s:
-                s.sendall(browser_post(server.port))
-                time.sleep(0.3)
-                try:
-                    s.sendall(BODY)
-                except OSError:
-                    pass  # already closed: what we want
-                reply, closed = harness.read_reply(s, idle=2)
-            self.assertEqual((reply, closed), (b"", True))
-            self.assertFalse(stored(server, b"xp"))
+            self.assert_closed_unexecuted(server, [browser_post(server.port), BODY], pause=0.3)
 
     def test_request_line_after_other_commands_closes_before_the_rest(self):
         for server in self.each_server():
-            with server.connect() as s:
-                self.assertTrue(harness.command(s, b"version\r\n").startswith(b"VERSION "))
-                s.sendall(b"PUT /k HTTP/1.1\r\nHost: localhost\r\n\r\n" + BODY)
-                reply, closed = harness.read_reply(s, idle=2)
-            self.assertEqual((reply, closed), (b"", True))
-            self.assertFalse(stored(server, b"xp"))
+            self.assert_closed_unexecuted(
+                server, [b"PUT /k HTTP/1.1\r\nHost: localhost\r\n\r\n" + BODY],
+                before=(b"version\r\n", b"VERSION "))
 
     def test_http_line_split_across_packets(self):
         for server in self.each_server():
-            with server.connect() as s:
-                for piece in (b"GET / HT", b"TP/1.0\r", b"\nset xp 0 0 1\r\nx\r\n"):
-                    try:
-                        s.sendall(piece)
-                    except OSError:
-                        break
-                    time.sleep(0.1)
-                reply, closed = harness.read_reply(s, idle=2)
-            self.assertEqual((reply, closed), (b"", True))
-            self.assertFalse(stored(server, b"xp"))
+            self.assert_closed_unexecuted(
+                server, [b"GET / HT", b"TP/1.0\r", b"\nset xp 0 0 1\r\nx\r\n"])
 
     def test_binary_protocol_connection_is_closed_at_once_and_counted(self):
         server = self.servers["memcoro"]
