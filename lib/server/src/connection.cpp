@@ -49,9 +49,13 @@ Task<void> Server::Impl::session(Socket sock, Worker& w) {
   }
   Conn conn{sock, info, std::chrono::steady_clock::now()};
   auto registered = w.conns.insert(w.conns.end(), &conn);
+  // Unlisted before the descriptor is closed: once closed, the kernel may
+  // hand the same number to a new connection, and `stats conns` must never
+  // list one descriptor twice.
   struct Exit {
     Impl& self;
     Worker& w;
+    Socket& sock;
     std::list<Conn*>::iterator pos;
     std::list<ConnInfo*>::iterator listed;
     ~Exit() {
@@ -60,9 +64,11 @@ Task<void> Server::Impl::session(Socket sock, Worker& w) {
         std::lock_guard lock(self.conns_mu);
         self.conns.erase(listed);
       }
+      boost::system::error_code ignored;
+      sock.close(ignored);
       self.curr_connections.fetch_sub(1);
     }
-  } on_exit{*this, w, registered, listed};
+  } on_exit{*this, w, sock, registered, listed};
 
   sock.set_option(tcp::no_delay(true), ignored);
   sock.non_blocking(true, ignored);  // write_all's first try must not block
@@ -72,7 +78,6 @@ Task<void> Server::Impl::session(Socket sock, Worker& w) {
     if (verbosity > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
   }
   info.set(ConnState::closing);
-  sock.close(ignored);
 }
 
 Task<bool> Server::Impl::read_all(Socket& sock, char* dst, std::size_t n) {
