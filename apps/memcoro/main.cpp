@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "admin_backend.hpp"
+#include "health_check.hpp"
 #include "memcoro/admin/admin.hpp"
 #include "memcoro/config/settings.hpp"
 #include "memcoro/server/server.hpp"
@@ -37,7 +38,15 @@ int main(int argc, char** argv) {
     case LoadResult::Action::exit_error:
       std::fputs(loaded.message.c_str(), stderr);
       return 64;  // EX_USAGE, as memcached
-    case LoadResult::Action::run: break;
+    case LoadResult::Action::health_check: {
+      std::string error;
+      if (!memcoro::health_check_settings(argc, argv, settings, error)) {
+        std::fputs(error.c_str(), stderr);
+        return 1;
+      }
+      return memcoro::health_check(settings);
+    }
+    case LoadResult::Action::run: std::fputs(loaded.message.c_str(), stderr); break;
   }
 
   std::string token;
@@ -47,12 +56,13 @@ int main(int argc, char** argv) {
     return 64;
   }
   if (settings.admin_port != 0 && !is_loopback(settings.admin_listen) && token.empty()) {
+    // Reads (metrics, probes, stats) stay open; the admin server refuses
+    // every change that does not come from this machine's loopback.
     std::fprintf(stderr,
-                 "memcoro: refusing to serve the admin port on %s without a token: anyone who "
-                 "can reach it could change the settings. Give --admin-token-file FILE, or keep "
-                 "--admin-listen on 127.0.0.1.\n",
+                 "memcoro: admin port on %s without a token: other hosts may read it, but "
+                 "only loopback clients may change anything. Give --admin-token-file FILE "
+                 "to allow changes with the token.\n",
                  settings.admin_listen.c_str());
-    return 64;
   }
 
   memcoro::store::SystemClock clock;

@@ -50,15 +50,17 @@ class _CannotListen(RuntimeError):
 class Server:
     """A running server process: memcoro (default) or memcached."""
 
-    def __init__(self, args=(), kind="memcoro", port=None, admin=False, binary=None):
+    def __init__(self, args=(), kind="memcoro", port=None, admin=False, binary=None, env=None):
         """admin=True gives memcoro an admin port (self.admin) as well;
-        binary: another memcoro (or memcached) executable than the default.
+        binary: another memcoro (or memcached) executable than the default;
+        env: environment variables to add to the server's.
 
         Tests run in parallel: a port picked here can be taken by another
         test before the server binds it. When the ports were picked here and
         the server exits because it cannot listen, it is started again on new
         ports."""
         self.kind = kind
+        self.env = {**os.environ, **(env or {})}
         self.binary = binary or (MEMCORO if kind == "memcoro" else MEMCACHED)
         for attempt in range(_START_ATTEMPTS):
             ports = free_ports(2)
@@ -90,7 +92,7 @@ class Server:
         # A file, not a pipe: a chatty server must never block on its stderr.
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=self.log, preexec_fn=_die_with_parent)
+                                     stderr=self.log, env=self.env, preexec_fn=_die_with_parent)
 
     def output(self):
         self.log.seek(0)

@@ -170,11 +170,29 @@ class Rebinding(unittest.TestCase):
         port = self.server.admin
         for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example",
                      "localhost.evil.example", "10.9.8.7"):
-            for path in ("/stats", "/stats/conns", "/metrics", "/config", "/", "/healthz"):
+            for path in ("/stats", "/stats/conns", "/stats/settings", "/config", "/"):
                 status, headers, data = request(port, "GET", path, headers={"Host": host})
                 self.assertEqual(status, 403, (host, path, data))
                 self.assertNotIn(b"curr_items", data)
                 no_cors_headers(self, headers)
+
+    def test_probes_and_metrics_answer_under_any_host(self):
+        # Schedulers and scrapers reach the port by whatever name their network
+        # gives it (a compose service name, a container's address): these pages
+        # answer under any Host. They hold no key, no client address and no
+        # setting, which is what a rebound page could still read of them.
+        port = self.server.admin
+        for host in ("evil.example", "node1:11212", "10.9.8.7"):
+            for path, marker in (("/metrics", b"memcached_up 1"), ("/healthz", b"ok"),
+                                 ("/readyz", b"ready")):
+                status, headers, data = request(port, "GET", path, headers={"Host": host})
+                self.assertEqual(status, 200, (host, path, data))
+                self.assertIn(marker, data)
+                self.assertNotIn(b"127.0.0.1", data)  # no listen or client address
+                no_cors_headers(self, headers)
+            # Only reading them: anything else meets the Host rule first.
+            status, _, _ = request(port, "POST", "/metrics", headers={**JSON, "Host": host})
+            self.assertEqual(status, 403)
 
     def test_changes_through_a_rebound_name_are_refused(self):
         port = self.server.admin

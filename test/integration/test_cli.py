@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -15,9 +16,9 @@ import harness  # noqa: E402
 BIN = harness.MEMCORO
 
 
-def run(*args):
+def run(*args, env=None):
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=10,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
 
 class CommandLine(unittest.TestCase):
@@ -96,6 +97,88 @@ class CommandLine(unittest.TestCase):
             self.assertEqual(code, 0)
             self.assertLess(time.time() - start, 5)
         server.stop()
+
+
+class Environment(unittest.TestCase):
+    """The few variables memcoro reads (for containers): below the config
+    file and the flags; MEMCORO_CONFIG names a file read when it exists."""
+
+    def settings(self, server):
+        with server.connect() as s:
+            return harness.command(s, b"stats settings\r\n", until=b"END\r\n").decode()
+
+    def test_variables_sit_under_the_file_and_the_flags(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "memcoro.json")
+            with open(path, "w") as f:
+                json.dump({"conn_limit": 55, "admin_allowed_hosts": ["from-file"]}, f)
+            token = os.path.join(d, "token")
+            with open(token, "w") as f:
+                f.write("s3cret\n")
+            env = {"MEMCORO_CONFIG": path, "MEMCORO_ADMIN_ALLOWED_HOSTS": "from-env",
+                   "MEMCORO_ADMIN_TOKEN_FILE": token}
+            with harness.Server(["-c", "66"], admin=True, env=env) as server:
+                url = f"http://127.0.0.1:{server.admin}/config"
+                conf = json.load(urllib.request.urlopen(url, timeout=5))
+                self.assertEqual(conf["admin_token_file"]["value"], token)  # the variable
+                self.assertEqual(conf["admin_allowed_hosts"]["value"], ["from-file"])  # file wins
+                self.assertEqual(conf["conn_limit"]["value"], 66)  # the flag wins
+                change = urllib.request.Request(url, data=b'{"verbosity": 1}', method="PUT",
+                                                headers={"Content-Type": "application/json"})
+                with self.assertRaises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(change, timeout=5)
+                self.assertEqual(refused.exception.code, 401)  # the token from the variable
+                change.add_header("Authorization", "Bearer s3cret")
+                self.assertEqual(urllib.request.urlopen(change, timeout=5).status, 200)
+
+    def test_a_missing_memcoro_config_file_is_skipped_and_said(self):
+        env = {"MEMCORO_CONFIG": "/nonexistent/memcoro.json"}
+        with harness.Server(env=env) as server:
+            self.assertIn("STAT maxconns 1024\r\n", self.settings(server))
+            self.assertIn("no config file at /nonexistent/memcoro.json", server.output())
+        # --config names a file that must exist.
+        r = run("--config", "/nonexistent/memcoro.json")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("cannot read config file", r.stderr)
+
+    def test_a_bad_variable_refuses_to_start(self):
+        r = run("-p", "0", env={"MEMCORO_ADMIN_ALLOWED_HOSTS": "*.example"})
+        self.assertEqual(r.returncode, 64, r.stderr)
+        self.assertIn("MEMCORO_ADMIN_ALLOWED_HOSTS", r.stderr)
+
+    def test_other_memcoro_variables_are_not_read(self):
+        # What Kubernetes sets for a service named "memcoro".
+        env = {"MEMCORO_PORT": "tcp://10.0.0.7:11211", "MEMCORO_SERVICE_HOST": "10.0.0.7"}
+        with harness.Server(env=env) as server:
+            self.assertIn("STAT tcpport %d\r\n" % server.port, self.settings(server))
+
+
+class HealthCheck(unittest.TestCase):
+    def test_healthy_server(self):
+        with harness.Server() as server:
+            r = run("--health-check", "-p", str(server.port), "-l", "127.0.0.1")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_nothing_listening(self):
+        r = run("--health-check", "-p", str(harness.free_port()), "-l", "127.0.0.1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("health check", r.stderr)
+
+    def test_a_port_that_never_answers(self):
+        import socket
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(1)
+            start = time.monotonic()
+            r = run("--health-check", "-p", str(silent.getsockname()[1]), "-l", "127.0.0.1")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("no answer in time", r.stderr)
+            self.assertLess(time.monotonic() - start, 5)
+
+    def test_wildcard_listen_is_probed_on_loopback(self):
+        with harness.Server() as server:
+            r = run("--health-check", "-p", str(server.port), "-l", "0.0.0.0")
+            self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,11 @@ std::optional<Reply> refuse_change(const Options& options, const Request& r,
   if (!is_json(r.content_type)) {
     return error_reply(415, "changes need Content-Type: application/json");
   }
+  if (options.token.empty() && !r.peer_loopback) {
+    return error_reply(403,
+                       "changes from other hosts need a token: start memcoro with "
+                       "admin_token_file (or MEMCORO_ADMIN_TOKEN_FILE)");
+  }
   if (!authorized(options, r.authorization)) return error_reply(401, "bearer token required");
   return std::nullopt;
 }
@@ -65,8 +70,27 @@ std::optional<Reply> refuse_change(const Options& options, const Request& r,
 }  // namespace
 
 Reply handle(Backend& backend, const Options& options, const Request& r) {
-  // The Host check comes first, for reads too: a page whose DNS name was
-  // rebound to this address must not read the stats either.
+  const std::string_view method = r.method;
+  std::string_view path = r.target.substr(0, r.target.find('?'));
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const bool get = method == "GET" || method == "HEAD";
+  // Probes and the Prometheus scrape answer under any Host: schedulers and
+  // scrapers address the port by whatever name their network gives it, and
+  // these pages say nothing a rebound page could use (no keys, no client
+  // addresses, no settings) and change nothing.
+  if (get && (path == "/healthz" || path == "/readyz" || path == "/metrics")) {
+    if (path == "/metrics") {
+      return {200,
+              prometheus(backend.stats_text(""), backend.stats_text("slabs"),
+                         backend.stats_text("items")),
+              "text/plain; version=0.0.4; charset=utf-8"};
+    }
+    if (path == "/healthz") return {200, "ok\n", "text/plain"};
+    return backend.ready() ? Reply{200, "ready\n", "text/plain"}
+                           : Reply{503, "not accepting connections\n", "text/plain"};
+  }
+  // The Host check comes first for everything else, reads too: a page whose
+  // DNS name was rebound to this address must not read the stats either.
   std::optional<Authority> host;
   if (!r.host.empty()) {
     host = parse_authority(r.host);
@@ -79,13 +103,9 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
   } else if (r.http11) {
     return error_reply(400, "Host header required");
   }
-  const std::string_view method = r.method;
   // A CORS preflight gets no Access-Control-* header, so the browser does
   // not send the request it asked about.
   if (method == "OPTIONS") return {204, "", "text/plain"};
-  std::string_view path = r.target.substr(0, r.target.find('?'));
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  const bool get = method == "GET" || method == "HEAD";
 
   struct View {
     std::string_view path, sub, shape;
@@ -106,21 +126,8 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
     if (!get) return error_reply(405, "use GET");
     return {200, stats_json(backend.stats_text("conns"), "conns") + "\n"};
   }
-  if (path == "/metrics") {
-    if (!get) return error_reply(405, "use GET");
-    return {200,
-            prometheus(backend.stats_text(""), backend.stats_text("slabs"),
-                       backend.stats_text("items")),
-            "text/plain; version=0.0.4; charset=utf-8"};
-  }
-  if (path == "/healthz") {
-    if (!get) return error_reply(405, "use GET");
-    return {200, "ok\n", "text/plain"};
-  }
-  if (path == "/readyz") {
-    if (!get) return error_reply(405, "use GET");
-    return backend.ready() ? Reply{200, "ready\n", "text/plain"}
-                           : Reply{503, "not accepting connections\n", "text/plain"};
+  if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
+    return error_reply(405, "use GET");
   }
   if (path == "/" || path == "/index.html") {
     if (!get) return error_reply(405, "use GET");
@@ -219,14 +226,20 @@ struct Server::Impl {
       } else {
         boost::system::error_code local_ec;
         const std::string local = stream.socket().local_endpoint(local_ec).address().to_string();
-        reply = handle(
-            backend, options,
-            Request{std::string_view(req.method_string()), std::string_view(req.target()),
-                    std::string_view(req[http::field::host]),
-                    std::string_view(req[http::field::origin]),
-                    std::string_view(req[http::field::content_type]),
-                    std::string_view(req[http::field::authorization]), req.body(),
-                    local_ec ? std::string_view{} : std::string_view(local), req.version() >= 11});
+        boost::system::error_code peer_ec;
+        asio::ip::address peer = stream.socket().remote_endpoint(peer_ec).address();
+        if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
+          peer = asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6());
+        }
+        reply =
+            handle(backend, options,
+                   Request{std::string_view(req.method_string()), std::string_view(req.target()),
+                           std::string_view(req[http::field::host]),
+                           std::string_view(req[http::field::origin]),
+                           std::string_view(req[http::field::content_type]),
+                           std::string_view(req[http::field::authorization]), req.body(),
+                           local_ec ? std::string_view{} : std::string_view(local),
+                           req.version() >= 11, !peer_ec && peer.is_loopback()});
       }
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::server, "memcoro");

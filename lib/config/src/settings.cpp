@@ -1,36 +1,14 @@
 #include "memcoro/config/settings.hpp"
 
-#include <getopt.h>
-
 #include <charconv>
 #include <cstdio>
-#include <fstream>
-#include <functional>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "defs.hpp"
 #include "host_list.hpp"
 
 namespace memcoro::config {
 namespace {
-
-using nlohmann::json;
-
-struct Def {
-  std::string_view name;  // JSON field
-  char short_flag;        // 0: none
-  std::string_view long_flag;
-  std::string_view arg;  // "" for switches
-  std::string_view help;
-  std::string_view stats_name;  // "" : not in `stats settings`
-  bool live;
-  // Set from a flag's text ("" for switches) or a JSON value; "" or an error.
-  std::function<std::string(Settings&, std::string_view)> from_text;
-  std::function<std::string(Settings&, const json&)> from_json;
-  std::function<std::string(const Settings&)> show;
-  // The value as JSON (for GET /config and change detection).
-  std::function<json(const Settings&)> value = {};
-};
 
 template <typename T>
 bool parse_uint(std::string_view t, T& out, std::uint64_t lo, std::uint64_t hi) {
@@ -141,6 +119,8 @@ Def string_def(std::string_view name, std::string_view lf, std::string_view arg,
              [=](const Settings& s) { return s.*m; },
              [=](const Settings& s) { return json(s.*m); }};
 }
+
+}  // namespace
 
 const std::vector<Def>& defs() {
   static const std::vector<Def> kDefs = [] {
@@ -370,17 +350,6 @@ const std::vector<Def>& defs() {
   return kDefs;
 }
 
-std::string read_file(const std::string& path, std::string& out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return "cannot read config file '" + path + "'";
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  out = ss.str();
-  return {};
-}
-
-}  // namespace
-
 bool parse_size(std::string_view t, std::uint64_t& out) {
   if (t.empty()) return false;
   std::uint64_t mult = 1;
@@ -492,110 +461,12 @@ std::string settings_json(const Settings& s) {
   return out.dump(2);
 }
 
-std::string help_text() {
-  std::ostringstream o;
-  o << "memcoro " << kVersion << " - a memcached-compatible cache server\n\n"
-    << "usage: memcoro [options]\n\n";
-  auto line = [&](std::string flags, std::string_view help) {
-    o << "  " << flags;
-    for (std::size_t i = flags.size(); i < 30; ++i) o << ' ';
-    o << help << '\n';
-  };
-  for (const Def& d : defs()) {
-    std::string f;
-    if (d.short_flag != 0) f += std::string("-") + d.short_flag + ", ";
-    f += "--" + std::string(d.long_flag);
-    if (!d.arg.empty()) f += " " + std::string(d.arg);
-    line(f, std::string(d.help) + (d.live ? "" : " [restart to change]"));
-  }
-  line("--config FILE", "JSON settings file (flags override it); see config/memcoro.json");
-  line("-V, --version", "print the version and exit");
-  line("-h, --help", "print this help and exit");
-  return o.str();
-}
-
 std::vector<std::pair<std::string_view, std::string>> declared_stats_settings(const Settings& s) {
   std::vector<std::pair<std::string_view, std::string>> out;
   for (const Def& d : defs()) {
     if (!d.stats_name.empty()) out.emplace_back(d.stats_name, d.show(s));
   }
   return out;
-}
-
-LoadResult load(int argc, char** argv, Settings& out) {
-  // getopt tables from the declarations.
-  std::string shorts = "+hV";
-  std::vector<option> longs;
-  std::vector<std::string> long_names;
-  long_names.reserve(defs().size() + 3);
-  for (std::size_t i = 0; i < defs().size(); ++i) {
-    const Def& d = defs()[i];
-    if (d.short_flag != 0) {
-      shorts += d.short_flag;
-      if (!d.arg.empty()) shorts += ':';
-    }
-    long_names.emplace_back(d.long_flag);
-    longs.push_back(option{long_names.back().c_str(),
-                           d.arg.empty() ? no_argument : required_argument, nullptr,
-                           1000 + static_cast<int>(i)});
-  }
-  longs.push_back(option{"config", required_argument, nullptr, 900});
-  longs.push_back(option{"help", no_argument, nullptr, 'h'});
-  longs.push_back(option{"version", no_argument, nullptr, 'V'});
-  longs.push_back(option{nullptr, 0, nullptr, 0});
-
-  auto def_for = [&](int code) -> const Def* {
-    if (code >= 1000) return &defs()[static_cast<std::size_t>(code - 1000)];
-    for (const Def& d : defs()) {
-      if (d.short_flag == code) return &d;
-    }
-    return nullptr;
-  };
-
-  // Pass 1: --config, --help, --version, and unknown flags.
-  Settings s;
-  opterr = 0;
-  optind = 0;  // 0: glibc re-initializes getopt completely
-  int code;
-  while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
-    if (code == 'h') return {LoadResult::Action::exit_ok, help_text()};
-    if (code == 'V')
-      return {LoadResult::Action::exit_ok, "memcoro " + std::string(kVersion) + "\n"};
-    if (code == 900) s.config_file = optarg;
-    if (code == '?' || code == ':') {
-      std::string bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-      return {LoadResult::Action::exit_error,
-              "memcoro: unknown option or missing value: '" + bad + "' (see --help)\n"};
-    }
-  }
-  if (optind < argc) {
-    return {LoadResult::Action::exit_error,
-            "memcoro: unexpected argument '" + std::string(argv[optind]) + "' (see --help)\n"};
-  }
-  if (!s.config_file.empty()) {
-    std::string text;
-    if (std::string e = read_file(s.config_file, text); !e.empty()) {
-      return {LoadResult::Action::exit_error, "memcoro: " + e + "\n"};
-    }
-    if (std::string e = apply_json(s, text); !e.empty()) {
-      return {LoadResult::Action::exit_error, "memcoro: " + s.config_file + ": " + e + "\n"};
-    }
-  }
-  // Pass 2: flags over the file.
-  optind = 0;  // 0: glibc re-initializes getopt completely
-  while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
-    const Def* d = def_for(code);
-    if (d == nullptr) continue;
-    std::string_view arg = d->arg.empty() ? std::string_view{} : std::string_view{optarg};
-    if (std::string e = d->from_text(s, arg); !e.empty()) {
-      return {LoadResult::Action::exit_error, "memcoro: invalid value: " + e + "\n"};
-    }
-  }
-  if (std::string e = validate(s); !e.empty()) {
-    return {LoadResult::Action::exit_error, "memcoro: " + e + "\n"};
-  }
-  out = std::move(s);
-  return {};
 }
 
 }  // namespace memcoro::config

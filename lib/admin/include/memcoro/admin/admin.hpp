@@ -9,12 +9,14 @@
 //   GET  /healthz /readyz
 //   GET  /config   PUT /config   POST /config/reload
 //   GET  /                                 the dashboard
-// Every request must name a loopback host, the address it arrived on, or
-// one of Options::allowed_hosts in its Host header (DNS rebinding). Requests
-// that change state must also carry "Content-Type: application/json" (which
-// a page on another site cannot send without a CORS preflight, and none is
-// ever approved), no Origin naming another site, and "Authorization: Bearer
-// <token>" when a token is configured. No Access-Control-* header is sent.
+// Every request but the probes and /metrics must name a loopback host, the
+// address it arrived on, or one of Options::allowed_hosts in its Host header
+// (DNS rebinding). Requests that change state must also carry "Content-Type:
+// application/json" (which a page on another site cannot send without a CORS
+// preflight, and none is ever approved), no Origin naming another site, and
+// "Authorization: Bearer <token>" when a token is configured; without a
+// token, they must come from a loopback peer. No Access-Control-* header is
+// sent.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -64,6 +66,7 @@ struct Request {
   std::string_view body;
   std::string_view local_address;  // the address the connection arrived on
   bool http11 = true;              // HTTP/1.1 requires a Host header
+  bool peer_loopback = true;       // the client connected from this machine's loopback
 };
 
 // Answers one request; the HTTP server's core, testable without sockets.

@@ -1,5 +1,5 @@
 #pragma once
-// Settings: one struct, filled from defaults < JSON file (--config) < flags.
+// Settings: one struct, filled from defaults < environment < JSON file < flags.
 // Every setting is declared once (settings.cpp: kDefs) with its JSON name,
 // flags, help, memcached `stats settings` name and whether it may change at
 // run time; --help, `stats settings` and the JSON reader come from that list.
@@ -45,12 +45,18 @@ struct Settings {
 };
 
 struct LoadResult {
-  enum class Action { run, exit_ok, exit_error };
+  // health_check: settings loaded, but --health-check asks to probe a
+  // running server instead of starting one.
+  enum class Action { run, exit_ok, exit_error, health_check };
   Action action = Action::run;
-  std::string message;  // help/version text, or the error
+  // help/version text, or the error; with run, a note for the log (or "").
+  std::string message;
 };
 
-// argv -> settings, reading --config FILE first. Never exits the process.
+// argv -> settings: defaults < MEMCORO_LISTEN, MEMCORO_ADMIN_LISTEN,
+// MEMCORO_ADMIN_TOKEN_FILE, MEMCORO_ADMIN_ALLOWED_HOSTS < the JSON file
+// (--config FILE, or MEMCORO_CONFIG when that file exists) < flags.
+// Never exits the process.
 LoadResult load(int argc, char** argv, Settings& out);
 
 // Applies a JSON document (whole or partial) over `s`. Returns "" or an
