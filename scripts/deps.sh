@@ -6,7 +6,12 @@ PKGS="build-essential cmake ninja-build pkg-config
       libboost1.81-dev libabsl-dev catch2 nlohmann-json3-dev libbenchmark-dev
       memcached python3 python3-pymemcache libmemcached-tools
       libcache-memcached-fast-perl netcat-openbsd clang-format curl
-      python3-prometheus-client chromium nutcracker"
+      python3-prometheus-client chromium nutcracker
+      podman buildah runc podman-compose debootstrap
+      golang-github-containernetworking-plugin-dnsname"
+# podman-compose's services find each other by name through the CNI dnsname
+# plugin, which podman only recommends; without it twemproxy cannot resolve
+# the nodes of deploy/compose.yaml.
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
