@@ -22,6 +22,18 @@ def _die_with_parent():
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _as_nobody_dying_with_parent():
+    """For memcached started as root: become nobody first, then ask to die
+    with the parent. memcached's own -u would change users after the
+    parent-death signal was set, and a change of user clears it."""
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    os.setgroups([])
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+    _die_with_parent()
+
+
 def free_ports(n):
     """n distinct ports that were free a moment ago: all n sockets are held
     open together, so the kernel cannot hand out the same port twice."""
@@ -86,13 +98,13 @@ class Server:
             cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", *args]
         else:
             cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *args]
-            if os.geteuid() == 0:
-                cmd += ["-u", "nobody"]
         self.cmd = cmd
         # A file, not a pipe: a chatty server must never block on its stderr.
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=self.log, env=self.env, preexec_fn=_die_with_parent)
+        as_root_memcached = self.kind != "memcoro" and os.geteuid() == 0
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=self.env,
+            preexec_fn=_as_nobody_dying_with_parent if as_root_memcached else _die_with_parent)
 
     def output(self):
         self.log.seek(0)
