@@ -1,9 +1,8 @@
 // The physical reference for benchmarks/compare: frames requests with
-// memcoro's own parser and answers every get with END and every set with
-// STORED (mg with EN and ms with HD, silent under q), storing nothing, one
-// gathered write per batch, one thread per
-// io_context. What memcoro achieves as a fraction of this is how close it
-// is to what the machine can do.
+// memcoro's own connection handler (exec::Connection) and answers every get with END and every set
+// with STORED (mg with EN and ms with HD, silent under q), storing nothing, one gathered write per
+// batch, one thread per io_context. What memcoro achieves as a fraction of this is how close it is
+// to what the machine can do.
 //   trivial_server <port> <threads>
 #include <boost/asio.hpp>
 #include <cstdio>
@@ -12,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "memcoro/protocol/text_parser.hpp"
+#include "memcoro/exec/connection.hpp"
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -21,63 +20,66 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+using memcoro::exec::After;
+using memcoro::exec::Output;
+using memcoro::protocol::Command;
+using memcoro::protocol::CommandType;
+
+// The answers, without a store.
+class TrivialRunner final : public memcoro::exec::Runner {
+ public:
+  After run(const Command& cmd, Output& out) override {
+    if (memcoro::protocol::is_storage(cmd.type)) {
+      if (!cmd.noreply) out.append("STORED\r\n");
+    } else if (cmd.type == CommandType::meta_noop) {
+      out.append("MN\r\n");
+    } else if (cmd.type == CommandType::meta_set) {
+      if (!cmd.meta.quiet) out.append("HD\r\n");  // quiet: success is silent
+    } else if (cmd.type == CommandType::meta_get) {
+      if (!cmd.meta.quiet) out.append("EN\r\n");  // quiet: a miss is silent
+    } else {
+      out.append("END\r\n");
+    }
+    return After::keep_open;
+  }
+  void refuse(std::string_view, Output& out) override { out.append("ERROR\r\n"); }
+  Value begin_value(const Command&, Output&) override { return {}; }  // through the buffer
+  void finish_value(const Command&, bool, Output&) override {}
+  std::size_t reply_limit() const override { return SIZE_MAX; }  // one write per batch
+  void rejected_binary() override {}
+};
+
+// The same transport loop as memcoro's (lib/server), minus its limits.
 awaitable<void> serve(tcp::socket sock) {
   sock.set_option(tcp::no_delay(true));
-  std::vector<char> buf(64 * 1024);
-  std::size_t start = 0, end = 0;
-  std::string out;
-  memcoro::protocol::Command cmd;
-  std::size_t swallow = 0;
+  const memcoro::protocol::ParserLimits limits;
+  TrivialRunner runner;
+  memcoro::exec::Connection conn(runner, limits);
+  std::vector<asio::const_buffer> iov;
   for (;;) {
-    if (start == end) start = end = 0;
-    if (end == buf.size()) {
-      if (start > 0) {
-        std::memmove(buf.data(), buf.data() + start, end - start);
-        end -= start;
-        start = 0;
-      } else {
-        buf.resize(buf.size() * 2);
-      }
-    }
-    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
-                                                 use_nothrow);
-    if (ec || n == 0) co_return;
-    end += n;
-    for (;;) {
-      if (swallow > 0) {
-        const std::size_t k = std::min(swallow, end - start);
-        start += k;
-        swallow -= k;
-        if (swallow > 0) break;
-      }
-      if (start == end) break;
-      auto r =
-          memcoro::protocol::parse_text(std::string_view(buf.data() + start, end - start), cmd);
-      if (r.status == memcoro::protocol::ParseStatus::need_more) {
-        if (r.need > buf.size()) buf.resize(r.need);
+    const memcoro::exec::Connection::Step step = conn.next();
+    switch (step.kind) {
+      case memcoro::exec::Connection::Step::close: co_return;
+      case memcoro::exec::Connection::Step::write: {
+        iov.clear();
+        conn.output().for_each_span(
+            [&](std::string_view s) { iov.emplace_back(s.data(), s.size()); });
+        auto [ec, n] = co_await asio::async_write(sock, iov, use_nothrow);
+        if (ec) co_return;
+        conn.output().clear();
         break;
       }
-      if (r.status == memcoro::protocol::ParseStatus::close) co_return;
-      start += r.consumed;
-      swallow = r.swallow;
-      if (r.status == memcoro::protocol::ParseStatus::error) {
-        out += "ERROR\r\n";
-      } else if (memcoro::protocol::is_storage(cmd.type)) {
-        if (!cmd.noreply) out += "STORED\r\n";
-      } else if (cmd.type == memcoro::protocol::CommandType::meta_noop) {
-        out += "MN\r\n";
-      } else if (cmd.type == memcoro::protocol::CommandType::meta_set) {
-        if (!cmd.meta.quiet) out += "HD\r\n";  // quiet: success is silent
-      } else if (cmd.type == memcoro::protocol::CommandType::meta_get) {
-        if (!cmd.meta.quiet) out += "EN\r\n";  // quiet: a miss is silent
-      } else {
-        out += "END\r\n";
+      case memcoro::exec::Connection::Step::read:
+      case memcoro::exec::Connection::Step::read_exact: {
+        auto [ec, n] = co_await asio::async_read(
+            sock, asio::buffer(step.space.data(), step.space.size()),
+            asio::transfer_at_least(
+                step.kind == memcoro::exec::Connection::Step::read ? 1 : step.space.size()),
+            use_nothrow);
+        if (ec || n == 0) co_return;
+        conn.received(n);
+        break;
       }
-    }
-    if (!out.empty()) {
-      auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(out), use_nothrow);
-      if (wec) co_return;
-      out.clear();
     }
   }
 }

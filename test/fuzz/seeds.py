@@ -34,6 +34,11 @@ EXTRA = [
     ("binary_set", bytes([0x80, 1, 0, 1, 8, 0, 0, 0, 0, 0, 0, 10] + [0] * 12) +
      b"\xde\xad\xbe\xef\x00\x00\x0e\x10kv"),
     ("binary_then_text", bytes([0x80, 0x0a] + [0] * 22) + b"get a\r\n"),
+    # Values of 16 KiB and more that have not all arrived are received
+    # straight into their item: a good one, a bad chunk end, a refused one.
+    ("large_in_place", b"set big 0 0 20000\r\n" + b"b" * 20000 + b"\r\nget big\r\n"
+     b"set bad 0 0 20000\r\n" + b"b" * 20000 + b"XXget bad\r\n"
+     b"set huge 0 0 70000\r\n" + b"h" * 70000 + b"\r\nget huge\r\n"),
     ("multiget_parts", b"set a 0 0 600\r\n" + b"v" * 600 + b"\r\nget" + b" a" * 40 +
      b" b\r\ngets" + b" a b" * 20 + b"\r\n"),
 ]

@@ -1,6 +1,7 @@
-// Fuzz target: bytes a client might send, through the text/meta parser and
-// execute() over a real store, the way a connection feeds them: the input
-// arrives in chunks (the first byte picks their size), what is parsed runs,
+// Fuzz target: bytes a client might send, through the server's own
+// connection handler (exec::Connection: read buffer, parser, execute() over
+// a real store, large values received in place), fed the way a socket
+// feeds it: the input arrives in chunks (the first byte picks their size),
 // a request cut short waits for the next chunk. Nothing may crash, leak or
 // read out of bounds (ASan/UBSan), every request must make progress, every
 // answer must end its line, and item memory must stay under the limit.
@@ -11,14 +12,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <string_view>
 
+#include "memcoro/exec/connection.hpp"
 #include "memcoro/exec/execute.hpp"
-#include "memcoro/protocol/text_parser.hpp"
 #include "memcoro/stats/prefix.hpp"
 
 namespace {
@@ -53,7 +55,7 @@ struct World {
   }();
 };
 
-// What a connection would write: every reply ends its line.
+// What a transport would write: every reply ends its line.
 void send(exec::Output& out) {
   std::string reply;
   out.for_each_span([&](std::string_view s) { reply += s; });
@@ -61,59 +63,55 @@ void send(exec::Output& out) {
   out.clear();
 }
 
+// The input is a client's byte stream; the connection is the server's own
+// exec::Connection, driven as the server's transport drives it (large
+// values included, received in place).
 void run_one(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return;
   static World world;  // state carries over between inputs, as in a server
   world.clock.advance(1);
   exec::Context ctx{world.store, world.counters, nullptr, &world.prefixes};
   ctx.reply_limit = 512;  // multi-gets answer in parts, as under a server's cap
+  exec::StoreRunner runner(ctx);
+  exec::Connection conn(runner, world.limits);
   const std::size_t chunk = std::size_t{data[0]} + 1;
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-
-  std::string buf;
-  std::size_t fed = 0, swallow = 0;
-  protocol::Command cmd;
-  exec::Output out;
-  bool closed = false;
-  while (!closed && fed < input.size()) {
-    const std::size_t n = std::min(chunk, input.size() - fed);
-    buf.append(input.substr(fed, n));
-    fed += n;
-    std::size_t start = 0;
-    for (;;) {
-      if (swallow > 0) {
-        const std::size_t k = std::min(swallow, buf.size() - start);
-        start += k;
-        swallow -= k;
-        if (swallow > 0) break;
-      }
-      if (start == buf.size()) break;
-      const std::string_view pending = std::string_view(buf).substr(start);
-      const protocol::ParseResult r = protocol::parse_text(pending, cmd, world.limits);
-      if (r.status == protocol::ParseStatus::need_more) break;
-      if (r.status == protocol::ParseStatus::close) {
-        closed = true;
+  std::size_t fed = 0;
+  std::size_t writes = 0;  // since the last read: bounded, or no progress is made
+  for (bool open = true; open;) {
+    const exec::Connection::Step step = conn.next();
+    switch (step.kind) {
+      case exec::Connection::Step::close: open = false; break;
+      case exec::Connection::Step::write:
+        check(!conn.output().empty(), "asked to write nothing");
+        check(++writes <= input.size() + 2, "a connection writes without making progress");
+        send(conn.output());
+        break;
+      case exec::Connection::Step::read: {
+        check(!step.space.empty(), "asked to read into no room");
+        const std::size_t n = std::min({chunk, input.size() - fed, step.space.size()});
+        if (n == 0) {
+          open = false;  // the client is done
+          break;
+        }
+        std::memcpy(step.space.data(), input.data() + fed, n);
+        fed += n;
+        writes = 0;
+        conn.received(n);
         break;
       }
-      check(r.consumed > 0, "a request was parsed without consuming bytes");
-      check(r.consumed <= pending.size(), "a request consumed more than it had");
-      if (r.status == protocol::ParseStatus::error) {
-        if (!r.silent) exec::write_error(r.error, out);
-      } else {
-        exec::After after = exec::execute(cmd, ctx, out);
-        for (std::size_t parts = 1; after == exec::After::more; ++parts) {
-          check(out.size() >= ctx.reply_limit, "a reply was cut short below the limit");
-          check(parts <= cmd.key_list.size(), "a multi-get makes no progress");
-          send(out);
-          after = exec::execute(cmd, ctx, out);
+      case exec::Connection::Step::read_exact:
+        check(!step.space.empty(), "asked to read exactly nothing");
+        if (input.size() - fed < step.space.size()) {
+          open = false;  // the client left in the middle of a value
+          break;
         }
-        closed = after == exec::After::close;
-      }
-      start += r.consumed;
-      swallow = r.swallow;
+        std::memcpy(step.space.data(), input.data() + fed, step.space.size());
+        fed += step.space.size();
+        writes = 0;
+        conn.received(step.space.size());
+        break;
     }
-    buf.erase(0, start);
-    send(out);
   }
   // cache_memlimit may have moved the limit (state carries over).
   const std::size_t limit = world.store.slabs().limit();

@@ -1,7 +1,10 @@
 // execute() over a real store, no sockets: replies and counters.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <string>
 
+#include "memcoro/exec/connection.hpp"
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/protocol/text_parser.hpp"
 
@@ -14,24 +17,30 @@ struct Fixture {
   stats::ThreadCounters counters;
   exec::Context ctx{store, counters, nullptr};
 
-  // Runs every request in `in` and returns all replies.
+  // Runs every request in `in` through a connection (exec::Connection, as
+  // the server does) and returns all replies.
   std::string run(std::string_view in) {
-    exec::Output out;
-    protocol::Command cmd;
-    while (!in.empty()) {
-      protocol::ParseResult r = protocol::parse_text(in, cmd);
-      REQUIRE(r.status != protocol::ParseStatus::need_more);
-      REQUIRE(r.status != protocol::ParseStatus::close);
-      if (r.status == protocol::ParseStatus::error) {
-        if (!r.silent) exec::write_error(r.error, out);
-      } else {
-        exec::execute(cmd, ctx, out);
+    exec::StoreRunner runner(ctx);
+    const protocol::ParserLimits limits;
+    exec::Connection conn(runner, limits);
+    std::string replies;
+    for (;;) {
+      const exec::Connection::Step step = conn.next();
+      if (step.kind == exec::Connection::Step::close) break;
+      if (step.kind == exec::Connection::Step::write) {
+        conn.output().for_each_span([&](std::string_view p) { replies += p; });
+        conn.output().clear();
+        continue;
       }
-      in.remove_prefix(r.consumed);
+      const std::size_t n = std::min(in.size(), step.space.size());
+      REQUIRE((step.kind == exec::Connection::Step::read || n == step.space.size()));
+      if (n == 0) break;
+      std::memcpy(step.space.data(), in.data(), n);
+      in.remove_prefix(n);
+      conn.received(n);
     }
-    std::string s;
-    out.for_each_span([&](std::string_view p) { s += p; });
-    return s;
+    REQUIRE(in.empty());
+    return replies;
   }
 };
 }  // namespace

@@ -181,29 +181,37 @@ void do_delta(const Command& cmd, Context& ctx, Output& out) {
 
 }  // namespace
 
-bool can_store_in_place(const Command& cmd) {
-  return protocol::is_storage(cmd.type) && cmd.type != CommandType::append &&
-         cmd.type != CommandType::prepend && !cmd.too_large;
+void StoreRunner::refuse(std::string_view error, Output& out) {
+  write_error(error, out);
 }
 
-store::ItemRef begin_store_in_place(const Command& cmd, Context& ctx, Output& out) {
-  StoreStatus error;
-  store::ItemRef pending =
-      ctx.store.begin_store(cmd.key, cmd.flags, cmd.exptime, cmd.data_len, &error);
-  if (!pending) {
-    if (mode_of(cmd.type) == store::StoreMode::set) ctx.store.remove(cmd.key);
-    reply_store(cmd, error, store::Outcome{}, ctx, out);
+Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
+  if (!protocol::is_storage(cmd.type) || cmd.type == CommandType::append ||
+      cmd.type == CommandType::prepend || cmd.too_large) {
+    return {};
   }
-  return pending;
+  StoreStatus error;
+  pending_ = ctx_.store.begin_store(cmd.key, cmd.flags, cmd.exptime, cmd.data_len, &error);
+  if (!pending_) {
+    if (mode_of(cmd.type) == store::StoreMode::set) ctx_.store.remove(cmd.key);
+    reply_store(cmd, error, store::Outcome{}, ctx_, out);
+    return {Value::refused, {}};
+  }
+  return {Value::in_place, std::span<char>(pending_.value_line_data(), cmd.data_len + 2)};
 }
 
-void finish_store_in_place(const Command& cmd, store::ItemRef pending, Context& ctx, Output& out) {
+void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out) {
+  if (!well_formed) {
+    pending_.reset();
+    if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);
+    return;
+  }
   store::Outcome outcome;
   store::MetaSetOptions opts;
   opts.mode = mode_of(cmd.type);
   opts.cas = cmd.cas_unique;
-  const StoreStatus s = ctx.store.finish_store(opts, std::move(pending), nullptr, &outcome);
-  reply_store(cmd, s, outcome, ctx, out);
+  const StoreStatus s = ctx_.store.finish_store(opts, std::move(pending_), nullptr, &outcome);
+  reply_store(cmd, s, outcome, ctx_, out);
 }
 
 void count_class_hit(stats::ThreadCounters& c, unsigned cls, store::Segment seg) {

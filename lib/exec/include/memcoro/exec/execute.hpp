@@ -5,6 +5,7 @@
 #include <span>
 #include <string_view>
 
+#include "memcoro/exec/connection.hpp"
 #include "memcoro/exec/output.hpp"
 #include "memcoro/protocol/command.hpp"
 #include "memcoro/stats/counters.hpp"
@@ -40,21 +41,25 @@ struct Context {
   std::size_t next_key = 0;
 };
 
-// more: the reply so far is over ctx.reply_limit; send it, then call
-// execute() again with the same command to go on where it stopped.
-enum class After : unsigned char { keep_open, close, more };
-
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
-// A large text-protocol set/add/replace/cas whose data block has not all
-// arrived can be received straight into its item (one copy, as memcached):
-// begin_store_in_place allocates it (or answers the failure and returns an
-// empty reference); the caller fills value_line() and calls
-// finish_store_in_place, which stores it and answers.
-bool can_store_in_place(const protocol::Command& cmd);
-store::ItemRef begin_store_in_place(const protocol::Command& cmd, Context& ctx, Output& out);
-void finish_store_in_place(const protocol::Command& cmd, store::ItemRef pending, Context& ctx,
-                           Output& out);
+// A connection's requests against the store (connection.hpp): execute(),
+// and large set/add/replace/cas values received straight into their item
+// (one copy, as memcached).
+class StoreRunner final : public Runner {
+ public:
+  explicit StoreRunner(Context& ctx) : ctx_(ctx) {}
+  After run(const protocol::Command& cmd, Output& out) override { return execute(cmd, ctx_, out); }
+  void refuse(std::string_view error, Output& out) override;
+  Value begin_value(const protocol::Command& cmd, Output& out) override;
+  void finish_value(const protocol::Command& cmd, bool well_formed, Output& out) override;
+  std::size_t reply_limit() const override { return ctx_.reply_limit; }
+  void rejected_binary() override { ctx_.counters.rejected_binary_connections.add(); }
+
+ private:
+  Context& ctx_;
+  store::ItemRef pending_;  // the item a value is being received into
+};
 
 // Writes an error line ("<text>\r\n").
 void write_error(std::string_view text, Output& out);
