@@ -1,66 +1,17 @@
 // exec::Connection without a socket: the same bytes give the same replies
 // however they are cut, large values arrive in place, and the connection
 // says when to write and when to close.
-#include "memcoro/exec/connection.hpp"
-
 #include <algorithm>
-#include <catch2/catch.hpp>
-#include <cstring>
 #include <string>
 
-#include "memcoro/exec/execute.hpp"
+#include "exec_world.hpp"
 
 using namespace memcoro;
-using Step = exec::Connection::Step;
 
 namespace {
 
-struct Fixture {
-  store::ManualClock clock{1'700'000'000};
-  store::Store store{store::StoreConfig{}, clock};
-  stats::ThreadCounters counters;
-  exec::Context ctx{store, counters, nullptr};
-  protocol::ParserLimits limits;
-
-  struct Result {
-    std::string replies;
-    bool closed = false;  // the connection asked to close
-    std::size_t writes = 0;
-    std::size_t exact_reads = 0;  // bytes received in place
-  };
-
-  // Feeds `in` in pieces of at most `chunk` bytes, as reads would.
-  Result run(std::string_view in, std::size_t chunk) {
-    exec::StoreRunner runner(ctx);
-    exec::Connection conn(runner, limits);
-    Result r;
-    for (;;) {
-      const Step step = conn.next();
-      if (step.kind == Step::close) {
-        r.closed = true;
-        break;
-      }
-      if (step.kind == Step::write) {
-        REQUIRE_FALSE(conn.output().empty());
-        conn.output().for_each_span([&](std::string_view p) { r.replies += p; });
-        conn.output().clear();
-        ++r.writes;
-        continue;
-      }
-      std::size_t n = std::min(in.size(), step.space.size());
-      if (step.kind == Step::read) {
-        n = std::min(n, chunk);
-      } else {
-        if (n < step.space.size()) break;  // the client left inside a value
-        r.exact_reads += n;
-      }
-      if (n == 0) break;
-      std::memcpy(step.space.data(), in.data(), n);
-      in.remove_prefix(n);
-      conn.received(n);
-    }
-    return r;
-  }
+struct Fixture : test::ExecWorld {
+  Result run(std::string_view in, std::size_t chunk) { return feed(in, chunk); }
 };
 
 }  // namespace

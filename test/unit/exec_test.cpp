@@ -1,46 +1,20 @@
 // execute() over a real store, no sockets: replies and counters.
-#include <algorithm>
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <string>
 
-#include "memcoro/exec/connection.hpp"
-#include "memcoro/exec/execute.hpp"
+#include "exec_world.hpp"
 #include "memcoro/protocol/text_parser.hpp"
 
 using namespace memcoro;
 
 namespace {
-struct Fixture {
-  store::ManualClock clock{1'700'000'000};
-  store::Store store{store::StoreConfig{}, clock};
-  stats::ThreadCounters counters;
-  exec::Context ctx{store, counters, nullptr};
-
+struct Fixture : test::ExecWorld {
   // Runs every request in `in` through a connection (exec::Connection, as
   // the server does) and returns all replies.
   std::string run(std::string_view in) {
-    exec::StoreRunner runner(ctx);
-    const protocol::ParserLimits limits;
-    exec::Connection conn(runner, limits);
-    std::string replies;
-    for (;;) {
-      const exec::Connection::Step step = conn.next();
-      if (step.kind == exec::Connection::Step::close) break;
-      if (step.kind == exec::Connection::Step::write) {
-        conn.output().for_each_span([&](std::string_view p) { replies += p; });
-        conn.output().clear();
-        continue;
-      }
-      const std::size_t n = std::min(in.size(), step.space.size());
-      REQUIRE((step.kind == exec::Connection::Step::read || n == step.space.size()));
-      if (n == 0) break;
-      std::memcpy(step.space.data(), in.data(), n);
-      in.remove_prefix(n);
-      conn.received(n);
-    }
-    REQUIRE(in.empty());
-    return replies;
+    const Result r = feed(in, in.size());
+    REQUIRE(r.unread == 0);
+    return r.replies;
   }
 };
 }  // namespace
