@@ -118,17 +118,19 @@ void Server::Impl::run() {
   asio::co_spawn(main_ctx, accept_loop(), asio::detached);
   for (auto& w : workers) {
     asio::co_spawn(w->ctx, watch_idle(*w), asio::detached);
-    w->thread = std::thread([wp = w.get()] { wp->ctx.run(); });
+    w->thread = std::thread([this, wp = w.get()] {
+      wp->ctx.run();  // returns once the worker has no connection left
+      std::lock_guard lock(finished_mu);
+      ++workers_finished;
+      finished_cv.notify_all();
+    });
   }
   main_ctx.run();
   // Connections answer what they already received (begin_stop); after
   // drain_timeout the rest are closed regardless.
   auto wait_until = [this](std::chrono::steady_clock::time_point deadline) {
-    for (auto& w : workers) {
-      while (!w->ctx.stopped() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    }
+    std::unique_lock lock(finished_mu);
+    finished_cv.wait_until(lock, deadline, [this] { return workers_finished == workers.size(); });
   };
   wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(drain_timeout.load()));
   // Past the drain timeout, close what is left: each session then ends

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <list>
 #include <mutex>
@@ -115,6 +116,10 @@ struct Server::Impl final : exec::ServerControl {
   // `stats reset` subtracts this baseline rather than writing to counters
   // that other threads own.
   std::mutex baseline_mu;
+  // Worker threads whose io_context ran out of work (run() waits on it).
+  std::mutex finished_mu;
+  std::condition_variable finished_cv;
+  std::size_t workers_finished = 0;
   stats::CounterSnapshot baseline;
   std::uint64_t baseline_total_items = 0;
   std::uint64_t baseline_total_connections = 0;
