@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "memcoro/client/meta.hpp"
+#include "memcoro/client/reply_scanner.hpp"
 
 using namespace memcoro::client;
 
@@ -139,4 +140,24 @@ TEST_CASE("a quiet batch reads up to its MN") {
   CHECK(out[1].status == Status::not_stored);
   CHECK(out[2].status == Status::error);
   CHECK(out[2].line == "CLIENT_ERROR bad");
+}
+
+TEST_CASE("scan_reply finds where a text or meta reply ends and counts it") {
+  using memcoro::client::ReplyCount;
+  using memcoro::client::scan_reply;
+  ReplyCount c;
+  const std::string_view get = "VALUE a 0 2\r\nhi\r\nVALUE b 5 3 77\r\nabc\r\nEND\r\nSTORED\r\n";
+  CHECK(scan_reply(get, false, 3, c) == get.size() - 8);
+  CHECK(c.hits == 2);
+  CHECK(c.misses == 1);
+  CHECK_FALSE(c.error);
+  CHECK(scan_reply(get.substr(0, 20), false, 3, c) == 0);  // a value cut short
+  CHECK(scan_reply("STORED\r\n", false, 1, c) == 8);
+  CHECK(scan_reply("SERVER_ERROR out of memory\r\n", false, 1, c) == 28);
+  CHECK(c.error);
+  CHECK(scan_reply("VA 2 f1\r\nhi\r\nEN\r\n", true, 1, c) == 13);
+  CHECK(c.hits == 1);
+  CHECK(scan_reply("EN\r\n", true, 1, c) == 4);
+  CHECK(c.misses == 1);
+  CHECK(scan_reply("VA 2\r\nh", true, 1, c) == 0);
 }
