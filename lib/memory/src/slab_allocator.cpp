@@ -244,10 +244,6 @@ SlabAllocator::MoveStatus SlabAllocator::start_move(unsigned src, unsigned dst,
   return MoveStatus::ok;
 }
 
-unsigned SlabAllocator::moving_dst() const {
-  return move_dst_;
-}
-
 SlabAllocator::MovingPage SlabAllocator::moving_page() {
   std::lock_guard move_lock(move_mu_);
   const std::uint32_t page = moving_page_.load(std::memory_order_relaxed);

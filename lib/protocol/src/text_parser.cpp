@@ -218,8 +218,7 @@ bool preparse_meta(const Tokens& t, std::size_t start, Command& cmd, std::string
       case 'E': take(parse_u64(arg), m.has_new_cas, m.new_cas); break;
       case 'F':
         if (auto v = parse_u32(arg)) {
-          m.has_flags = true;
-          m.client_flags = *v;
+          m.client_flags = *v;  // without F, ms stores flags 0
         } else {
           has_error = true;  // memcached keeps the message it had
         }

@@ -105,7 +105,6 @@ class SlabAllocator {
   // pages minus one (memcached's reassign needs 2).
   MoveStatus start_move(unsigned src, unsigned dst, unsigned min_src_pages = 2);
   bool moving() const { return moving_page_.load(std::memory_order_acquire) != kNoPage; }
-  unsigned moving_dst() const;
   // The chunks of the moving page still in use; the caller frees them.
   std::vector<void*> moving_page_used_chunks();
   // The moving page's address range and class (nullptr when none moves).

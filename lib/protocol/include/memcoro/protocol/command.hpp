@@ -61,12 +61,11 @@ struct MetaFlags {
   bool has_recache = false;   // R
   bool has_cas = false;       // C
   bool has_new_cas = false;   // E (after memcached 1.6.18)
-  bool has_flags = false;     // F
   char mode = 0;              // M
   std::int32_t ttl = 0;
   std::int32_t vivify_ttl = 0;
   std::int32_t recache_ttl = 0;
-  std::uint32_t client_flags = 0;
+  std::uint32_t client_flags = 0;  // F (0 without it)
   std::uint64_t cas = 0;
   std::uint64_t new_cas = 0;
   std::uint64_t delta = 1;    // D
