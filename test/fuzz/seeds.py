@@ -47,7 +47,7 @@ EXTRA = [
 def write_seeds(out):
     os.makedirs(out, exist_ok=True)
     n = 0
-    cases = EXTRA + [(name, request) for name, request, _ in test_conformance.load_cases()]
+    cases = EXTRA + [(c.name, c.request) for c in test_conformance.load_cases()]
     for name, request in cases:
         for chunk in CHUNKS:
             with open(os.path.join(out, f"{name}-{chunk}"), "wb") as f:

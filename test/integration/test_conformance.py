@@ -1,11 +1,17 @@
 """Byte-for-byte comparison of memcoro with Debian's memcached 1.6.18.
 
-Each case of test/conformance/text_protocol.cases runs on a fresh connection
-against both servers; replies must match exactly (CAS values and the version
-string masked), and so must whether the server closed the connection. Cases
-marked "diff:" are deliberate differences: there the replies must differ, so
-the note stays true.
+Each case of test/conformance/*.cases runs on a fresh connection against
+both servers; replies must match exactly (CAS values and the version string
+masked), and so must whether the server closed the connection. Cases marked
+"diff:" are deliberate differences: there the replies must differ, so the
+note stays true.
+
+Under each case the file keeps memcached's reply (`=> b"..."`, `closed` when
+memcached closed the connection), so a reader sees request and answer
+together. Every run checks those against the live memcached; after a change
+to the cases, `test_conformance.py --refresh` writes memcached's replies in.
 """
+import collections
 import os
 import re
 import sys
@@ -18,6 +24,15 @@ import harness  # noqa: E402
 CASE_DIR = os.path.join(os.path.dirname(__file__), "..", "conformance")
 CASE_FILES = ("text_protocol.cases", "meta_protocol.cases")
 MARKER = b"mn\r\n"
+# --refresh: write memcached's replies into the case files instead of checking them.
+REFRESH = "--refresh" in sys.argv
+if REFRESH:
+    sys.argv.remove("--refresh")
+
+
+Case = collections.namedtuple("Case", "name request diff reply closed")
+EVAL_NAMES = {"__builtins__": {"str": str, "len": len, "range": range}}
+REPLY_PREFIX = "\t=> "
 
 
 def load_cases(files=CASE_FILES):
@@ -29,17 +44,42 @@ def load_cases(files=CASE_FILES):
 
 
 def load_file(path, env):
+    """Cases in file order; reply/closed: memcached's recorded answer (None
+    when the file has none yet)."""
     cases = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.rstrip("\n")
+            if line.startswith(REPLY_PREFIX):
+                text = line[len(REPLY_PREFIX):]
+                closed = text.endswith(" closed")
+                reply = eval(text[:-len(" closed")] if closed else text, EVAL_NAMES)
+                cases[-1] = cases[-1]._replace(reply=reply, closed=closed)
+                continue
             if not line or line.startswith("#"):
                 continue
             parts = line.split("\t")
             name, expr = parts[0], parts[1]
             diff = parts[2][len("diff:"):].strip() if len(parts) > 2 else None
-            cases.append((name, eval(expr, {"__builtins__": {"str": str, "len": len, "range": range}}, env), diff))
+            cases.append(Case(name, eval(expr, EVAL_NAMES, env), diff, None, False))
     return cases
+
+
+def write_replies(path, replies):
+    """Rewrites a case file with memcached's reply under each case named in
+    `replies` ({name: (reply, closed)}), keeping everything else."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(REPLY_PREFIX):
+                continue
+            out.append(line)
+            name = line.split("\t")[0]
+            if line.strip() and not line.startswith("#") and name in replies:
+                reply, closed = replies[name]
+                out.append(REPLY_PREFIX + repr(reply) + (" closed" if closed else "") + "\n")
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(out)
 
 
 META_LINE = re.compile(rb"(?m)^(HD|VA|EN|NS|EX|NF)( [^\r]*)?\r$")
@@ -106,9 +146,15 @@ class Conformance(unittest.TestCase):
     def test_cases(self):
         cases = load_cases()
         self.assertGreater(len(cases), 100)
-        for name, request, diff in cases:
+        live = {}  # memcached's replies, as they are today
+        for name, request, diff, recorded, closed in cases:
             with self.subTest(case=name):
                 expected = run_case(self.memcached, request)
+                live[name] = expected
+                if not REFRESH:
+                    self.assertEqual((recorded, closed), expected,
+                                     f"{name}: memcached's reply in the case file is not what "
+                                     "memcached answers; run test_conformance.py --refresh")
                 actual = run_case(self.memcoro, request)
                 if diff is None:
                     self.assertEqual(actual, expected, f"{name}: memcoro differs from memcached")
@@ -118,12 +164,16 @@ class Conformance(unittest.TestCase):
                     print(f"expected difference {name}: {diff}\n  memcached: {expected[0][:200]!r}"
                           f"\n  memcoro:   {actual[0][:200]!r}")
 
+        if REFRESH:
+            for file in CASE_FILES:
+                write_replies(os.path.join(CASE_DIR, file), live)
+
     def test_fragmented_requests_answer_the_same(self):
         # A request cut into pieces at every byte (or every 7th) must be
         # answered as the same request sent whole. Lines over memcached's
         # 2048-byte limit are left out: for them memcached's answer itself
         # depends on how the bytes arrive.
-        for name, request, _ in load_cases():
+        for name, request, *_ in load_cases():
             if len(request) > 4096 or any(len(line) > 2048 for line in request.split(b"\n")):
                 continue
             whole = run_case(self.memcoro, request)
