@@ -1,22 +1,14 @@
 #pragma once
 // The general `stats` report: which fields, in which order, with what
-// meaning: every field memcached 1.6.18 shows, in its order. The text
-// protocol view formats the list; the admin port's JSON and /metrics are
-// read from that text.
+// meaning: every field memcached 1.6.18 shows, in its order, emitted into a
+// sink (text for the protocol, JSON and Prometheus for the admin port).
 #include <cstdint>
 #include <string>
-#include <string_view>
-#include <variant>
-#include <vector>
 
 #include "memcoro/stats/counters.hpp"
+#include "memcoro/stats/sink.hpp"
 
 namespace memcoro::stats {
-
-struct Stat {
-  std::string_view name;
-  std::variant<std::uint64_t, std::int64_t, double, std::string> value;
-};
 
 // Everything the general report is computed from.
 struct GeneralInputs {
@@ -64,9 +56,6 @@ struct GeneralInputs {
   CounterSnapshot counters;
 };
 
-std::vector<Stat> general_stats(const GeneralInputs& in);
-
-// "STAT <name> <value>\r\n" for each, then "END\r\n".
-void write_text(const std::vector<Stat>& stats, std::string& out);
+void general_stats(const GeneralInputs& in, Sink& sink);
 
 }  // namespace memcoro::stats
