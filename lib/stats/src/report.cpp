@@ -5,6 +5,7 @@ namespace memcoro::stats {
 void general_stats(const GeneralInputs& in, Sink& sink) {
   auto add = [&](std::string_view name, const Value& value) { sink.add(name, value); };
   const CounterSnapshot& c = in.counters;
+  const StoreCounters& st = in.store;
   // Fields memcoro has no mechanism for carry the value memcached shows
   // with that mechanism off or unused; each says why. Nothing is left out,
   // so tools that parse memcached's `stats` find every field.
@@ -78,28 +79,28 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
   // memcached yields a connection after reqs_per_event
   // requests; a memcoro connection runs its whole batch.
   add("conn_yields", kOff);
-  add("hash_power_level", in.hash_power_level);
-  add("hash_bytes", in.hash_bytes);
+  add("hash_power_level", st.hash_power_level);
+  add("hash_bytes", st.hash_bytes);
   // The index grows under its stripe's lock, never in
   // the background, so it is never seen expanding.
   add("hash_is_expanding", kOff);
-  add("slab_reassign_rescues", in.slab_reassign_rescues);
+  add("slab_reassign_rescues", st.slab_reassign_rescues);
   // Chunked items (larger than the slab page) do not
   // exist in memcoro: none to rescue.
   add("slab_reassign_chunk_rescues", kOff);
-  add("slab_reassign_evictions_nomem", in.slab_reassign_evictions);
+  add("slab_reassign_evictions_nomem", st.slab_reassign_evictions);
   // The mover takes free chunks of a moving page without
   // a separate reclaim step.
   add("slab_reassign_inline_reclaim", kOff);
-  add("slab_reassign_busy_items", in.slab_reassign_busy_items);
+  add("slab_reassign_busy_items", st.slab_reassign_busy_items);
   // A deleted item leaves the page at once: never busy.
   add("slab_reassign_busy_deletes", kOff);
-  add("slab_reassign_running", std::uint64_t{in.slab_reassign_running});
-  add("slabs_moved", in.slabs_moved);
+  add("slab_reassign_running", std::uint64_t{st.slab_reassign_running});
+  add("slabs_moved", st.slabs_moved);
   // As memcached: shown only while the crawler is enabled.
   if (in.lru_crawler) {
-    add("lru_crawler_running", std::uint64_t{in.lru_crawler_running});
-    add("lru_crawler_starts", in.lru_crawler_starts);
+    add("lru_crawler_running", std::uint64_t{st.lru_crawler_running});
+    add("lru_crawler_starts", st.lru_crawler_starts);
   }
   // memcoro balances the LRU segments inline, as items
   // move; there is no maintainer loop to count.
@@ -118,24 +119,24 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
   // (-N); memcoro spreads connections round-robin.
   add("unexpected_napi_ids", kOff);
   add("round_robin_fallback", kOff);
-  add("bytes", in.bytes);
-  add("curr_items", in.curr_items);
-  add("total_items", in.total_items);
+  add("bytes", st.bytes);
+  add("curr_items", st.curr_items);
+  add("total_items", st.total_items);
   // Unassigned pages go back to the operating system
   // rather than wait in a pool.
   add("slab_global_page_pool", kOff);
-  add("expired_unfetched", in.expired_unfetched);
-  add("evicted_unfetched", in.evicted_unfetched);
-  add("evicted_active", in.evicted_active);
-  add("evictions", in.evictions);
-  add("reclaimed", in.reclaimed);
-  add("crawler_reclaimed", in.crawler_reclaimed);
-  add("crawler_items_checked", in.crawler_items_checked);
-  add("lrutail_reflocked", in.lrutail_reflocked);
-  add("moves_to_cold", in.moves_to_cold);
-  add("moves_to_warm", in.moves_to_warm);
-  add("moves_within_lru", in.moves_within_lru);
-  add("direct_reclaims", in.direct_reclaims);
+  add("expired_unfetched", st.expired_unfetched);
+  add("evicted_unfetched", st.evicted_unfetched);
+  add("evicted_active", st.evicted_active);
+  add("evictions", st.evictions);
+  add("reclaimed", st.reclaimed);
+  add("crawler_reclaimed", st.crawler_reclaimed);
+  add("crawler_items_checked", st.crawler_items_checked);
+  add("lrutail_reflocked", st.lrutail_reflocked);
+  add("moves_to_cold", st.moves_to_cold);
+  add("moves_to_warm", st.moves_to_warm);
+  add("moves_within_lru", st.moves_within_lru);
+  add("direct_reclaims", st.direct_reclaims);
   // LRU bumps are made inline, never queued, so none
   // is dropped.
   add("lru_bumps_dropped", kOff);
