@@ -1,6 +1,8 @@
 // `stats`: the store's reports (slabs, items, sizes) emitted into a sink,
 // the server's (general, settings, conns) asked of ServerControl, and the
 // text protocol's answer around them.
+#include <utility>
+
 #include "memcoro/exec/execute.hpp"
 
 namespace memcoro::exec {
@@ -16,32 +18,72 @@ stats::CounterSnapshot counters_of(Context& ctx) {
   return ctx.counters.snapshot();
 }
 
+// `stats slabs` per class, in memcached's order: the allocator's fields,
+// then the commands counted per class.
+using ClassStats = SlabAllocator::ClassStats;
+constexpr std::pair<std::string_view, std::size_t ClassStats::*> kSlabFields[] = {
+    {"chunk_size", &ClassStats::chunk_size},
+    {"chunks_per_page", &ClassStats::chunks_per_page},
+    {"total_pages", &ClassStats::total_pages},
+    {"total_chunks", &ClassStats::total_chunks},
+    {"used_chunks", &ClassStats::used_chunks},
+    {"free_chunks", &ClassStats::free_chunks},
+    {"free_chunks_end", &ClassStats::free_chunks_end},
+};
+using stats::ClassSnapshot;
+constexpr std::pair<std::string_view, std::uint64_t ClassSnapshot::*> kSlabCommands[] = {
+    {"get_hits", &ClassSnapshot::get_hits},       {"cmd_set", &ClassSnapshot::cmd_set},
+    {"delete_hits", &ClassSnapshot::delete_hits}, {"incr_hits", &ClassSnapshot::incr_hits},
+    {"decr_hits", &ClassSnapshot::decr_hits},     {"cas_hits", &ClassSnapshot::cas_hits},
+    {"cas_badval", &ClassSnapshot::cas_badval},   {"touch_hits", &ClassSnapshot::touch_hits},
+};
+
+// `stats items` per class, in memcached's order: the store's fields, then
+// the hits counted per LRU segment.
+using store::ClassItemStats;
+constexpr std::pair<std::string_view, std::uint64_t ClassItemStats::*> kItemFields[] = {
+    {"number", &ClassItemStats::number},
+    {"number_hot", &ClassItemStats::number_hot},
+    {"number_warm", &ClassItemStats::number_warm},
+    {"number_cold", &ClassItemStats::number_cold},
+    {"age_hot", &ClassItemStats::age_hot},
+    {"age_warm", &ClassItemStats::age_warm},
+    {"age", &ClassItemStats::age},
+    {"mem_requested", &ClassItemStats::mem_requested},
+    {"evicted", &ClassItemStats::evicted},
+    {"evicted_nonzero", &ClassItemStats::evicted_nonzero},
+    {"evicted_time", &ClassItemStats::evicted_time},
+    {"outofmemory", &ClassItemStats::outofmemory},
+    {"tailrepairs", &ClassItemStats::tailrepairs},
+    {"reclaimed", &ClassItemStats::reclaimed},
+    {"expired_unfetched", &ClassItemStats::expired_unfetched},
+    {"evicted_unfetched", &ClassItemStats::evicted_unfetched},
+    {"evicted_active", &ClassItemStats::evicted_active},
+    {"crawler_reclaimed", &ClassItemStats::crawler_reclaimed},
+    {"crawler_items_checked", &ClassItemStats::crawler_items_checked},
+    {"lrutail_reflocked", &ClassItemStats::lrutail_reflocked},
+    {"moves_to_cold", &ClassItemStats::moves_to_cold},
+    {"moves_to_warm", &ClassItemStats::moves_to_warm},
+    {"moves_within_lru", &ClassItemStats::moves_within_lru},
+    {"direct_reclaims", &ClassItemStats::direct_reclaims},
+};
+constexpr std::pair<std::string_view, std::uint64_t ClassSnapshot::*> kItemHits[] = {
+    {"hits_to_hot", &ClassSnapshot::hits_to_hot},
+    {"hits_to_warm", &ClassSnapshot::hits_to_warm},
+    {"hits_to_cold", &ClassSnapshot::hits_to_cold},
+};
+
 void stats_slabs(Context& ctx, Sink& sink) {
   const SlabAllocator& slabs = ctx.store.slabs();
   const stats::CounterSnapshot c = counters_of(ctx);
   std::uint64_t active = 0;
   for (unsigned k = 1; k <= slabs.num_classes(); ++k) {
-    const SlabAllocator::ClassStats s = slabs.class_stats(k);
+    const ClassStats s = slabs.class_stats(k);
     if (s.total_pages == 0) continue;
     ++active;
-    const stats::ClassSnapshot& pc = c.classes[k];
     const Label cls{Group::slab_class, k};
-    auto add = [&](std::string_view name, std::uint64_t v) { sink.add(name, v, cls); };
-    add("chunk_size", s.chunk_size);
-    add("chunks_per_page", s.chunks_per_page);
-    add("total_pages", s.total_pages);
-    add("total_chunks", s.total_chunks);
-    add("used_chunks", s.used_chunks);
-    add("free_chunks", s.free_chunks);
-    add("free_chunks_end", s.free_chunks_end);
-    add("get_hits", pc.get_hits);
-    add("cmd_set", pc.cmd_set);
-    add("delete_hits", pc.delete_hits);
-    add("incr_hits", pc.incr_hits);
-    add("decr_hits", pc.decr_hits);
-    add("cas_hits", pc.cas_hits);
-    add("cas_badval", pc.cas_badval);
-    add("touch_hits", pc.touch_hits);
+    for (const auto& [name, field] : kSlabFields) sink.add(name, std::uint64_t{s.*field}, cls);
+    for (const auto& [name, field] : kSlabCommands) sink.add(name, c.classes[k].*field, cls);
   }
   sink.add("active_slabs", active);
   sink.add("total_malloced", std::uint64_t{slabs.malloced()});
@@ -49,40 +91,13 @@ void stats_slabs(Context& ctx, Sink& sink) {
 
 void stats_items(Context& ctx, Sink& sink) {
   const stats::CounterSnapshot c = counters_of(ctx);
-  for (const store::ClassItemStats& s : ctx.store.item_stats()) {
-    const stats::ClassSnapshot& pc = c.classes[s.cls];
+  for (const ClassItemStats& s : ctx.store.item_stats()) {
     const Label cls{Group::item_class, s.cls};
-    auto add = [&](std::string_view name, std::uint64_t v) { sink.add(name, v, cls); };
-    add("number", s.number);
-    add("number_hot", s.number_hot);
-    add("number_warm", s.number_warm);
-    add("number_cold", s.number_cold);
-    add("age_hot", s.age_hot);
-    add("age_warm", s.age_warm);
-    add("age", s.age);
-    add("mem_requested", s.mem_requested);
-    add("evicted", s.evicted);
-    add("evicted_nonzero", s.evicted_nonzero);
-    add("evicted_time", s.evicted_time);
-    add("outofmemory", s.outofmemory);
-    add("tailrepairs", s.tailrepairs);
-    add("reclaimed", s.reclaimed);
-    add("expired_unfetched", s.expired_unfetched);
-    add("evicted_unfetched", s.evicted_unfetched);
-    add("evicted_active", s.evicted_active);
-    add("crawler_reclaimed", s.crawler_reclaimed);
-    add("crawler_items_checked", s.crawler_items_checked);
-    add("lrutail_reflocked", s.lrutail_reflocked);
-    add("moves_to_cold", s.moves_to_cold);
-    add("moves_to_warm", s.moves_to_warm);
-    add("moves_within_lru", s.moves_within_lru);
-    add("direct_reclaims", s.direct_reclaims);
-    add("hits_to_hot", pc.hits_to_hot);
-    add("hits_to_warm", pc.hits_to_warm);
-    add("hits_to_cold", pc.hits_to_cold);
+    for (const auto& [name, field] : kItemFields) sink.add(name, s.*field, cls);
+    for (const auto& [name, field] : kItemHits) sink.add(name, c.classes[s.cls].*field, cls);
     // memcoro has no TEMP LRU (`lru temp_ttl` is refused): memcached's value
     // with temp_lru off.
-    add("hits_to_temp", 0);
+    sink.add("hits_to_temp", std::uint64_t{0}, cls);
   }
 }
 
@@ -138,7 +153,7 @@ void run_stats(const protocol::Command& cmd, Context& ctx, Output& out) {
     // memcached answers these with one line and no END.
     const bool on = sub == "sizes_enable";
     ctx.store.show_sizes(on);
-    out.append(on ? "STAT sizes_status enabled\r\n" : "STAT sizes_status disabled\r\n");
+    stats::TextSink(out.text()).add("sizes_status", on ? "enabled" : "disabled");
   } else if (sub == "cachedump") {
     stats_cachedump(args, ctx, out);
   } else {

@@ -1,15 +1,19 @@
 #include "memcoro/stats/report.hpp"
 
+#include <initializer_list>
+
 namespace memcoro::stats {
 
 void general_stats(const GeneralInputs& in, Sink& sink) {
   auto add = [&](std::string_view name, const Value& value) { sink.add(name, value); };
   const CounterSnapshot& c = in.counters;
   const StoreCounters& st = in.store;
-  // Fields memcoro has no mechanism for carry the value memcached shows
-  // with that mechanism off or unused; each says why. Nothing is left out,
-  // so tools that parse memcached's `stats` find every field.
-  constexpr std::uint64_t kOff = 0;
+  // Fields memcoro has no mechanism for carry the value memcached shows with
+  // that mechanism off or unused; each says why. Nothing is left out, so
+  // tools that parse memcached's `stats` find every field.
+  auto off = [&](std::initializer_list<std::string_view> names) {
+    for (std::string_view name : names) sink.add(name, std::uint64_t{0});
+  };
   add("pid", in.pid);
   add("uptime", in.uptime);
   add("time", in.time);
@@ -25,76 +29,49 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
   add("connection_structures", in.connection_structures);
   // memcached's pooled response objects: memcoro builds replies in each
   // connection's own buffer, with no pool to run out of or count.
-  add("response_obj_oom", kOff);
-  add("response_obj_count", kOff);
-  add("response_obj_bytes", kOff);
-  // memcached's shared pool of read buffers: memcoro's read buffers belong
-  // to their connection and are not pooled or counted here.
-  add("read_buf_count", kOff);
-  add("read_buf_bytes", kOff);
-  add("read_buf_bytes_free", kOff);
-  add("read_buf_oom", kOff);
-  // Descriptors held back from -c for listeners and pipes: memcoro
-  // reserves none (a connection over -c is refused, as with maxconns_fast).
-  add("reserved_fds", kOff);
-  add("cmd_get", c.cmd_get);
-  add("cmd_set", c.cmd_set);
-  add("cmd_flush", c.cmd_flush);
-  add("cmd_touch", c.cmd_touch);
-  add("cmd_meta", c.cmd_meta);
-  add("get_hits", c.get_hits);
-  add("get_misses", c.get_misses);
-  add("get_expired", c.get_expired);
-  add("get_flushed", c.get_flushed);
-  add("delete_misses", c.delete_misses);
-  add("delete_hits", c.delete_hits);
-  add("incr_misses", c.incr_misses);
-  add("incr_hits", c.incr_hits);
-  add("decr_misses", c.decr_misses);
-  add("decr_hits", c.decr_hits);
-  add("cas_misses", c.cas_misses);
-  add("cas_hits", c.cas_hits);
-  add("cas_badval", c.cas_badval);
-  add("touch_hits", c.touch_hits);
-  add("touch_misses", c.touch_misses);
-  add("store_too_large", c.store_too_large);
-  add("store_no_memory", c.store_no_memory);
+  off({"response_obj_oom", "response_obj_count", "response_obj_bytes"});
+  // memcached's shared pool of read buffers: memcoro's read buffers belong to
+  // their connection and are not pooled or counted here.
+  off({"read_buf_count", "read_buf_bytes", "read_buf_bytes_free", "read_buf_oom"});
+  // Descriptors held back from -c for listeners and pipes: memcoro reserves
+  // none (a connection over -c is refused, as with maxconns_fast).
+  off({"reserved_fds"});
+#define MEMCORO_X(name, help) add(#name, c.name);
+  MEMCORO_COMMAND_COUNTERS(MEMCORO_X)
+#undef MEMCORO_X
   // No SASL or ASCII authentication in memcoro: memcached's values with
   // authentication off.
-  add("auth_cmds", kOff);
-  add("auth_errors", kOff);
+  off({"auth_cmds", "auth_errors"});
   // As memcached: shown only while an idle timeout is set.
   if (in.idle_timeout != 0) add("idle_kicks", c.idle_kicks);
   add("bytes_read", c.bytes_read);
   add("bytes_written", c.bytes_written);
   add("limit_maxbytes", in.limit_maxbytes);
   add("accepting_conns", std::uint64_t{in.accepting_conns});
-  // memcoro never stops listening when connections run
-  // out (it refuses the extra one, as memcached's
-  // maxconns_fast): memcached's values when that never
-  // happens.
-  add("listen_disabled_num", kOff);
-  add("time_in_listen_disabled_us", kOff);
+  // memcoro never stops listening when connections run out (it refuses the
+  // extra one, as memcached's maxconns_fast): memcached's values when that
+  // never happens.
+  off({"listen_disabled_num", "time_in_listen_disabled_us"});
   add("threads", in.threads);
-  // memcached yields a connection after reqs_per_event
-  // requests; a memcoro connection runs its whole batch.
-  add("conn_yields", kOff);
+  // memcached yields a connection after reqs_per_event requests; a memcoro
+  // connection runs its whole batch.
+  off({"conn_yields"});
   add("hash_power_level", st.hash_power_level);
   add("hash_bytes", st.hash_bytes);
-  // The index grows under its stripe's lock, never in
-  // the background, so it is never seen expanding.
-  add("hash_is_expanding", kOff);
+  // The index grows under its stripe's lock, never in the background, so it
+  // is never seen expanding.
+  off({"hash_is_expanding"});
   add("slab_reassign_rescues", st.slab_reassign_rescues);
-  // Chunked items (larger than the slab page) do not
-  // exist in memcoro: none to rescue.
-  add("slab_reassign_chunk_rescues", kOff);
+  // Chunked items (larger than the slab page) do not exist in memcoro: none
+  // to rescue.
+  off({"slab_reassign_chunk_rescues"});
   add("slab_reassign_evictions_nomem", st.slab_reassign_evictions);
-  // The mover takes free chunks of a moving page without
-  // a separate reclaim step.
-  add("slab_reassign_inline_reclaim", kOff);
+  // The mover takes free chunks of a moving page without a separate reclaim
+  // step.
+  off({"slab_reassign_inline_reclaim"});
   add("slab_reassign_busy_items", st.slab_reassign_busy_items);
   // A deleted item leaves the page at once: never busy.
-  add("slab_reassign_busy_deletes", kOff);
+  off({"slab_reassign_busy_deletes"});
   add("slab_reassign_running", std::uint64_t{st.slab_reassign_running});
   add("slabs_moved", st.slabs_moved);
   // As memcached: shown only while the crawler is enabled.
@@ -102,29 +79,25 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
     add("lru_crawler_running", std::uint64_t{st.lru_crawler_running});
     add("lru_crawler_starts", st.lru_crawler_starts);
   }
-  // memcoro balances the LRU segments inline, as items
-  // move; there is no maintainer loop to count.
-  add("lru_maintainer_juggles", kOff);
-  // Item pages come from one reserved address range,
-  // not malloc: no malloc failure to count.
-  add("malloc_fails", kOff);
-  // No logger and no `watch` in memcoro: memcached's
-  // values with nobody watching.
-  add("log_worker_dropped", kOff);
-  add("log_worker_written", kOff);
-  add("log_watcher_skipped", kOff);
-  add("log_watcher_sent", kOff);
-  add("log_watchers", kOff);
-  // NAPI-id thread selection is memcached's opt-in
-  // (-N); memcoro spreads connections round-robin.
-  add("unexpected_napi_ids", kOff);
-  add("round_robin_fallback", kOff);
+  // memcoro balances the LRU segments inline, as items move; there is no
+  // maintainer loop to count.
+  off({"lru_maintainer_juggles"});
+  // Item pages come from one reserved address range, not malloc: no malloc
+  // failure to count.
+  off({"malloc_fails"});
+  // No logger and no `watch` in memcoro: memcached's values with nobody
+  // watching.
+  off({"log_worker_dropped", "log_worker_written", "log_watcher_skipped", "log_watcher_sent",
+       "log_watchers"});
+  // NAPI-id thread selection is memcached's opt-in (-N); memcoro spreads
+  // connections round-robin.
+  off({"unexpected_napi_ids", "round_robin_fallback"});
   add("bytes", st.bytes);
   add("curr_items", st.curr_items);
   add("total_items", st.total_items);
-  // Unassigned pages go back to the operating system
-  // rather than wait in a pool.
-  add("slab_global_page_pool", kOff);
+  // Unassigned pages go back to the operating system rather than wait in a
+  // pool.
+  off({"slab_global_page_pool"});
   add("expired_unfetched", st.expired_unfetched);
   add("evicted_unfetched", st.evicted_unfetched);
   add("evicted_active", st.evicted_active);
@@ -137,11 +110,10 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
   add("moves_to_warm", st.moves_to_warm);
   add("moves_within_lru", st.moves_within_lru);
   add("direct_reclaims", st.direct_reclaims);
-  // LRU bumps are made inline, never queued, so none
-  // is dropped.
-  add("lru_bumps_dropped", kOff);
-  // memcoro's own, after memcached's fields: binary
-  // protocol clients are refused until it is served.
+  // LRU bumps are made inline, never queued, so none is dropped.
+  off({"lru_bumps_dropped"});
+  // memcoro's own, after memcached's fields: binary protocol clients are
+  // refused until it is served.
   add("rejected_binary_connections", c.rejected_binary_connections);
 }
 
