@@ -5,18 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "memcoro/exec/execute.hpp"
-#include "memcoro/protocol/text_parser.hpp"
 
 namespace memcoro {
 
-std::string AdminBackend::stats_text(std::string_view sub) {
-  const std::string request = "stats " + std::string(sub) + "\r\n";
-  protocol::Command cmd;
-  if (protocol::parse_text(request, cmd).status != protocol::ParseStatus::complete) return {};
+void AdminBackend::stats(std::string_view report, stats::Sink& sink) {
   exec::Context ctx{store_, counters_, &server_.control()};
-  exec::Output out;
-  exec::execute(cmd, ctx, out);
-  return out.text();
+  std::span<const std::string_view> args(&report, report.empty() ? 0 : 1);
+  exec::report(args, ctx, sink);
 }
 
 std::string AdminBackend::config_json() {

@@ -1,7 +1,7 @@
 #pragma once
-// The admin port's view of this process: stats through the text protocol's
-// own code, settings changes through config's plan and the server's live
-// setters.
+// The admin port's view of this process: stats from the reports that the
+// text protocol's `stats` emits too, settings changes through config's plan
+// and the server's live setters.
 #include <mutex>
 #include <string>
 #include <vector>
@@ -20,7 +20,7 @@ class AdminBackend final : public admin::Backend {
                store::Store& store)
       : settings_(std::move(settings)), argv_(std::move(argv)), server_(server), store_(store) {}
 
-  std::string stats_text(std::string_view sub) override;
+  void stats(std::string_view report, stats::Sink& sink) override;
   void reset_stats() override { server_.control().reset_stats(); }
   bool ready() override { return server_.accepting(); }
   std::string config_json() override;

@@ -13,7 +13,9 @@ using memcoro::admin::Request;
 
 struct FakeBackend final : memcoro::admin::Backend {
   int changes = 0;
-  std::string stats_text(std::string_view) override { return "STAT curr_items 1\r\nEND\r\n"; }
+  void stats(std::string_view, memcoro::stats::Sink& sink) override {
+    sink.add("curr_items", std::uint64_t{1});
+  }
   void reset_stats() override { ++changes; }
   bool ready() override { return true; }
   std::string config_json() override { return "{}"; }

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "guard.hpp"
+#include "memcoro/stats/json_sink.hpp"
+#include "memcoro/stats/prometheus_sink.hpp"
 
 namespace memcoro::admin {
 
@@ -80,10 +82,9 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
   // addresses, no settings) and change nothing.
   if (get && (path == "/healthz" || path == "/readyz" || path == "/metrics")) {
     if (path == "/metrics") {
-      return {200,
-              prometheus(backend.stats_text(""), backend.stats_text("slabs"),
-                         backend.stats_text("items")),
-              "text/plain; version=0.0.4; charset=utf-8"};
+      stats::PrometheusSink metrics;
+      for (const char* report : {"", "slabs", "items"}) backend.stats(report, metrics);
+      return {200, metrics.text(), "text/plain; version=0.0.4; charset=utf-8"};
     }
     if (path == "/healthz") return {200, "ok\n", "text/plain"};
     return backend.ready() ? Reply{200, "ready\n", "text/plain"}
@@ -107,24 +108,25 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
   // not send the request it asked about.
   if (method == "OPTIONS") return {204, "", "text/plain"};
 
+  using Shape = stats::JsonSink::Shape;
   struct View {
-    std::string_view path, sub, shape;
+    std::string_view path, report;
+    Shape shape;
   };
   static constexpr View kViews[] = {
-      {"/stats", "", "general"},
-      {"/stats/slabs", "slabs", "slabs"},
-      {"/stats/items", "items", "items"},
-      {"/stats/sizes", "sizes", "sizes"},
-      {"/stats/settings", "settings", "settings"},
+      {"/stats", "", Shape::flat},
+      {"/stats/slabs", "slabs", Shape::classes},
+      {"/stats/items", "items", Shape::classes},
+      {"/stats/sizes", "sizes", Shape::flat},
+      {"/stats/settings", "settings", Shape::flat},
+      {"/stats/conns", "conns", Shape::connections},
   };
   for (const View& v : kViews) {
     if (path != v.path) continue;
     if (!get) return error_reply(405, "use GET");
-    return {200, stats_json(backend.stats_text(v.sub), v.shape) + "\n"};
-  }
-  if (path == "/stats/conns") {
-    if (!get) return error_reply(405, "use GET");
-    return {200, stats_json(backend.stats_text("conns"), "conns") + "\n"};
+    stats::JsonSink json(v.shape);
+    backend.stats(v.report, json);
+    return {200, json.dump() + "\n"};
   }
   if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
     return error_reply(405, "use GET");

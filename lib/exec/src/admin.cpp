@@ -1,4 +1,4 @@
-// The store's views and controls, in memcached's words and formats.
+// The store's controls and item listings, in memcached's words and formats.
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -15,152 +15,10 @@ namespace {
 using memory::SlabAllocator;
 using protocol::Command;
 
-void stat(std::string& o, std::string_view name, std::uint64_t v) {
-  o += "STAT ";
-  o += name;
-  o += ' ';
-  o += std::to_string(v);
-  o += "\r\n";
-}
-
-void class_stat(std::string& o, std::string_view prefix, unsigned cls, std::string_view name,
-                std::uint64_t v) {
-  o += "STAT ";
-  o += prefix;
-  o += std::to_string(cls);
-  o += ':';
-  o += name;
-  o += ' ';
-  o += std::to_string(v);
-  o += "\r\n";
-}
-
 void reply(const Command& cmd, std::string_view line, Output& out) {
   if (cmd.noreply) return;
   out.append(line);
   out.append("\r\n");
-}
-
-stats::CounterSnapshot counters_of(Context& ctx) {
-  if (ctx.control != nullptr) return ctx.control->counters();
-  return ctx.counters.snapshot();
-}
-
-void stats_slabs(Context& ctx, Output& out) {
-  std::string& o = out.text();
-  const SlabAllocator& slabs = ctx.store.slabs();
-  const stats::CounterSnapshot c = counters_of(ctx);
-  unsigned active = 0;
-  for (unsigned k = 1; k <= slabs.num_classes(); ++k) {
-    const SlabAllocator::ClassStats s = slabs.class_stats(k);
-    if (s.total_pages == 0) continue;
-    ++active;
-    const stats::ClassSnapshot& pc = c.classes[k];
-    class_stat(o, "", k, "chunk_size", s.chunk_size);
-    class_stat(o, "", k, "chunks_per_page", s.chunks_per_page);
-    class_stat(o, "", k, "total_pages", s.total_pages);
-    class_stat(o, "", k, "total_chunks", s.total_chunks);
-    class_stat(o, "", k, "used_chunks", s.used_chunks);
-    class_stat(o, "", k, "free_chunks", s.free_chunks);
-    class_stat(o, "", k, "free_chunks_end", s.free_chunks_end);
-    class_stat(o, "", k, "get_hits", pc.get_hits);
-    class_stat(o, "", k, "cmd_set", pc.cmd_set);
-    class_stat(o, "", k, "delete_hits", pc.delete_hits);
-    class_stat(o, "", k, "incr_hits", pc.incr_hits);
-    class_stat(o, "", k, "decr_hits", pc.decr_hits);
-    class_stat(o, "", k, "cas_hits", pc.cas_hits);
-    class_stat(o, "", k, "cas_badval", pc.cas_badval);
-    class_stat(o, "", k, "touch_hits", pc.touch_hits);
-  }
-  stat(o, "active_slabs", active);
-  stat(o, "total_malloced", slabs.malloced());
-  o += "END\r\n";
-}
-
-void stats_items(Context& ctx, Output& out) {
-  std::string& o = out.text();
-  const stats::CounterSnapshot c = counters_of(ctx);
-  for (const store::ClassItemStats& s : ctx.store.item_stats()) {
-    const unsigned k = s.cls;
-    const stats::ClassSnapshot& pc = c.classes[k];
-    class_stat(o, "items:", k, "number", s.number);
-    class_stat(o, "items:", k, "number_hot", s.number_hot);
-    class_stat(o, "items:", k, "number_warm", s.number_warm);
-    class_stat(o, "items:", k, "number_cold", s.number_cold);
-    class_stat(o, "items:", k, "age_hot", s.age_hot);
-    class_stat(o, "items:", k, "age_warm", s.age_warm);
-    class_stat(o, "items:", k, "age", s.age);
-    class_stat(o, "items:", k, "mem_requested", s.mem_requested);
-    class_stat(o, "items:", k, "evicted", s.evicted);
-    class_stat(o, "items:", k, "evicted_nonzero", s.evicted_nonzero);
-    class_stat(o, "items:", k, "evicted_time", s.evicted_time);
-    class_stat(o, "items:", k, "outofmemory", s.outofmemory);
-    class_stat(o, "items:", k, "tailrepairs", s.tailrepairs);
-    class_stat(o, "items:", k, "reclaimed", s.reclaimed);
-    class_stat(o, "items:", k, "expired_unfetched", s.expired_unfetched);
-    class_stat(o, "items:", k, "evicted_unfetched", s.evicted_unfetched);
-    class_stat(o, "items:", k, "evicted_active", s.evicted_active);
-    class_stat(o, "items:", k, "crawler_reclaimed", s.crawler_reclaimed);
-    class_stat(o, "items:", k, "crawler_items_checked", s.crawler_items_checked);
-    class_stat(o, "items:", k, "lrutail_reflocked", s.lrutail_reflocked);
-    class_stat(o, "items:", k, "moves_to_cold", s.moves_to_cold);
-    class_stat(o, "items:", k, "moves_to_warm", s.moves_to_warm);
-    class_stat(o, "items:", k, "moves_within_lru", s.moves_within_lru);
-    class_stat(o, "items:", k, "direct_reclaims", s.direct_reclaims);
-    class_stat(o, "items:", k, "hits_to_hot", pc.hits_to_hot);
-    class_stat(o, "items:", k, "hits_to_warm", pc.hits_to_warm);
-    class_stat(o, "items:", k, "hits_to_cold", pc.hits_to_cold);
-    // memcoro has no TEMP LRU (`lru temp_ttl` is refused): memcached's value
-    // with temp_lru off.
-    class_stat(o, "items:", k, "hits_to_temp", 0);
-  }
-  o += "END\r\n";
-}
-
-void stats_sizes(Context& ctx, Output& out) {
-  std::string& o = out.text();
-  if (!ctx.store.sizes_shown()) {
-    o += "STAT sizes_status disabled\r\nEND\r\n";
-    return;
-  }
-  for (const auto& [size, count] : ctx.store.size_histogram()) {
-    o += "STAT ";
-    o += std::to_string(size);
-    o += ' ';
-    o += std::to_string(count);
-    o += "\r\n";
-  }
-  o += "END\r\n";
-}
-
-void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Output& out) {
-  if (args.size() < 3) {
-    out.append("CLIENT_ERROR bad command line\r\n");
-    return;
-  }
-  auto id = protocol::parse_u32(args[1]);
-  auto limit = protocol::parse_u32(args[2]);
-  if (!id || !limit) {
-    out.append("CLIENT_ERROR bad command line format\r\n");
-    return;
-  }
-  if (*id >= SlabAllocator::kMaxClasses + 1) {
-    out.append("CLIENT_ERROR Illegal slab id\r\n");
-    return;
-  }
-  std::string& o = out.text();
-  // memcached caps a dump at 2 MB.
-  const std::size_t cap = o.size() + (2u << 20);
-  char buf[64];
-  for (const store::ItemInfo& i : ctx.store.class_items(*id, *limit)) {
-    std::snprintf(buf, sizeof buf, " [%u b; %lld s]\r\n", i.value_len,
-                  static_cast<long long>(i.exptime));
-    if (o.size() + 5 + i.key.size() + std::strlen(buf) > cap) break;
-    o += "ITEM ";
-    o += i.key;
-    o += buf;
-  }
-  o += "END\r\n";
 }
 
 std::string uri_encode(std::string_view key) {
@@ -320,25 +178,34 @@ void lru_crawler(const Command& cmd, Context& ctx, Output& out) {
 
 }  // namespace
 
-bool stats_view(std::span<const std::string_view> args, Context& ctx, Output& out) {
-  if (args.empty()) return false;
-  if (args[0] == "slabs") {
-    stats_slabs(ctx, out);
-  } else if (args[0] == "items") {
-    stats_items(ctx, out);
-  } else if (args[0] == "sizes") {
-    stats_sizes(ctx, out);
-  } else if (args[0] == "sizes_enable" || args[0] == "sizes_disable") {
-    // memcached answers these with one line and no END.
-    const bool on = args[0] == "sizes_enable";
-    ctx.store.show_sizes(on);
-    out.append(on ? "STAT sizes_status enabled\r\n" : "STAT sizes_status disabled\r\n");
-  } else if (args[0] == "cachedump") {
-    stats_cachedump(args, ctx, out);
-  } else {
-    return false;
+void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Output& out) {
+  if (args.size() < 3) {
+    out.append("CLIENT_ERROR bad command line\r\n");
+    return;
   }
-  return true;
+  auto id = protocol::parse_u32(args[1]);
+  auto limit = protocol::parse_u32(args[2]);
+  if (!id || !limit) {
+    out.append("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  if (*id >= SlabAllocator::kMaxClasses + 1) {
+    out.append("CLIENT_ERROR Illegal slab id\r\n");
+    return;
+  }
+  std::string& o = out.text();
+  // memcached caps a dump at 2 MB.
+  const std::size_t cap = o.size() + (2u << 20);
+  char buf[64];
+  for (const store::ItemInfo& i : ctx.store.class_items(*id, *limit)) {
+    std::snprintf(buf, sizeof buf, " [%u b; %lld s]\r\n", i.value_len,
+                  static_cast<long long>(i.exptime));
+    if (o.size() + 5 + i.key.size() + std::strlen(buf) > cap) break;
+    o += "ITEM ";
+    o += i.key;
+    o += buf;
+  }
+  o += "END\r\n";
 }
 
 // lru tune <hot pct> <warm pct> <hot max factor> <warm max factor>: the

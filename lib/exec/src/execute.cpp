@@ -27,20 +27,6 @@ void append_u64(std::uint64_t v, Output& out) {
   out.append(std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 
-// stats detail on|off|dump, as memcached answers them (words after the
-// subcommand are ignored, as there).
-void stats_detail(std::span<const std::string_view> args, Context& ctx, Output& out) {
-  const std::string_view sub = args.size() > 1 ? args[1] : std::string_view{};
-  if (ctx.prefixes == nullptr || (sub != "on" && sub != "off" && sub != "dump")) {
-    out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
-  } else if (sub == "dump") {
-    ctx.prefixes->dump(out.text());
-  } else {
-    ctx.prefixes->set_enabled(sub == "on");
-    out.append("OK\r\n");
-  }
-}
-
 // False when it stopped at ctx.reply_limit before the last key.
 bool do_get(const Command& cmd, Context& ctx, Output& out) {
   const bool touch = cmd.type == CommandType::gat || cmd.type == CommandType::gats;
@@ -289,20 +275,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       break;
     case CommandType::quit: return After::close;
     case CommandType::meta_noop: out.append("MN\r\n"); break;
-    case CommandType::stats: {
-      std::span<const std::string_view> args(cmd.keys);
-      if (!args.empty() && args[0] == "reset") {
-        if (ctx.control != nullptr) ctx.control->reset_stats();
-        if (ctx.prefixes != nullptr) ctx.prefixes->clear();
-        out.append("RESET\r\n");
-      } else if (!args.empty() && args[0] == "detail") {
-        stats_detail(args, ctx, out);
-      } else if (!stats_view(args, ctx, out) &&
-                 (ctx.control == nullptr || !ctx.control->stats(args, out))) {
-        out.append("ERROR\r\n");
-      }
-      break;
-    }
+    case CommandType::stats: run_stats(cmd, ctx, out); break;
     case CommandType::meta_get:
     case CommandType::meta_set:
     case CommandType::meta_delete:

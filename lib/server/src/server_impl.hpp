@@ -156,10 +156,10 @@ struct Server::Impl final : exec::ServerControl {
   // verbosity, cache_memlimit, slabs automove, lru_crawler and lru tune
   // change them too).
   config::Settings live_settings(config::Settings base) const;
-  bool stats(std::span<const std::string_view> args, exec::Output& out) override;
+  bool report(std::span<const std::string_view> args, stats::Sink& sink) override;
   // memcached's `stats conns`: the listening socket, then every client
   // connection, by descriptor.
-  void write_conns(std::string& text);
+  void report_conns(stats::Sink& sink);
   stats::CounterSnapshot sum_counters_raw() const;
   stats::GeneralInputs general_inputs();
 

@@ -52,47 +52,30 @@ config::Settings Server::Impl::live_settings(config::Settings base) const {
   return base;
 }
 
-bool Server::Impl::stats(std::span<const std::string_view> args, exec::Output& out) {
+bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& sink) {
   if (args.empty()) {
-    stats::write_text(stats::general_stats(general_inputs()), out.text());
+    stats::general_stats(general_inputs(), sink);
     return true;
   }
   if (args[0] == "conns" && args.size() == 1) {
-    write_conns(out.text());
+    report_conns(sink);
     return true;
   }
   if (args[0] == "settings") {
-    auto& text = out.text();
-    const config::Settings live = live_settings(settings);
-    auto add = [&](std::string_view name, std::string_view value) {
-      text += "STAT ";
-      text += name;
-      text += ' ';
-      text += value;
-      text += "\r\n";
-    };
     const std::pair<std::string_view, std::string> runtime[] = {
         {"oldest", std::to_string(store.oldest_live())},
         {"detail_enabled", prefix_stats.enabled() ? "yes" : "no"}};
-    for (auto& [name, value] : config::stats_settings(live, runtime)) add(name, value);
-    text += "END\r\n";
+    for (const auto& [name, value] : config::stats_settings(live_settings(settings), runtime)) {
+      sink.add(name, value);
+    }
     return true;
   }
   return false;
 }
 
-void Server::Impl::write_conns(std::string& text) {
+void Server::Impl::report_conns(stats::Sink& sink) {
   const std::int64_t now = std::time(nullptr);
-  auto line = [&](int fd, std::string_view name, std::string_view value) {
-    text += "STAT ";
-    text += std::to_string(fd);
-    text += ':';
-    text += name;
-    text += ' ';
-    text += value;
-    text += "\r\n";
-  };
-  auto secs = [&](std::int64_t t) { return std::to_string(now > t ? now - t : 0); };
+  auto secs = [&](std::int64_t t) { return std::int64_t{now > t ? now - t : 0}; };
   struct Row {
     int fd;
     const ConnInfo* info;  // null: the listening socket
@@ -103,19 +86,20 @@ void Server::Impl::write_conns(std::string& text) {
   for (const ConnInfo* c : conns) rows.push_back({c->fd, c});
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.fd < b.fd; });
   for (const Row& r : rows) {
+    const stats::Label conn{stats::Group::connection, static_cast<std::uint64_t>(r.fd)};
     if (r.info == nullptr) {
-      line(r.fd, "addr", listen_text);
-      line(r.fd, "state", "conn_listening");
-      line(r.fd, "secs_since_last_cmd", secs(last_accept.load(std::memory_order_relaxed)));
+      sink.add("addr", listen_text, conn);
+      sink.add("state", "conn_listening", conn);
+      sink.add("secs_since_last_cmd", secs(last_accept.load(std::memory_order_relaxed)), conn);
       continue;
     }
-    line(r.fd, "addr", r.info->addr);
-    line(r.fd, "listen_addr", r.info->listen_addr);
-    line(r.fd, "state",
-         kStateNames[static_cast<unsigned>(r.info->state.load(std::memory_order_relaxed))]);
-    line(r.fd, "secs_since_last_cmd", secs(r.info->last_cmd.load(std::memory_order_relaxed)));
+    sink.add("addr", r.info->addr, conn);
+    sink.add("listen_addr", r.info->listen_addr, conn);
+    sink.add("state",
+             kStateNames[static_cast<unsigned>(r.info->state.load(std::memory_order_relaxed))],
+             conn);
+    sink.add("secs_since_last_cmd", secs(r.info->last_cmd.load(std::memory_order_relaxed)), conn);
   }
-  text += "END\r\n";
 }
 
 stats::CounterSnapshot Server::Impl::sum_counters_raw() const {
@@ -129,7 +113,7 @@ stats::GeneralInputs Server::Impl::general_inputs() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const std::int64_t now = std::time(nullptr);
-  const store::StoreCounters sc = store.counters();
+  in.store = store.counters();
   std::lock_guard lock(baseline_mu);
   in.pid = getpid();
   in.uptime = static_cast<std::uint64_t>(now - started);
@@ -148,33 +132,10 @@ stats::GeneralInputs Server::Impl::general_inputs() {
   in.connection_structures = max_seen_connections.load();
   in.limit_maxbytes = store.memory_limit();
   in.threads = workers.size();
-  in.curr_items = sc.curr_items;
-  in.total_items = sc.total_items - baseline_total_items;
-  in.bytes = sc.bytes;
-  in.evictions = sc.evictions;
-  in.reclaimed = sc.reclaimed;
-  in.expired_unfetched = sc.expired_unfetched;
-  in.evicted_unfetched = sc.evicted_unfetched;
-  in.crawler_reclaimed = sc.crawler_reclaimed;
-  in.slabs_moved = sc.slabs_moved;
-  in.slab_reassign_evictions = sc.slab_reassign_evictions;
-  in.slab_reassign_rescues = sc.slab_reassign_rescues;
-  in.slab_reassign_busy_items = sc.slab_reassign_busy_items;
-  in.slab_reassign_running = sc.slab_reassign_running;
   in.accepting_conns = !stopping.load();
   in.idle_timeout = idle_timeout.load();
   in.lru_crawler = store.lru_crawler();
-  in.lru_crawler_running = sc.lru_crawler_running;
-  in.lru_crawler_starts = sc.lru_crawler_starts;
-  in.hash_power_level = sc.hash_power_level;
-  in.hash_bytes = sc.hash_bytes;
-  in.evicted_active = sc.evicted_active;
-  in.crawler_items_checked = sc.crawler_items_checked;
-  in.lrutail_reflocked = sc.lrutail_reflocked;
-  in.moves_to_cold = sc.moves_to_cold;
-  in.moves_to_warm = sc.moves_to_warm;
-  in.moves_within_lru = sc.moves_within_lru;
-  in.direct_reclaims = sc.direct_reclaims;
+  in.store.total_items -= baseline_total_items;
   in.counters = sum_counters_raw();
   in.counters -= baseline;
   return in;

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "memcoro/stats/sink.hpp"
+
 namespace memcoro::admin {
 
 struct Reply {
@@ -36,8 +38,9 @@ struct Reply {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // The text protocol's `stats [sub]` reply: "STAT <name> <value>\r\n"... "END\r\n".
-  virtual std::string stats_text(std::string_view sub) = 0;
+  // The `stats [report]` report ("" general, "slabs", "items", "sizes",
+  // "settings", "conns"), each stat emitted into `sink`.
+  virtual void stats(std::string_view report, stats::Sink& sink) = 0;
   virtual void reset_stats() = 0;
   virtual bool ready() = 0;  // the cache port accepts connections
   virtual std::string config_json() = 0;
@@ -71,13 +74,6 @@ struct Request {
 
 // Answers one request; the HTTP server's core, testable without sockets.
 Reply handle(Backend& backend, const Options& options, const Request& request);
-
-// `stats` text to JSON: numbers as JSON numbers. `shape`: "general" or
-// "settings" (flat), "slabs", "items", "sizes", "conns" (a list of
-// connections).
-std::string stats_json(std::string_view stats_text, std::string_view shape);
-// Prometheus exposition text from the general, slabs and items stats.
-std::string prometheus(std::string_view general, std::string_view slabs, std::string_view items);
 
 class Server {
  public:

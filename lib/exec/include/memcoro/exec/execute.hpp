@@ -10,6 +10,7 @@
 #include "memcoro/protocol/command.hpp"
 #include "memcoro/stats/counters.hpp"
 #include "memcoro/stats/prefix.hpp"
+#include "memcoro/stats/sink.hpp"
 #include "memcoro/store/store.hpp"
 
 namespace memcoro::exec {
@@ -18,8 +19,9 @@ namespace memcoro::exec {
 class ServerControl {
  public:
   virtual ~ServerControl() = default;
-  // `stats [args...]`: append the reply; false if the subcommand is unknown.
-  virtual bool stats(std::span<const std::string_view> args, Output& out) = 0;
+  // The `stats [args...]` reports only the server knows (general, settings,
+  // conns), into `sink`; false if args name none of them.
+  virtual bool report(std::span<const std::string_view> args, stats::Sink& sink) = 0;
   virtual void reset_stats() = 0;
   // Every thread's counters summed, since the last reset.
   virtual stats::CounterSnapshot counters() = 0;
@@ -68,11 +70,19 @@ void write_error(std::string_view text, Output& out);
 // memcached's hits_to_hot|warm|cold, the LRU segment it was found in.
 void count_class_hit(stats::ThreadCounters& c, unsigned cls, store::Segment seg);
 
-// The store's own views and controls (admin.cpp): `stats slabs|items|sizes|
-// cachedump`, `slabs`, `cache_memlimit`, `lru_crawler`. stats_view returns
-// false for a subcommand it does not know.
-bool stats_view(std::span<const std::string_view> args, Context& ctx, Output& out);
+// The `stats [args...]` reports (general, slabs, items, sizes, settings,
+// conns), each stat emitted once into `sink`: the text protocol's `stats`
+// and the admin port's JSON and /metrics alike (stats_views.cpp). False if
+// args name no report, or a server one without ctx.control.
+bool report(std::span<const std::string_view> args, Context& ctx, stats::Sink& sink);
+// `stats ...` as the text protocol answers it, reports and the rest (reset,
+// detail, sizes_enable|disable, cachedump).
+void run_stats(const protocol::Command& cmd, Context& ctx, Output& out);
+
+// The store's controls (admin.cpp): `slabs`, `cache_memlimit`, `lru_crawler`,
+// `lru`, and the `stats cachedump` listing.
 void run_admin(const protocol::Command& cmd, Context& ctx, Output& out);
+void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Output& out);
 // mg ms md ma me (meta.cpp).
 void run_meta(const protocol::Command& cmd, Context& ctx, Output& out);
 

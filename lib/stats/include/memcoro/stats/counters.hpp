@@ -7,7 +7,9 @@
 
 namespace memcoro::stats {
 
-#define MEMCORO_THREAD_COUNTERS(X)                                                    \
+// The command counters, in the order of memcached's general `stats` (the
+// report emits them as one run from this list)...
+#define MEMCORO_COMMAND_COUNTERS(X)                                                   \
   X(cmd_get, "Number of get requests (each key of a multi-get counts)")               \
   X(cmd_set, "Number of storage requests")                                            \
   X(cmd_flush, "Number of flush_all requests")                                        \
@@ -29,11 +31,15 @@ namespace memcoro::stats {
   X(touch_hits, "Number of keys touched with a new expiration time")                  \
   X(touch_misses, "Number of touch requests for missing keys")                        \
   X(store_too_large, "Number of items rejected as larger than the item limit")        \
-  X(store_no_memory, "Number of items rejected for lack of memory")                   \
-  X(idle_kicks, "Number of connections closed by the idle timeout")                   \
-  X(bytes_read, "Bytes read from the network")                                        \
-  X(bytes_written, "Bytes written to the network")                                    \
-  X(rejected_binary_connections,                                                      \
+  X(store_no_memory, "Number of items rejected for lack of memory")
+
+// ... and the rest, which the report shows apart.
+#define MEMCORO_THREAD_COUNTERS(X)                                  \
+  MEMCORO_COMMAND_COUNTERS(X)                                       \
+  X(idle_kicks, "Number of connections closed by the idle timeout") \
+  X(bytes_read, "Bytes read from the network")                      \
+  X(bytes_written, "Bytes written to the network")                  \
+  X(rejected_binary_connections,                                    \
     "Connections closed because they spoke the binary protocol, not served yet")
 
 // Per slab class: the first eight as memcached's `stats slabs` reports them;
