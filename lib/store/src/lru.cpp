@@ -72,23 +72,7 @@ Item* Store::allocate(std::string_view key, std::uint32_t flags, RelTime exptime
   }
   for (int attempt = 0; attempt < 32; ++attempt) {
     if (void* p = slabs_.alloc(cls)) {
-      Item* it = new (p) Item;
-      it->prev = it->next = 0;
-      it->refcount.store(1, std::memory_order_relaxed);
-      it->flags = flags;
-      it->cas.store(0, std::memory_order_relaxed);
-      it->exptime.store(exptime, std::memory_order_relaxed);
-      it->time.store(0, std::memory_order_relaxed);
-      it->value_len = static_cast<std::uint32_t>(value_len);
-      it->key_len = static_cast<std::uint8_t>(key.size());
-      it->cls = static_cast<std::uint8_t>(cls);
-      it->access.store(0, std::memory_order_relaxed);
-      it->lru.store(Segment::none, std::memory_order_relaxed);
-      std::memcpy(it->bytes(), key.data(), key.size());
-      char* end = it->value_data() + value_len;
-      end[0] = '\r';
-      end[1] = '\n';
-      return it;
+      return init_item(p, cls, key, flags, exptime, value_len);
     }
     if (!config_.evictions) break;
     if (evict_one(cls) || steal_page_for(cls)) {

@@ -52,19 +52,12 @@ bool Store::clear_for_move(ItemRef ref, RelTime now) {
     reassign_evictions_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  Item* copy = new (chunk) Item;
-  copy->prev = copy->next = 0;
-  copy->refcount.store(1, std::memory_order_relaxed);  // the index's
-  copy->flags = it->flags;
+  Item* copy = init_item(chunk, it->cls, it->key(), it->flags,
+                         it->exptime.load(std::memory_order_relaxed), it->value_len);
+  std::memcpy(copy->value_data(), it->value().data(), it->value_len);
   copy->cas.store(it->cas_value(), std::memory_order_relaxed);
-  copy->exptime.store(it->exptime.load(std::memory_order_relaxed), std::memory_order_relaxed);
   copy->time.store(it->time.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  copy->value_len = it->value_len;
-  copy->key_len = it->key_len;
-  copy->cls = it->cls;
   copy->access.store(it->access.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  copy->lru.store(Segment::none, std::memory_order_relaxed);
-  std::memcpy(copy->bytes(), it->bytes(), it->total_size() - sizeof(Item));
   auto pos = s.index.find(HashedKey{it->key(), hash});
   const_cast<Handle&>(*pos) = slabs_.handle_of(copy);
   it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);

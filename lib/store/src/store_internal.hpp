@@ -7,7 +7,9 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
+#include <new>
 #include <string_view>
 
 #include "memcoro/store/store.hpp"
@@ -64,6 +66,30 @@ struct LockedCounter {
   }
   std::uint64_t get() const { return v.load(std::memory_order_relaxed); }
 };
+
+// The one item initialiser: a fresh, unlinked item in `chunk` with one
+// reference (its creator's), no CAS or access time yet, the key copied in
+// and the "\r\n" after the value; the value bytes are the caller's to fill.
+inline Item* init_item(void* chunk, unsigned cls, std::string_view key, std::uint32_t flags,
+                       RelTime exptime, std::size_t value_len) {
+  Item* it = new (chunk) Item;
+  it->prev = it->next = 0;
+  it->refcount.store(1, std::memory_order_relaxed);
+  it->flags = flags;
+  it->cas.store(0, std::memory_order_relaxed);
+  it->exptime.store(exptime, std::memory_order_relaxed);
+  it->time.store(0, std::memory_order_relaxed);
+  it->value_len = static_cast<std::uint32_t>(value_len);
+  it->key_len = static_cast<std::uint8_t>(key.size());
+  it->cls = static_cast<std::uint8_t>(cls);
+  it->access.store(0, std::memory_order_relaxed);
+  it->lru.store(Segment::none, std::memory_order_relaxed);
+  std::memcpy(it->bytes(), key.data(), key.size());
+  char* end = it->value_data() + value_len;
+  end[0] = '\r';
+  end[1] = '\n';
+  return it;
+}
 
 // One line of `stats cachedump`, `lru_crawler metadump` and `me` (views.cpp).
 ItemInfo info_of(const Item* it, const Store& store);
