@@ -100,66 +100,81 @@ Outcome Store::remove(std::string_view key) {
 StoreStatus Store::store(StoreMode mode, std::string_view key, std::uint32_t flags,
                          std::int64_t exptime, std::string_view value, std::uint64_t cas_in,
                          std::uint64_t* cas_out, Outcome* outcome) {
-  const HashedKey hk = hashed(key);
-  Stripe& s = stripe_for(hk.hash);
-
-  Outcome local;
-  Outcome& out = outcome != nullptr ? *outcome : local;
-
-  if (mode == StoreMode::append || mode == StoreMode::prepend) {
-    // The new value depends on the old one. Read the old item under a
-    // reference, build the new one unlocked, and link it only if the old one
-    // is still current; otherwise start again.
-    for (;;) {
-      ItemRef old;
-      {
-        std::lock_guard lock(s.mu);
-        Item* it = find_locked(s, hk, rel_now(), &out.status);
-        if (it == nullptr) return StoreStatus::not_stored;
-        out.cls = it->cls;
-        old = share(it);
-      }
-      const std::size_t new_len = std::size_t{old->value_len} + value.size();
-      // memcached: an append that would outgrow the item size limit is
-      // NOT_STORED (the value alone fitting, it was taken in).
-      if (!item_size_ok(key.size(), new_len)) return StoreStatus::not_stored;
-      StoreStatus error;
-      Item* fresh =
-          allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), new_len, &error);
-      if (fresh == nullptr) return error;
-      char* dst = fresh->value_data();
-      if (mode == StoreMode::append) {
-        std::memcpy(dst, old->value().data(), old->value_len);
-        std::memcpy(dst + old->value_len, value.data(), value.size());
-      } else {
-        std::memcpy(dst, value.data(), value.size());
-        std::memcpy(dst + value.size(), old->value().data(), old->value_len);
-      }
-      std::lock_guard lock(s.mu);
-      const RelTime now = rel_now();
-      LookupStatus why;
-      Item* cur = find_locked(s, hk, now, &why);
-      if (cur != old.get()) {
-        adopt(fresh).reset();
-        continue;
-      }
-      replace_locked(s, hk, cur, fresh, now);
-      if (cas_out != nullptr) *cas_out = fresh->cas_value();
-      return StoreStatus::stored;
-    }
-  }
-
-  StoreStatus error;
-  ItemRef pending = begin_store(key, flags, exptime, value.size(), &error);
-  if (!pending) {
-    if (mode == StoreMode::set) remove(key);  // no stale value may survive a failed set
-    return error;
-  }
-  if (!value.empty()) std::memcpy(pending->value_data(), value.data(), value.size());
   MetaSetOptions opts;
   opts.mode = mode;
   opts.cas = cas_in;
-  return finish_store(opts, std::move(pending), cas_out, outcome);
+  // No stale value may survive a failed set.
+  return store_value(key, flags, exptime, value, opts, mode == StoreMode::set, cas_out, outcome,
+                     nullptr);
+}
+
+StoreStatus Store::store_value(std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                               std::string_view value, const MetaSetOptions& opts,
+                               bool drop_on_failure, std::uint64_t* cas_out, Outcome* outcome,
+                               std::uint32_t* size_out) {
+  if (opts.mode == StoreMode::append || opts.mode == StoreMode::prepend) {
+    Outcome local;
+    return concat(key, flags, value, opts, cas_out, outcome != nullptr ? *outcome : local,
+                  size_out);
+  }
+  StoreStatus error;
+  ItemRef pending = begin_store(key, flags, exptime, value.size(), &error);
+  if (!pending) {
+    if (drop_on_failure) remove(key);
+    return error;
+  }
+  if (!value.empty()) std::memcpy(pending->value_data(), value.data(), value.size());
+  return finish_store(opts, std::move(pending), cas_out, outcome, size_out);
+}
+
+StoreStatus Store::concat(std::string_view key, std::uint32_t flags, std::string_view value,
+                          const MetaSetOptions& opts, std::uint64_t* cas_out, Outcome& out,
+                          std::uint32_t* size_out) {
+  const bool append = opts.mode == StoreMode::append;
+  StoreStatus status = StoreStatus::stored;
+  copy_on_write(
+      hashed(key),
+      [&](Item* cur, LookupStatus why, RelTime) {
+        out.status = why;
+        if (cur == nullptr && !opts.vivify) {
+          status = StoreStatus::not_stored;
+          return Step::done;
+        }
+        if (cur != nullptr && opts.has_cas && cur->cas_value() != opts.cas) {
+          status = StoreStatus::exists;
+          return Step::done;
+        }
+        return Step::build;
+      },
+      [&](const Item* old) -> Item* {
+        if (old == nullptr) {  // N: create the missing item
+          Item* it = make_item(key, flags, to_rel_time(opts.vivify_ttl), value, &status);
+          if (it == nullptr) remove(key);
+          return it;
+        }
+        const std::size_t new_len = std::size_t{old->value_len} + value.size();
+        // memcached: an append that would outgrow the item size limit is
+        // NOT_STORED (the value alone fitting, it was taken in).
+        if (!item_size_ok(key.size(), new_len)) {
+          status = StoreStatus::not_stored;
+          return nullptr;
+        }
+        Item* it = allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), new_len,
+                            &status);
+        if (it == nullptr) return nullptr;
+        const std::string_view first = append ? old->value() : value;
+        const std::string_view second = append ? value : old->value();
+        std::memcpy(it->value_data(), first.data(), first.size());
+        std::memcpy(it->value_data() + first.size(), second.data(), second.size());
+        return it;
+      },
+      [&](Item* fresh) {
+        if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
+        out.cls = fresh->cls;
+        if (cas_out != nullptr) *cas_out = fresh->cas_value();
+        if (size_out != nullptr) *size_out = fresh->value_len;
+      });
+  return status;
 }
 
 ItemRef Store::begin_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
@@ -231,53 +246,87 @@ StoreStatus Store::finish_store(const MetaSetOptions& opts, ItemRef pending, std
 }
 
 DeltaResult Store::delta(std::string_view key, bool incr, std::uint64_t delta) {
-  const HashedKey hk = hashed(key);
-  Stripe& s = stripe_for(hk.hash);
+  MetaDeltaOptions opts;
+  opts.incr = incr;
+  opts.delta = delta;
+  const MetaDeltaResult m = meta_delta(key, opts);
   DeltaResult r;
-  for (;;) {
-    ItemRef old;
-    char buf[24];
-    std::size_t len = 0;
-    {
-      std::lock_guard lock(s.mu);
-      Item* it = find_locked(s, hk, rel_now(), &r.lookup);
-      if (it == nullptr) {
-        r.status = DeltaStatus::not_found;
-        return r;
-      }
-      r.cls = it->cls;
-      std::uint64_t value = 0;
-      if (!apply_delta(it, incr, delta, value, buf, len)) {
-        r.status = DeltaStatus::non_numeric;
-        return r;
-      }
-      r.value = value;
-      r.status = DeltaStatus::ok;
-      if (rewrite_number_in_place(it, buf, len)) {
-        it->cas.store(next_cas(), std::memory_order_relaxed);
-        return r;
-      }
-      old = share(it);
-    }
-    StoreStatus error;
-    Item* fresh =
-        allocate(key, old->flags, old->exptime.load(std::memory_order_relaxed), len, &error);
-    if (fresh == nullptr) {
-      r.status = DeltaStatus::no_memory;
-      return r;
-    }
-    std::memcpy(fresh->value_data(), buf, len);
-    std::lock_guard lock(s.mu);
-    const RelTime now = rel_now();
-    LookupStatus why;
-    Item* cur = find_locked(s, hk, now, &why);
-    if (cur != old.get()) {
-      adopt(fresh).reset();  // changed meanwhile: compute again
-      continue;
-    }
-    replace_locked(s, hk, cur, fresh, now);
-    return r;
+  r.value = m.value;
+  r.lookup = m.lookup;
+  r.cls = m.cls;
+  switch (m.status) {
+    case MetaDeltaResult::Status::ok: r.status = DeltaStatus::ok; break;
+    case MetaDeltaResult::Status::non_numeric: r.status = DeltaStatus::non_numeric; break;
+    case MetaDeltaResult::Status::no_memory: r.status = DeltaStatus::no_memory; break;
+    case MetaDeltaResult::Status::not_found:
+    case MetaDeltaResult::Status::exists: r.status = DeltaStatus::not_found; break;
   }
+  return r;
+}
+
+MetaDeltaResult Store::meta_delta(std::string_view key, const MetaDeltaOptions& opts) {
+  using Status = MetaDeltaResult::Status;
+  MetaDeltaResult r;
+  char buf[24];
+  std::size_t len = 0;
+  bool created = false;
+  copy_on_write(
+      hashed(key),
+      [&](Item* it, LookupStatus why, RelTime now) {
+        r.now = now;
+        r.lookup = why;
+        if (it == nullptr) {
+          if (opts.vivify) return Step::build;
+          r.status = Status::not_found;
+          return Step::done;
+        }
+        r.cls = it->cls;
+        if (opts.has_cas && it->cas_value() != opts.cas) {
+          r.status = Status::exists;
+          return Step::done;
+        }
+        std::uint64_t value = 0;
+        if (!apply_delta(it, opts.incr, opts.delta, value, buf, len)) {
+          r.status = Status::non_numeric;
+          return Step::done;
+        }
+        r.value = value;
+        r.status = Status::ok;
+        if (!rewrite_number_in_place(it, buf, len)) return Step::build;
+        it->cas.store(opts.has_new_cas ? opts.new_cas : next_cas(), std::memory_order_relaxed);
+        if (opts.has_ttl) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
+        r.cas = it->cas_value();
+        r.exptime = it->exptime.load(std::memory_order_relaxed);
+        return Step::done;
+      },
+      [&](const Item* old) {
+        // A new item: the result of the change, or N's initial value on a miss.
+        created = old == nullptr;
+        if (created) {
+          len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, opts.initial).ptr -
+                                         buf);
+          r.value = opts.initial;
+        }
+        StoreStatus error;
+        Item* fresh = make_item(
+            key, created ? 0 : old->flags,
+            created ? to_rel_time(opts.vivify_ttl) : old->exptime.load(std::memory_order_relaxed),
+            std::string_view(buf, len), &error);
+        if (fresh == nullptr) r.status = Status::no_memory;
+        return fresh;
+      },
+      [&](Item* fresh) {
+        if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
+        if (opts.has_ttl && !created) {
+          fresh->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
+        }
+        r.status = Status::ok;
+        r.created = created;
+        r.cls = fresh->cls;
+        r.cas = fresh->cas_value();
+        r.exptime = fresh->exptime.load(std::memory_order_relaxed);
+      });
+  return r;
 }
 
 void Store::flush_all(std::int64_t delay) {

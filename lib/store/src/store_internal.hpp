@@ -121,4 +121,55 @@ struct alignas(64) Store::Lru {
   std::uint64_t total() const { return count[0] + count[1] + count[2]; }
 };
 
+// What a copy-on-write change decided on seeing the current item.
+enum class Store::Step : std::uint8_t {
+  done,    // finished under the lock (a miss, a mismatch, a change in place)
+  build,   // replace the item (or create it, on a miss) with one built unlocked
+  unlink,  // remove the item
+};
+
+// The one copy-on-write sequence. Under the stripe lock `inspect(cur, why,
+// now)` sees the current item (nullptr on a miss, `why` saying which) and
+// decides. For Step::build the new item is built unlocked by `build(old)`
+// from a reference to the item inspect saw (nullptr after a miss); a
+// nullptr result ends the change (build recorded why). The new item is
+// linked in old's place only if old is still the current item, otherwise
+// everything starts again; then `linked(fresh)` runs, still under the lock.
+template <class Inspect, class Build, class Linked>
+void Store::copy_on_write(const HashedKey& hk, Inspect inspect, Build build, Linked linked) {
+  Stripe& s = stripe_for(hk.hash);
+  for (;;) {
+    ItemRef old;
+    {
+      std::lock_guard lock(s.mu);
+      const RelTime now = rel_now();
+      LookupStatus why;
+      Item* cur = find_locked(s, hk, now, &why);
+      switch (inspect(cur, why, now)) {
+        case Step::done: return;
+        case Step::unlink: unlink_locked(s, cur); return;
+        case Step::build: break;
+      }
+      if (cur != nullptr) old = share(cur);
+    }
+    Item* fresh = build(old.get());
+    if (fresh == nullptr) return;
+    std::lock_guard lock(s.mu);
+    const RelTime now = rel_now();
+    LookupStatus why;
+    Item* cur = find_locked(s, hk, now, &why);
+    if (cur != old.get()) {
+      adopt(fresh).reset();  // changed (or appeared) meanwhile: start again
+      continue;
+    }
+    if (cur != nullptr) {
+      replace_locked(s, hk, cur, fresh, now);
+    } else {
+      link_locked(s, fresh, now);
+    }
+    linked(fresh);
+    return;
+  }
+}
+
 }  // namespace memcoro::store

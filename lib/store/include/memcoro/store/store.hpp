@@ -219,6 +219,7 @@ struct MetaDeltaResult {
   RelTime now = 0;
   std::uint8_t cls = 0;
   bool created = false;
+  LookupStatus lookup = LookupStatus::miss;
 };
 
 class Store {
@@ -358,6 +359,22 @@ class Store {
   void touch_access_locked(Item* it, RelTime now);
   Item* make_item(std::string_view key, std::uint32_t flags, RelTime exptime,
                   std::string_view value, StoreStatus* error);
+
+  // The one copy-on-write sequence, for every change whose result depends on
+  // the item it replaces (append/prepend, incr/decr and ma, md x); defined in
+  // store_internal.hpp.
+  enum class Step : std::uint8_t;
+  template <class Inspect, class Build, class Linked>
+  void copy_on_write(const HashedKey& hk, Inspect inspect, Build build, Linked linked);
+  // Every store of a value given whole, text and meta; drop_on_failure: a
+  // value that cannot be stored removes the old one.
+  StoreStatus store_value(std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                          std::string_view value, const MetaSetOptions& opts, bool drop_on_failure,
+                          std::uint64_t* cas_out, Outcome* outcome, std::uint32_t* size_out);
+  // append/prepend, text and meta: opts.mode is one of them.
+  StoreStatus concat(std::string_view key, std::uint32_t flags, std::string_view value,
+                     const MetaSetOptions& opts, std::uint64_t* cas_out, Outcome& out,
+                     std::uint32_t* size_out);
   void lru_push(Lru& l, Segment seg, Item* it);
   void lru_remove(Lru& l, Item* it);
   void lru_balance(Lru& l);
