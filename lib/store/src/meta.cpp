@@ -1,5 +1,6 @@
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #include "store_internal.hpp"
 
@@ -12,57 +13,34 @@ Item* Store::make_item(std::string_view key, std::uint32_t flags, RelTime exptim
   return it;
 }
 
-MetaGetResult Store::meta_get(std::string_view key, const MetaGetOptions& opts) {
+GetResult Store::access(std::string_view key, const Vivify* vivify, AccessFn fn) {
   const HashedKey hk = hashed(key);
   Stripe& s = stripe_for(hk.hash);
-  MetaGetResult r;
-  Item* fresh = nullptr;  // built unlocked when N may need it
+  GetResult r;
+  Item* fresh = nullptr;  // built unlocked when vivify may need it
   for (int pass = 0; pass < 2; ++pass) {
     {
       std::lock_guard lock(s.mu);
       const RelTime now = rel_now();
-      r.now = now;
       Item* it = find_locked(s, hk, now, &r.status);
-      if (it == nullptr && opts.vivify && fresh != nullptr) {
-        fresh->exptime.store(to_rel_time(opts.vivify_ttl), std::memory_order_relaxed);
+      if (it == nullptr && fresh != nullptr) {
+        fresh->exptime.store(to_rel_time(vivify->exptime), std::memory_order_relaxed);
         link_locked(s, fresh, now);
-        if (opts.has_new_cas) fresh->cas.store(opts.new_cas, std::memory_order_relaxed);
-        it = fresh;
-        fresh = nullptr;
+        if (vivify->cas) fresh->cas.store(*vivify->cas, std::memory_order_relaxed);
+        it = std::exchange(fresh, nullptr);
         r.created = true;
         r.status = LookupStatus::hit;
       }
       if (it != nullptr) {
         r.cls = it->cls;
         r.segment = it->lru.load(std::memory_order_relaxed);
-        r.exptime_before = r.created ? 0 : it->exptime.load(std::memory_order_relaxed);
-        r.fetched = it->has(kFetched);
-        const RelTime t = it->time.load(std::memory_order_relaxed);
-        r.idle = now > t ? now - t : 0;
-        if (opts.has_cas && !r.created && it->cas_value() != opts.cas) {
-          r.cas_mismatch = true;
-          r.item = share(it);
-          break;
-        }
-        if (opts.touch) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
-        const RelTime exp = it->exptime.load(std::memory_order_relaxed);
-        r.token_sent = it->has(kTokenSent);
-        r.won = r.created;
-        if (opts.recache && !r.token_sent && !r.created && exp != 0 &&
-            exp < to_rel_time(opts.recache_ttl)) {
-          r.won = true;
-        }
-        r.stale = it->has(kStale);
-        if (r.stale && !r.token_sent) r.won = true;
-        if (r.won) it->access.fetch_or(kTokenSent, std::memory_order_relaxed);
-        if (!opts.no_bump) touch_access_locked(it, now);
-        r.exptime_after = exp;
+        if (fn(*it, now, r.created)) touch_access_locked(it, now);
         r.item = share(it);
         break;
       }
-      if (!opts.vivify || pass == 1) break;
+      if (vivify == nullptr || pass == 1) break;
     }
-    // A miss with N: build the empty item unlocked, then look again.
+    // A miss to vivify: build the empty item unlocked, then look again.
     StoreStatus error;
     fresh = make_item(key, 0, 0, {}, &error);
     if (fresh == nullptr) break;

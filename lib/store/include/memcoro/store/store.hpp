@@ -20,6 +20,8 @@
 //    items through the class's LRU (where every item is complete and linked)
 //    and take a reference there before evicting them.
 //  * The CAS counter and the flush marker are atomics, read without a lock.
+#include <absl/functional/function_ref.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -56,7 +58,8 @@ struct GetResult {
   ItemRef item;
   LookupStatus status = LookupStatus::miss;
   std::uint8_t cls = 0;             // slab class of the item found
-  Segment segment = Segment::none;  // its LRU segment when found (get only)
+  Segment segment = Segment::none;  // its LRU segment when found (get, access)
+  bool created = false;             // access() made the item (a miss with Vivify)
 };
 
 struct Outcome {
@@ -136,35 +139,6 @@ struct ItemInfo {
 };
 
 // --- meta protocol ---
-
-struct MetaGetOptions {
-  bool touch = false;  // T
-  std::int64_t ttl = 0;
-  bool vivify = false;  // N: create an empty item on a miss
-  std::int64_t vivify_ttl = 0;
-  bool recache = false;  // R: win when the remaining TTL is below this
-  std::int64_t recache_ttl = 0;
-  bool no_bump = false;      // u
-  bool has_new_cas = false;  // E: the CAS of an item N creates
-  std::uint64_t new_cas = 0;
-  bool has_cas = false;  // C: change the item (T, tokens) only if its CAS is this
-  std::uint64_t cas = 0;
-};
-
-struct MetaGetResult {
-  ItemRef item;
-  LookupStatus status = LookupStatus::miss;
-  std::uint8_t cls = 0;
-  Segment segment = Segment::none;  // LRU segment of the item found
-  bool created = false;             // N made the item
-  bool won = false;                 // W: this client should recache
-  bool stale = false;               // X
-  bool token_sent = false;          // Z: another client already won
-  bool fetched = false;             // h: read before this request
-  bool cas_mismatch = false;        // C given and different: nothing was changed
-  RelTime idle = 0;                 // l: seconds since the last access before this one
-  RelTime exptime_before = 0, exptime_after = 0, now = 0;
-};
 
 struct MetaSetOptions {
   StoreMode mode = StoreMode::set;
@@ -256,7 +230,19 @@ class Store {
 
   DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
 
-  MetaGetResult meta_get(std::string_view key, const MetaGetOptions& opts);
+  // A miss that access() turns into an empty item (mg N): its exptime,
+  // and the CAS it gets instead of the next one (mg E).
+  struct Vivify {
+    std::int64_t exptime = 0;
+    std::optional<std::uint64_t> cas;
+  };
+  // Sees the live item under key under its stripe lock (the rules that read
+  // and change it live in exec): `fn(item, now, created)` may change the
+  // item's exptime and its kStale/kTokenSent bits, and returns whether the
+  // read counts as an access (bumps the item in its LRU). With `vivify`, a
+  // miss first creates an empty item (flags 0). fn is not called on a miss.
+  using AccessFn = absl::FunctionRef<bool(Item& item, RelTime now, bool created)>;
+  GetResult access(std::string_view key, const Vivify* vivify, AccessFn fn);
   StoreStatus meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
                          std::string_view value, const MetaSetOptions& opts, std::uint64_t* cas_out,
                          Outcome* outcome, std::uint32_t* size_out = nullptr);
