@@ -248,19 +248,42 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
   out.append("\r\n");
 }
 
+// md I: the item stays, marked stale, so that the next reader wins the
+// right to recache it (mg answers W, then Z to the others); T sets its TTL.
+store::MetaDeleteStatus invalidate(const MetaFlags& m, std::string_view key, store::Store& st,
+                                   store::Outcome& outcome) {
+  bool mismatch = false;
+  const store::GetResult r = st.access(key, nullptr, [&](store::Item& it, RelTime, bool) {
+    if (m.has_cas && it.cas_value() != m.cas) {
+      mismatch = true;
+      return false;
+    }
+    if (m.has_ttl) it.exptime.store(st.to_rel_time(m.ttl), std::memory_order_relaxed);
+    it.access.fetch_or(store::kStale, std::memory_order_relaxed);
+    it.access.fetch_and(static_cast<std::uint8_t>(~store::kTokenSent), std::memory_order_relaxed);
+    it.cas.store(m.has_new_cas ? m.new_cas : st.new_cas(), std::memory_order_relaxed);
+    return false;  // not a read
+  });
+  outcome = {r.status, r.cls};
+  if (!r.item) return store::MetaDeleteStatus::not_found;
+  return mismatch ? store::MetaDeleteStatus::exists : store::MetaDeleteStatus::deleted;
+}
+
 void meta_delete(const Command& cmd, Context& ctx, Output& out) {
   const MetaFlags& m = cmd.meta;
-  store::MetaDeleteOptions opts;
-  opts.has_cas = m.has_cas;
-  opts.cas = m.cas;
-  opts.invalidate = m.invalidate;
-  opts.has_ttl = m.has_ttl;
-  opts.ttl = m.ttl;
-  opts.remove_value = m.remove_value;
-  opts.has_new_cas = m.has_new_cas;
-  opts.new_cas = m.new_cas;
   store::Outcome outcome;
-  const store::MetaDeleteStatus s = ctx.store.meta_delete(cmd.key, opts, &outcome);
+  store::MetaDeleteStatus s;
+  if (m.invalidate) {
+    s = invalidate(m, cmd.key, ctx.store, outcome);
+  } else {
+    store::MetaDeleteOptions opts;
+    opts.has_cas = m.has_cas;
+    opts.cas = m.cas;
+    opts.remove_value = m.remove_value;
+    opts.has_new_cas = m.has_new_cas;
+    opts.new_cas = m.new_cas;
+    s = ctx.store.meta_delete(cmd.key, opts, &outcome);
+  }
   std::string_view code = "HD";
   if (s == store::MetaDeleteStatus::deleted) {
     if (!m.invalidate && !m.remove_value) {

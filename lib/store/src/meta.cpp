@@ -80,14 +80,6 @@ MetaDeleteStatus Store::meta_delete(std::string_view key, const MetaDeleteOption
           status = MetaDeleteStatus::exists;
           return Step::done;
         }
-        if (opts.invalidate) {
-          // Stale, not gone: the next reader wins the right to recache.
-          if (opts.has_ttl) it->exptime.store(to_rel_time(opts.ttl), std::memory_order_relaxed);
-          it->access.fetch_or(kStale, std::memory_order_relaxed);
-          it->access.fetch_and(static_cast<std::uint8_t>(~kTokenSent), std::memory_order_relaxed);
-          it->cas.store(opts.has_new_cas ? opts.new_cas : next_cas(), std::memory_order_relaxed);
-          return Step::done;
-        }
         // x: replace the item with an empty one that keeps its key, flags and TTL.
         return opts.remove_value ? Step::build : Step::unlink;
       },

@@ -20,6 +20,8 @@
 //    items through the class's LRU (where every item is complete and linked)
 //    and take a reference there before evicting them.
 //  * The CAS counter and the flush marker are atomics, read without a lock.
+//  * access()'s callback runs with the stripe lock held: it may change the
+//    item's exptime, CAS and meta bits, and must take no store lock.
 #include <absl/functional/function_ref.h>
 
 #include <atomic>
@@ -157,9 +159,6 @@ enum class MetaDeleteStatus : std::uint8_t { deleted, not_found, exists };
 struct MetaDeleteOptions {
   bool has_cas = false;
   std::uint64_t cas = 0;
-  bool invalidate = false;  // I: mark stale instead of removing
-  bool has_ttl = false;     // T, with I
-  std::int64_t ttl = 0;
   bool remove_value = false;  // x: keep the item, drop its value
   bool has_new_cas = false;
   std::uint64_t new_cas = 0;
@@ -238,9 +237,11 @@ class Store {
   };
   // Sees the live item under key under its stripe lock (the rules that read
   // and change it live in exec): `fn(item, now, created)` may change the
-  // item's exptime and its kStale/kTokenSent bits, and returns whether the
+  // item's exptime, CAS and kStale/kTokenSent bits, and returns whether the
   // read counts as an access (bumps the item in its LRU). With `vivify`, a
   // miss first creates an empty item (flags 0). fn is not called on a miss.
+  // A CAS for an item changed in place (access()'s callback).
+  std::uint64_t new_cas() { return next_cas(); }
   using AccessFn = absl::FunctionRef<bool(Item& item, RelTime now, bool created)>;
   GetResult access(std::string_view key, const Vivify* vivify, AccessFn fn);
   StoreStatus meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
