@@ -73,21 +73,56 @@ void put_ttl(RelTime exptime, RelTime now, Output& out) {
   }
 }
 
+// What mg saw of the item and decided, under the item's lock.
+struct MetaGetSeen {
+  RelTime now = 0;
+  RelTime exptime_before = 0, exptime_after = 0;
+  RelTime idle = 0;           // l: seconds since the last access before this one
+  bool fetched = false;       // h: read before this request
+  bool cas_mismatch = false;  // C given and different: nothing was changed
+  bool won = false;           // W: this client should recache
+  bool stale = false;         // X
+  bool token_sent = false;    // Z: another client already won
+};
+
+// mg's rules for the item it found (or N created): C, T, the recache and
+// stale win tokens (W/X/Z), and whether the read bumps the item (not with u).
+bool meta_get_rules(const MetaFlags& m, const store::Store& st, store::Item& it, RelTime now,
+                    bool created, MetaGetSeen& seen) {
+  seen.now = now;
+  seen.exptime_before = created ? 0 : it.exptime.load(std::memory_order_relaxed);
+  seen.fetched = it.has(store::kFetched);
+  const RelTime t = it.time.load(std::memory_order_relaxed);
+  seen.idle = now > t ? now - t : 0;
+  if (m.has_cas && !created && it.cas_value() != m.cas) {
+    seen.cas_mismatch = true;
+    return false;
+  }
+  if (m.has_ttl) it.exptime.store(st.to_rel_time(m.ttl), std::memory_order_relaxed);
+  const RelTime exp = it.exptime.load(std::memory_order_relaxed);
+  seen.token_sent = it.has(store::kTokenSent);
+  seen.won = created;
+  if (m.has_recache && !seen.token_sent && !created && exp != 0 &&
+      exp < st.to_rel_time(m.recache_ttl)) {
+    seen.won = true;
+  }
+  seen.stale = it.has(store::kStale);
+  if (seen.stale && !seen.token_sent) seen.won = true;
+  if (seen.won) it.access.fetch_or(store::kTokenSent, std::memory_order_relaxed);
+  seen.exptime_after = exp;
+  return !m.no_bump;
+}
+
 void meta_get(const Command& cmd, Context& ctx, Output& out) {
   const MetaFlags& m = cmd.meta;
-  store::MetaGetOptions opts;
-  opts.touch = m.has_ttl;
-  opts.ttl = m.ttl;
-  opts.vivify = m.has_vivify;
-  opts.vivify_ttl = m.vivify_ttl;
-  opts.recache = m.has_recache;
-  opts.recache_ttl = m.recache_ttl;
-  opts.no_bump = m.no_bump;
-  opts.has_new_cas = m.has_new_cas;
-  opts.new_cas = m.new_cas;
-  opts.has_cas = m.has_cas;
-  opts.cas = m.cas;
-  store::MetaGetResult r = ctx.store.meta_get(cmd.key, opts);
+  store::Store::Vivify vivify;
+  vivify.exptime = m.vivify_ttl;
+  if (m.has_new_cas) vivify.cas = m.new_cas;
+  MetaGetSeen seen;
+  store::GetResult r = ctx.store.access(
+      cmd.key, m.has_vivify ? &vivify : nullptr, [&](store::Item& it, RelTime now, bool created) {
+        return meta_get_rules(m, ctx.store, it, now, created, seen);
+      });
   if (r.status == store::LookupStatus::expired) ctx.counters.get_expired.add();
   if (r.status == store::LookupStatus::flushed) ctx.counters.get_flushed.add();
   // As memcached: a hit with T counts as a touch, a miss always as a get.
@@ -107,7 +142,7 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
     out.append("\r\n");
     return;
   }
-  if (r.cas_mismatch) {
+  if (seen.cas_mismatch) {
     // mg C (after memcached 1.6.18; memcoro's reading of it): the item is left
     // as it was, and the reply says the CAS did not match, as md and ma do.
     out.append("EX");
@@ -130,17 +165,19 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
       case 'T': ttl_changed = true; break;
       case 'N': ttl_changed = ttl_changed || r.created; break;
       case 's': put_flag('s', it.value_len, out); break;
-      case 't': put_ttl(ttl_changed ? r.exptime_after : r.exptime_before, r.now, out); break;
+      case 't':
+        put_ttl(ttl_changed ? seen.exptime_after : seen.exptime_before, seen.now, out);
+        break;
       case 'c': put_flag('c', it.cas_value(), out); break;
       case 'f': put_flag('f', it.flags, out); break;
-      case 'l': put_flag('l', r.idle, out); break;
-      case 'h': put_flag('h', r.fetched ? 1 : 0, out); break;
+      case 'l': put_flag('l', seen.idle, out); break;
+      case 'h': put_flag('h', seen.fetched ? 1 : 0, out); break;
       default: put_echo(m.order[i], cmd, {it.key(), it.has(store::kKeyBinary)}, out); break;
     }
   }
-  if (r.token_sent) out.append(" Z");
-  if (r.stale) out.append(" X");
-  if (r.won) out.append(" W");
+  if (seen.token_sent) out.append(" Z");
+  if (seen.stale) out.append(" X");
+  if (seen.won) out.append(" W");
   out.append("\r\n");
   if (m.value) out.append_value(std::move(r.item));
 }
@@ -211,19 +248,42 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
   out.append("\r\n");
 }
 
+// md I: the item stays, marked stale, so that the next reader wins the
+// right to recache it (mg answers W, then Z to the others); T sets its TTL.
+store::MetaDeleteStatus invalidate(const MetaFlags& m, std::string_view key, store::Store& st,
+                                   store::Outcome& outcome) {
+  bool mismatch = false;
+  const store::GetResult r = st.access(key, nullptr, [&](store::Item& it, RelTime, bool) {
+    if (m.has_cas && it.cas_value() != m.cas) {
+      mismatch = true;
+      return false;
+    }
+    if (m.has_ttl) it.exptime.store(st.to_rel_time(m.ttl), std::memory_order_relaxed);
+    it.access.fetch_or(store::kStale, std::memory_order_relaxed);
+    it.access.fetch_and(static_cast<std::uint8_t>(~store::kTokenSent), std::memory_order_relaxed);
+    it.cas.store(m.has_new_cas ? m.new_cas : st.new_cas(), std::memory_order_relaxed);
+    return false;  // not a read
+  });
+  outcome = {r.status, r.cls};
+  if (!r.item) return store::MetaDeleteStatus::not_found;
+  return mismatch ? store::MetaDeleteStatus::exists : store::MetaDeleteStatus::deleted;
+}
+
 void meta_delete(const Command& cmd, Context& ctx, Output& out) {
   const MetaFlags& m = cmd.meta;
-  store::MetaDeleteOptions opts;
-  opts.has_cas = m.has_cas;
-  opts.cas = m.cas;
-  opts.invalidate = m.invalidate;
-  opts.has_ttl = m.has_ttl;
-  opts.ttl = m.ttl;
-  opts.remove_value = m.remove_value;
-  opts.has_new_cas = m.has_new_cas;
-  opts.new_cas = m.new_cas;
   store::Outcome outcome;
-  const store::MetaDeleteStatus s = ctx.store.meta_delete(cmd.key, opts, &outcome);
+  store::MetaDeleteStatus s;
+  if (m.invalidate) {
+    s = invalidate(m, cmd.key, ctx.store, outcome);
+  } else {
+    store::MetaDeleteOptions opts;
+    opts.has_cas = m.has_cas;
+    opts.cas = m.cas;
+    opts.remove_value = m.remove_value;
+    opts.has_new_cas = m.has_new_cas;
+    opts.new_cas = m.new_cas;
+    s = ctx.store.meta_delete(cmd.key, opts, &outcome);
+  }
   std::string_view code = "HD";
   if (s == store::MetaDeleteStatus::deleted) {
     if (!m.invalidate && !m.remove_value) {

@@ -20,6 +20,10 @@
 //    items through the class's LRU (where every item is complete and linked)
 //    and take a reference there before evicting them.
 //  * The CAS counter and the flush marker are atomics, read without a lock.
+//  * access()'s callback runs with the stripe lock held: it may change the
+//    item's exptime, CAS and meta bits, and must take no store lock.
+#include <absl/functional/function_ref.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -57,7 +61,8 @@ struct GetResult {
   ItemRef item;
   LookupStatus status = LookupStatus::miss;
   std::uint8_t cls = 0;             // slab class of the item found
-  Segment segment = Segment::none;  // its LRU segment when found (get only)
+  Segment segment = Segment::none;  // its LRU segment when found (get, access)
+  bool created = false;             // access() made the item (a miss with Vivify)
 };
 
 struct Outcome {
@@ -118,35 +123,6 @@ struct ItemInfo {
 
 // --- meta protocol ---
 
-struct MetaGetOptions {
-  bool touch = false;  // T
-  std::int64_t ttl = 0;
-  bool vivify = false;  // N: create an empty item on a miss
-  std::int64_t vivify_ttl = 0;
-  bool recache = false;  // R: win when the remaining TTL is below this
-  std::int64_t recache_ttl = 0;
-  bool no_bump = false;      // u
-  bool has_new_cas = false;  // E: the CAS of an item N creates
-  std::uint64_t new_cas = 0;
-  bool has_cas = false;  // C: change the item (T, tokens) only if its CAS is this
-  std::uint64_t cas = 0;
-};
-
-struct MetaGetResult {
-  ItemRef item;
-  LookupStatus status = LookupStatus::miss;
-  std::uint8_t cls = 0;
-  Segment segment = Segment::none;  // LRU segment of the item found
-  bool created = false;             // N made the item
-  bool won = false;                 // W: this client should recache
-  bool stale = false;               // X
-  bool token_sent = false;          // Z: another client already won
-  bool fetched = false;             // h: read before this request
-  bool cas_mismatch = false;        // C given and different: nothing was changed
-  RelTime idle = 0;                 // l: seconds since the last access before this one
-  RelTime exptime_before = 0, exptime_after = 0, now = 0;
-};
-
 struct MetaSetOptions {
   StoreMode mode = StoreMode::set;
   bool has_cas = false;  // C
@@ -164,9 +140,6 @@ enum class MetaDeleteStatus : std::uint8_t { deleted, not_found, exists };
 struct MetaDeleteOptions {
   bool has_cas = false;
   std::uint64_t cas = 0;
-  bool invalidate = false;  // I: mark stale instead of removing
-  bool has_ttl = false;     // T, with I
-  std::int64_t ttl = 0;
   bool remove_value = false;  // x: keep the item, drop its value
   bool has_new_cas = false;
   std::uint64_t new_cas = 0;
@@ -200,6 +173,7 @@ struct MetaDeltaResult {
   RelTime now = 0;
   std::uint8_t cls = 0;
   bool created = false;
+  LookupStatus lookup = LookupStatus::miss;
 };
 
 class Store {
@@ -236,7 +210,21 @@ class Store {
 
   DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
 
-  MetaGetResult meta_get(std::string_view key, const MetaGetOptions& opts);
+  // A miss that access() turns into an empty item (mg N): its exptime,
+  // and the CAS it gets instead of the next one (mg E).
+  struct Vivify {
+    std::int64_t exptime = 0;
+    std::optional<std::uint64_t> cas;
+  };
+  // Sees the live item under key under its stripe lock (the rules that read
+  // and change it live in exec): `fn(item, now, created)` may change the
+  // item's exptime, CAS and kStale/kTokenSent bits, and returns whether the
+  // read counts as an access (bumps the item in its LRU). With `vivify`, a
+  // miss first creates an empty item (flags 0). fn is not called on a miss.
+  // A CAS for an item changed in place (access()'s callback).
+  std::uint64_t new_cas() { return next_cas(); }
+  using AccessFn = absl::FunctionRef<bool(Item& item, RelTime now, bool created)>;
+  GetResult access(std::string_view key, const Vivify* vivify, AccessFn fn);
   StoreStatus meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
                          std::string_view value, const MetaSetOptions& opts, std::uint64_t* cas_out,
                          Outcome* outcome, std::uint32_t* size_out = nullptr);
@@ -339,6 +327,22 @@ class Store {
   void touch_access_locked(Item* it, RelTime now);
   Item* make_item(std::string_view key, std::uint32_t flags, RelTime exptime,
                   std::string_view value, StoreStatus* error);
+
+  // The one copy-on-write sequence, for every change whose result depends on
+  // the item it replaces (append/prepend, incr/decr and ma, md x); defined in
+  // store_internal.hpp.
+  enum class Step : std::uint8_t;
+  template <class Inspect, class Build, class Linked>
+  void copy_on_write(const HashedKey& hk, Inspect inspect, Build build, Linked linked);
+  // Every store of a value given whole, text and meta; drop_on_failure: a
+  // value that cannot be stored removes the old one.
+  StoreStatus store_value(std::string_view key, std::uint32_t flags, std::int64_t exptime,
+                          std::string_view value, const MetaSetOptions& opts, bool drop_on_failure,
+                          std::uint64_t* cas_out, Outcome* outcome, std::uint32_t* size_out);
+  // append/prepend, text and meta: opts.mode is one of them.
+  StoreStatus concat(std::string_view key, std::uint32_t flags, std::string_view value,
+                     const MetaSetOptions& opts, std::uint64_t* cas_out, Outcome& out,
+                     std::uint32_t* size_out);
   void lru_push(Lru& l, Segment seg, Item* it);
   void lru_remove(Lru& l, Item* it);
   void lru_balance(Lru& l);

@@ -1,0 +1,175 @@
+#pragma once
+// The store's private parts, shared by its files: the index's hashing, the
+// stripe and LRU structures, and the tuning constants.
+#include <absl/hash/hash.h>
+
+#include <atomic>
+#include <boost/unordered/unordered_flat_set.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string_view>
+
+#include "memcoro/store/store.hpp"
+
+namespace memcoro::store {
+using memory::SlabAllocator;
+
+// memcached: exptimes above 30 days are absolute Unix times.
+constexpr std::int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
+// memcached's ITEM_UPDATE_INTERVAL: the last-access time moves at most this often.
+constexpr RelTime kUpdateInterval = 60;
+// Items looked at from an LRU tail before giving up on evicting.
+constexpr int kEvictTries = 10;
+constexpr unsigned kSegments = 3;
+// Items a page move examines per hold of a class's LRU lock.
+constexpr unsigned kMoveSlice = 256;
+// Automove checks (one a second) a class must keep spare pages before it
+// gives one back; memcached's slab_automove_window is 30 too.
+constexpr unsigned kReclaimWindow = 30;
+
+inline std::size_t hash_key(std::string_view key) {
+  return absl::Hash<std::string_view>{}(key);
+}
+
+// The index stores 4-byte item handles and is searched by key, so the key is
+// kept once, in the item. A lookup brings the key's hash along: the hash that
+// chose the stripe is the one the index uses (one hash per request).
+struct HandleHash {
+  using is_transparent = void;
+  const SlabAllocator* slabs = nullptr;
+  std::size_t operator()(const Store::HashedKey& k) const { return k.hash; }
+  std::size_t operator()(Handle h) const {
+    return hash_key(static_cast<const Item*>(slabs->pointer(h))->key());
+  }
+};
+struct HandleEq {
+  using is_transparent = void;
+  const SlabAllocator* slabs = nullptr;
+  std::string_view key(Handle h) const {
+    return static_cast<const Item*>(slabs->pointer(h))->key();
+  }
+  bool operator()(Handle a, Handle b) const { return a == b; }
+  bool operator()(const Store::HashedKey& a, Handle b) const { return a.key == key(b); }
+  bool operator()(Handle a, const Store::HashedKey& b) const { return key(a) == b.key; }
+};
+using Index = boost::unordered_flat_set<Handle, HandleHash, HandleEq>;
+
+// Counter written under a lock and read without it.
+struct LockedCounter {
+  std::atomic<std::uint64_t> v{0};
+  void add(std::int64_t d) {
+    v.store(v.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(d),
+            std::memory_order_relaxed);
+  }
+  std::uint64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+// The one item initialiser: a fresh, unlinked item in `chunk` with one
+// reference (its creator's), no CAS or access time yet, the key copied in
+// and the "\r\n" after the value; the value bytes are the caller's to fill.
+inline Item* init_item(void* chunk, unsigned cls, std::string_view key, std::uint32_t flags,
+                       RelTime exptime, std::size_t value_len) {
+  Item* it = new (chunk) Item;
+  it->prev = it->next = 0;
+  it->refcount.store(1, std::memory_order_relaxed);
+  it->flags = flags;
+  it->cas.store(0, std::memory_order_relaxed);
+  it->exptime.store(exptime, std::memory_order_relaxed);
+  it->time.store(0, std::memory_order_relaxed);
+  it->value_len = static_cast<std::uint32_t>(value_len);
+  it->key_len = static_cast<std::uint8_t>(key.size());
+  it->cls = static_cast<std::uint8_t>(cls);
+  it->access.store(0, std::memory_order_relaxed);
+  it->lru.store(Segment::none, std::memory_order_relaxed);
+  std::memcpy(it->bytes(), key.data(), key.size());
+  char* end = it->value_data() + value_len;
+  end[0] = '\r';
+  end[1] = '\n';
+  return it;
+}
+
+// One line of `stats cachedump`, `lru_crawler metadump` and `me` (views.cpp).
+ItemInfo info_of(const Item* it, const Store& store);
+
+// incr/decr on a stored number (commands.cpp): see there.
+bool apply_delta(const Item* it, bool incr, std::uint64_t delta, std::uint64_t& value,
+                 char (&digits)[24], std::size_t& len);
+bool rewrite_number_in_place(Item* it, const char* digits, std::size_t len);
+
+struct alignas(64) Store::Stripe {
+  std::mutex mu;
+  Index index;
+  LockedCounter items;
+  LockedCounter bytes;
+  LockedCounter total_items;
+};
+
+struct alignas(64) Store::Lru {
+  memory::SpinLock mu;
+  Handle head[kSegments] = {0, 0, 0};
+  Handle tail[kSegments] = {0, 0, 0};
+  std::uint64_t count[kSegments] = {0, 0, 0};
+  std::uint64_t requested = 0;  // bytes of the items in this class
+  std::uint64_t evicted = 0, evicted_nonzero = 0, evicted_time = 0, outofmemory = 0;
+  std::uint64_t reclaimed = 0, expired_unfetched = 0, evicted_unfetched = 0;
+  std::uint64_t evicted_active = 0, crawler_reclaimed = 0, crawler_items_checked = 0;
+  std::uint64_t moves_to_cold = 0, moves_to_warm = 0, moves_within_lru = 0;
+  std::uint64_t lrutail_reflocked = 0, direct_reclaims = 0;
+  std::uint64_t total() const { return count[0] + count[1] + count[2]; }
+};
+
+// What a copy-on-write change decided on seeing the current item.
+enum class Store::Step : std::uint8_t {
+  done,    // finished under the lock (a miss, a mismatch, a change in place)
+  build,   // replace the item (or create it, on a miss) with one built unlocked
+  unlink,  // remove the item
+};
+
+// The one copy-on-write sequence. Under the stripe lock `inspect(cur, why,
+// now)` sees the current item (nullptr on a miss, `why` saying which) and
+// decides. For Step::build the new item is built unlocked by `build(old)`
+// from a reference to the item inspect saw (nullptr after a miss); a
+// nullptr result ends the change (build recorded why). The new item is
+// linked in old's place only if old is still the current item, otherwise
+// everything starts again; then `linked(fresh)` runs, still under the lock.
+template <class Inspect, class Build, class Linked>
+void Store::copy_on_write(const HashedKey& hk, Inspect inspect, Build build, Linked linked) {
+  Stripe& s = stripe_for(hk.hash);
+  for (;;) {
+    ItemRef old;
+    {
+      std::lock_guard lock(s.mu);
+      const RelTime now = rel_now();
+      LookupStatus why;
+      Item* cur = find_locked(s, hk, now, &why);
+      switch (inspect(cur, why, now)) {
+        case Step::done: return;
+        case Step::unlink: unlink_locked(s, cur); return;
+        case Step::build: break;
+      }
+      if (cur != nullptr) old = share(cur);
+    }
+    Item* fresh = build(old.get());
+    if (fresh == nullptr) return;
+    std::lock_guard lock(s.mu);
+    const RelTime now = rel_now();
+    LookupStatus why;
+    Item* cur = find_locked(s, hk, now, &why);
+    if (cur != old.get()) {
+      adopt(fresh).reset();  // changed (or appeared) meanwhile: start again
+      continue;
+    }
+    if (cur != nullptr) {
+      replace_locked(s, hk, cur, fresh, now);
+    } else {
+      link_locked(s, fresh, now);
+    }
+    linked(fresh);
+    return;
+  }
+}
+
+}  // namespace memcoro::store
