@@ -198,8 +198,8 @@ void check(const Case& c, const ParseResult& r, const Command& cmd, std::size_t 
     REQUIRE(keys.size() == c.keys.size());
     for (std::size_t i = 0; i < c.keys.size(); ++i) CHECK(keys[i] == c.keys[i]);
   } else if (c.type == CommandType::stats) {
-    REQUIRE(cmd.keys.size() == c.keys.size());
-    for (std::size_t i = 0; i < c.keys.size(); ++i) CHECK(cmd.keys[i] == c.keys[i]);
+    REQUIRE(cmd.args.size() == c.keys.size());
+    for (std::size_t i = 0; i < c.keys.size(); ++i) CHECK(cmd.args[i] == c.keys[i]);
   } else if (!c.keys.empty()) {
     CHECK(cmd.key == c.keys[0]);
   }
@@ -345,4 +345,22 @@ TEST_CASE("base64 keys are decoded as memcached decodes them") {
     REQUIRE(decode_key_base64(encoded, back));
     CHECK(back == raw);
   }
+}
+
+TEST_CASE("numbers land in fields named for them: exptime, flush delay, verbosity level") {
+  Command cmd;
+  REQUIRE(parse_text("touch k 30\r\n", cmd).status == ParseStatus::complete);
+  CHECK(cmd.exptime == 30);
+  REQUIRE(parse_text("flush_all 10\r\n", cmd).status == ParseStatus::complete);
+  CHECK(cmd.has_delay);
+  CHECK(cmd.delay == 10);
+  CHECK(cmd.exptime == 0);
+  REQUIRE(parse_text("flush_all\r\n", cmd).status == ParseStatus::complete);
+  CHECK_FALSE(cmd.has_delay);
+  REQUIRE(parse_text("verbosity 2\r\n", cmd).status == ParseStatus::complete);
+  CHECK(cmd.level == 2u);
+  CHECK(cmd.exptime == 0);
+  REQUIRE(parse_text("slabs automove 1\r\n", cmd).status == ParseStatus::complete);
+  REQUIRE(cmd.args.size() == 2);
+  CHECK(cmd.args[1] == "1");
 }

@@ -65,10 +65,10 @@ void metadump(std::string_view which, Context& ctx, Output& out) {
 }
 
 void slabs_command(const Command& cmd, Context& ctx, Output& out) {
-  const std::size_t ntokens = cmd.keys.size() + 2;
-  if (ntokens == 5 && cmd.keys[0] == "reassign") {
-    auto src = protocol::parse_i32(cmd.keys[1]);
-    auto dst = protocol::parse_i32(cmd.keys[2]);
+  const std::size_t ntokens = cmd.args.size() + 2;
+  if (ntokens == 5 && cmd.args[0] == "reassign") {
+    auto src = protocol::parse_i32(cmd.args[1]);
+    auto dst = protocol::parse_i32(cmd.args[2]);
     if (!src || !dst) {
       out.append("CLIENT_ERROR bad command line format\r\n");
       return;
@@ -100,8 +100,8 @@ void slabs_command(const Command& cmd, Context& ctx, Output& out) {
     }
     return;
   }
-  if (ntokens >= 4 && cmd.keys[0] == "automove") {
-    if (cmd.keys[1] == "ratio") {
+  if (ntokens >= 4 && cmd.args[0] == "automove") {
+    if (cmd.args[1] == "ratio") {
       // Accepted for compatibility; memcoro's ratio is fixed at 0.8.
       if (ntokens < 5) {
         reply(cmd, "ERROR", out);
@@ -110,7 +110,7 @@ void slabs_command(const Command& cmd, Context& ctx, Output& out) {
       reply(cmd, "OK", out);
       return;
     }
-    auto level = protocol::parse_u32(cmd.keys[1]);
+    auto level = protocol::parse_u32(cmd.args[1]);
     if (!level) {
       reply(cmd, "CLIENT_ERROR bad command line format", out);
       return;
@@ -127,7 +127,7 @@ void slabs_command(const Command& cmd, Context& ctx, Output& out) {
 }
 
 void cache_memlimit(const Command& cmd, Context& ctx, Output& out) {
-  auto mb = protocol::parse_u32(cmd.keys[0]);
+  auto mb = protocol::parse_u32(cmd.args[0]);
   if (!mb) {
     reply(cmd, "ERROR", out);
   } else if (*mb < 8) {
@@ -144,8 +144,8 @@ void cache_memlimit(const Command& cmd, Context& ctx, Output& out) {
 }
 
 void lru_crawler(const Command& cmd, Context& ctx, Output& out) {
-  const std::size_t ntokens = cmd.keys.size() + 2;
-  const std::string_view sub = cmd.keys.empty() ? std::string_view{} : cmd.keys[0];
+  const std::size_t ntokens = cmd.args.size() + 2;
+  const std::string_view sub = cmd.args.empty() ? std::string_view{} : cmd.args[0];
   if (ntokens == 4 && sub == "crawl") {
     if (!ctx.store.lru_crawler()) {
       out.append("CLIENT_ERROR lru crawler disabled\r\n");
@@ -158,9 +158,9 @@ void lru_crawler(const Command& cmd, Context& ctx, Output& out) {
       out.append("CLIENT_ERROR lru crawler disabled\r\n");
       return;
     }
-    metadump(cmd.keys[1], ctx, out);
+    metadump(cmd.args[1], ctx, out);
   } else if (ntokens == 4 && (sub == "tocrawl" || sub == "sleep")) {
-    auto v = protocol::parse_u32(cmd.keys[1]);
+    auto v = protocol::parse_u32(cmd.args[1]);
     if (!v) {
       out.append("CLIENT_ERROR bad command line format\r\n");
     } else if (sub == "sleep" && *v > 1000000) {
@@ -215,8 +215,8 @@ void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Outpu
 // `lru mode flat` and `lru temp_ttl` are refused (ERROR) rather than
 // pretended.
 void lru_command(const Command& cmd, Context& ctx, Output& out) {
-  const std::size_t ntokens = cmd.keys.size() + 2;
-  const std::string_view sub = cmd.keys.empty() ? std::string_view{} : cmd.keys[0];
+  const std::size_t ntokens = cmd.args.size() + 2;
+  const std::string_view sub = cmd.args.empty() ? std::string_view{} : cmd.args[0];
   auto factor = [](std::string_view t) -> std::optional<double> {
     double v = 0;
     auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
@@ -225,10 +225,10 @@ void lru_command(const Command& cmd, Context& ctx, Output& out) {
   };
   // Words past the ones used are ignored, as memcached ignores them.
   if (ntokens >= 7 && sub == "tune") {
-    auto hot = protocol::parse_u32(cmd.keys[1]);
-    auto warm = protocol::parse_u32(cmd.keys[2]);
-    auto hot_factor = factor(cmd.keys[3]);
-    auto warm_factor = factor(cmd.keys[4]);
+    auto hot = protocol::parse_u32(cmd.args[1]);
+    auto warm = protocol::parse_u32(cmd.args[2]);
+    auto hot_factor = factor(cmd.args[3]);
+    auto warm_factor = factor(cmd.args[4]);
     if (!hot || !warm || !hot_factor || !warm_factor) {
       out.append("ERROR\r\n");
     } else if (*hot + std::uint64_t{*warm} > 80) {
@@ -239,7 +239,7 @@ void lru_command(const Command& cmd, Context& ctx, Output& out) {
       ctx.store.set_lru_segments(*hot, *warm);
       out.append("OK\r\n");
     }
-  } else if (ntokens >= 4 && sub == "mode" && cmd.keys[1] == "segmented") {
+  } else if (ntokens >= 4 && sub == "mode" && cmd.args[1] == "segmented") {
     out.append("OK\r\n");
   } else {
     out.append("ERROR\r\n");

@@ -261,7 +261,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::decr: do_delta(cmd, ctx, out); break;
     case CommandType::flush_all:
       ctx.counters.cmd_flush.add();
-      ctx.store.flush_all(cmd.has_delay ? cmd.exptime : 0);
+      ctx.store.flush_all(cmd.has_delay ? cmd.delay : 0);
       reply(cmd, "OK", out);
       break;
     case CommandType::version:
@@ -270,7 +270,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       out.append("\r\n");
       break;
     case CommandType::verbosity:
-      if (ctx.control != nullptr) ctx.control->set_verbosity(static_cast<unsigned>(cmd.exptime));
+      if (ctx.control != nullptr) ctx.control->set_verbosity(cmd.level);
       reply(cmd, "OK", out);
       break;
     case CommandType::quit: return After::close;

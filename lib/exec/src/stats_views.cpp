@@ -141,7 +141,7 @@ bool report(std::span<const std::string_view> args, Context& ctx, Sink& sink) {
 }
 
 void run_stats(const protocol::Command& cmd, Context& ctx, Output& out) {
-  const std::span<const std::string_view> args(cmd.keys);
+  const std::span<const std::string_view> args(cmd.args);
   const std::string_view sub = args.empty() ? std::string_view{} : args[0];
   if (sub == "reset") {
     if (ctx.control != nullptr) ctx.control->reset_stats();

@@ -156,7 +156,7 @@ ParseResult parse_get(std::string_view line, const Tokens& t, CommandType type, 
 ParseResult parse_admin(const Tokens& t, CommandType type, Command& cmd, std::size_t line_len) {
   cmd.type = type;
   cmd.noreply = noreply_at_end(t);
-  for (std::size_t i = 1; i < t.n; ++i) cmd.keys.push_back(t.tok[i]);
+  for (std::size_t i = 1; i < t.n; ++i) cmd.args.push_back(t.tok[i]);
   return make_complete(line_len);
 }
 
@@ -379,6 +379,8 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
   cmd.noreply = false;
   cmd.too_large = false;
   cmd.has_delay = false;
+  cmd.delay = 0;
+  cmd.level = 0;
   cmd.flags = 0;
   cmd.exptime = 0;
   cmd.cas_unique = 0;
@@ -386,7 +388,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
   cmd.key = {};
   cmd.data = {};
   cmd.data_len = 0;
-  cmd.keys.clear();
+  cmd.args.clear();
   cmd.key_list = {};
 
   Tokens t;
@@ -432,7 +434,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       }
       if (name == "stats") {
         cmd.type = CommandType::stats;
-        for (std::size_t i = 1; i < t.n; ++i) cmd.keys.push_back(t.tok[i]);
+        for (std::size_t i = 1; i < t.n; ++i) cmd.args.push_back(t.tok[i]);
         return make_complete(line_len);
       }
       if (name == "shutdown") return make_error(kShutdownDisabled, line_len, false);
@@ -513,7 +515,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         if (ntokens != (cmd.noreply ? 3u : 2u)) {
           auto e = parse_i32(t.tok[1]);
           if (!e) return make_error(kBadExptime, line_len, cmd.noreply);
-          cmd.exptime = *e;
+          cmd.delay = *e;
           cmd.has_delay = true;
         }
         return make_complete(line_len);
@@ -530,7 +532,7 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         cmd.noreply = noreply_at_end(t);
         auto v = parse_u32(t.tok[1]);
         if (!v) return make_error(kBadFormat, line_len, cmd.noreply);
-        cmd.exptime = *v;
+        cmd.level = *v;
         return make_complete(line_len);
       }
       return unknown();

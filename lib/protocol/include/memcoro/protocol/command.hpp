@@ -82,11 +82,13 @@ struct Command {
   // data block is not buffered (the connection discards it) and the command
   // must be answered "SERVER_ERROR object too large for cache".
   bool too_large = false;
-  // flush_all: a delay was given.
+  // flush_all: a delay was given, and what it was.
   bool has_delay = false;
+  std::int64_t delay = 0;
+  std::uint32_t level = 0;  // verbosity
   std::uint32_t flags = 0;
-  // exptime as the client sent it (relative, absolute or negative); gat/touch
-  // put theirs here too, flush_all its delay, verbosity its level.
+  // exptime as the client sent it (relative, absolute or negative): storage
+  // commands, touch, gat/gats.
   std::int64_t exptime = 0;
   std::uint64_t cas_unique = 0;  // cas
   std::uint64_t delta = 0;       // incr/decr
@@ -100,7 +102,7 @@ struct Command {
   // stats, slabs, cache_memlimit, lru_crawler, lru:
   // the arguments after the command name.
   // Reused across commands so that parsing does not allocate once warm.
-  std::vector<std::string_view> keys;
+  std::vector<std::string_view> args;
   MetaFlags meta;
   // A base64 key (meta flag b) decoded; `key` then points here.
   std::string key_buffer;

@@ -9,8 +9,8 @@
 //   error     - reply `error` (unless `silent`), drop `consumed` bytes and go on;
 //   close     - close the connection without a reply (memcached does this
 //               for a line that is too long, and for an HTTP request line).
-// The parser is pure: no I/O, no storage, and no allocation once `cmd.keys`
-// has grown to the largest multi-get seen.
+// The parser is pure: no I/O, no storage, and no allocation once `cmd.args`
+// has grown to the most arguments seen (multi-get keys stay in the line).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
