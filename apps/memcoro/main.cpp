@@ -1,4 +1,5 @@
 // memcoro: flags + config file -> Settings, then the store and the server.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -86,42 +87,48 @@ int main(int argc, char** argv) {
                    static_cast<std::size_t>(settings.memory_limit >> 20),
                    store.max_memory_limit() >> 20);
     }
-    memcoro::server::Server server(settings, store);
-    const auto bound = server.bind();
-    if (!bound.error.empty()) {
-      std::fprintf(stderr, "memcoro: cannot listen on %s:%u: %s\n", settings.listen.c_str(),
-                   static_cast<unsigned>(settings.port), bound.error.c_str());
-      return 71;  // EX_OSERR
-    }
-    const unsigned short port = bound.port;
-
-    std::vector<std::string> args(argv, argv + argc);
-    memcoro::AdminBackend backend(settings, args, server, store);
-    memcoro::admin::Options admin_options;
-    admin_options.listen = settings.admin_listen;
-    admin_options.port = settings.admin_port;
-    admin_options.token = token;
-    admin_options.allowed_hosts = settings.admin_allowed_hosts;
-    memcoro::admin::Server admin(admin_options, backend);
-    if (settings.admin_port != 0) {
-      if (std::string e = admin.bind(); !e.empty()) {
-        std::fprintf(stderr, "memcoro: cannot listen on admin port %s:%u: %s\n",
-                     settings.admin_listen.c_str(), static_cast<unsigned>(settings.admin_port),
-                     e.c_str());
-        return 71;
+    {
+      memcoro::server::Server server(settings, store);
+      const auto bound = server.bind();
+      if (!bound.error.empty()) {
+        std::fprintf(stderr, "memcoro: cannot listen on %s:%u: %s\n", settings.listen.c_str(),
+                     static_cast<unsigned>(settings.port), bound.error.c_str());
+        return 71;  // EX_OSERR
       }
-      admin.start();
-    }
-    server.on_sighup([&backend] {
-      const memcoro::admin::Reply r = backend.reload_config();
-      std::fprintf(stderr, "SIGHUP: config reload: %d %s", r.status, r.body.c_str());
-    });
-    if (settings.verbosity > 0) {
-      std::fprintf(stderr, "memcoro %s listening on %s:%u with %u threads\n",
-                   std::string(memcoro::config::kVersion).c_str(), settings.listen.c_str(), port,
-                   settings.threads);
-    }
-    server.run();
+      const unsigned short port = bound.port;
+
+      std::vector<std::string> args(argv, argv + argc);
+      memcoro::AdminBackend backend(settings, args, server, store);
+      memcoro::admin::Options admin_options;
+      admin_options.listen = settings.admin_listen;
+      admin_options.port = settings.admin_port;
+      admin_options.token = token;
+      admin_options.allowed_hosts = settings.admin_allowed_hosts;
+      memcoro::admin::Server admin(admin_options, backend);
+      if (settings.admin_port != 0) {
+        if (std::string e = admin.bind(); !e.empty()) {
+          std::fprintf(stderr, "memcoro: cannot listen on admin port %s:%u: %s\n",
+                       settings.admin_listen.c_str(), static_cast<unsigned>(settings.admin_port),
+                       e.c_str());
+          return 71;
+        }
+        admin.start();
+      }
+      server.on_sighup([&backend] {
+        const memcoro::admin::Reply r = backend.reload_config();
+        std::fprintf(stderr, "SIGHUP: config reload: %d %s", r.status, r.body.c_str());
+      });
+      if (settings.verbosity > 0) {
+        std::fprintf(stderr, "memcoro %s listening on %s:%u with %u threads\n",
+                     std::string(memcoro::config::kVersion).c_str(), settings.listen.c_str(), port,
+                     settings.threads);
+      }
+      server.run();
+    }  // the server, and with it its signal handlers, is gone
+    // Exiting: a second SIGTERM or SIGINT (an impatient supervisor) must not
+    // turn a clean stop into death by signal while the store is torn down.
+    std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGINT, SIG_IGN);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "memcoro: %s\n", e.what());
     return 70;

@@ -133,11 +133,19 @@ class Server:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return s
 
+    def terminate(self):
+        """Sends SIGTERM without waiting (several servers stop together);
+        stop() then waits and does not send another."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self._terminated = True
+
     def stop(self):
         """Stops the server with SIGTERM. For memcoro, a sanitizer report or
         an unclean exit fails the test that owns the server."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if not getattr(self, "_terminated", False):
+                self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

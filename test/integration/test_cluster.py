@@ -155,7 +155,7 @@ class Cluster(unittest.TestCase):
                 proxy.stop()
             live = [node for node in nodes if node is not None]
             for node in live:  # memcached takes a second to stop: stop them together
-                node.proc.terminate()
+                node.terminate()
             for node in live:
                 node.stop()
 
