@@ -68,7 +68,7 @@ class Connection {
     enum Kind : unsigned char { read, read_exact, write, close } kind;
     std::span<char> space;  // read: room for up to this much; read_exact: all of it
   };
-  // Read buffer starting size; data blocks at least `in_place_min` bytes
+  // Read buffer starting size; data blocks of at least kInPlaceMin bytes
   // that have not all arrived go straight into their item.
   static constexpr std::size_t kReadChunk = 16 * 1024;
   static constexpr std::size_t kInPlaceMin = 16 * 1024;
@@ -89,8 +89,6 @@ class Connection {
     line_seen_ = false;
     return seen;
   }
-  // For `stats conns`: receiving a data block in place (conn_nread).
-  bool receiving_value() const { return phase_ == Phase::in_place; }
 
  private:
   enum class Phase : unsigned char { parse, more, in_place, closing, closed };
