@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "counting_new.hpp"
+#include "memcoro/exec/changes.hpp"
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/protocol/text_parser.hpp"
 
@@ -48,8 +49,8 @@ struct World {
   store::Store store{store::StoreConfig{}, clock};
   World() {
     for (int i = 0; i < 100000; ++i) {
-      store.store(store::StoreMode::set, "memtier-" + std::to_string(i), 0, 0,
-                  std::string(32, 'v'));
+      exec::write_value(store, exec::StoreMode::set, "memtier-" + std::to_string(i), 0, 0,
+                        std::string(32, 'v'), {}, true);
     }
   }
 };

@@ -5,18 +5,23 @@
 #include <vector>
 
 #include "memcoro/store/store.hpp"
+#include "text_writes.hpp"
 
 using namespace memcoro::store;
+using memcoro::exec::Counted;
+using memcoro::exec::StoreMode;
+using memcoro::test::text_delta;
+using memcoro::test::text_write;
 
 TEST_CASE("concurrent incr loses no update") {
   SystemClock clock;
   Store store(StoreConfig{}, clock);
-  store.store(StoreMode::set, "n", 0, 0, "0");
+  text_write(store, StoreMode::set, "n", 0, 0, "0");
   constexpr int kThreads = 8, kEach = 10000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < kEach; ++i) store.delta("n", true, 1);
+      for (int i = 0; i < kEach; ++i) text_delta(store, "n", true, 1);
     });
   }
   for (auto& t : threads) t.join();
@@ -49,7 +54,7 @@ TEST_CASE("readers never see a torn value") {
         if (i % 10 == 9) {
           store.remove("k");
         } else {
-          store.store(StoreMode::set, "k", 0, 0, make(i + w));
+          text_write(store, StoreMode::set, "k", 0, 0, make(i + w));
         }
       }
       writers_left--;
@@ -102,10 +107,10 @@ TEST_CASE("eviction, page moves and the crawler under concurrent load") {
         const std::string key = "k" + std::to_string((i * 31 + w) % 5000);
         switch (i % 10) {
           case 0: store.remove(key); break;
-          case 1: store.store(StoreMode::append, key, 0, 0, ""); break;
-          case 2: store.delta(key, true, 1); break;
+          case 1: text_write(store, StoreMode::append, key, 0, 0, ""); break;
+          case 2: text_delta(store, key, true, 1); break;
           default:
-            if (store.store(StoreMode::set, key, 0, i % 3, make(letter, scale)) ==
+            if (text_write(store, StoreMode::set, key, 0, i % 3, make(letter, scale)) ==
                 StoreStatus::stored) {
               stored++;
             }
@@ -147,7 +152,7 @@ TEST_CASE("items rescued from moving pages stay whole for concurrent readers and
   };
   constexpr int kKeys = 12000;
   for (int i = 0; i < kKeys; ++i)
-    store.store(StoreMode::set, "r" + std::to_string(i), 0, 0, make(i, 0));
+    text_write(store, StoreMode::set, "r" + std::to_string(i), 0, 0, make(i, 0));
   // Three keys in four go: the class keeps its pages, a quarter full.
   for (int i = 0; i < kKeys; ++i) {
     if (i % 4 != 0) store.remove("r" + std::to_string(i));
@@ -165,7 +170,7 @@ TEST_CASE("items rescued from moving pages stay whole for concurrent readers and
   threads.emplace_back([&] {  // a writer replacing half the kept keys with new versions
     for (int version = 1; !stop; ++version) {
       for (int i = 0; i < kKeys && !stop; i += 8) {
-        store.store(StoreMode::set, "r" + std::to_string(i), 0, 0, make(i, version));
+        text_write(store, StoreMode::set, "r" + std::to_string(i), 0, 0, make(i, version));
       }
     }
   });

@@ -5,7 +5,13 @@
 #include <map>
 #include <string>
 
+#include "text_writes.hpp"
+
 using namespace memcoro::store;
+using memcoro::exec::Counted;
+using memcoro::exec::StoreMode;
+using memcoro::test::text_delta;
+using memcoro::test::text_write;
 
 namespace {
 constexpr std::int64_t kStart = 1'700'000'000;
@@ -19,7 +25,7 @@ struct Fixture {
     return r.item ? std::string(r.item->value()) : std::string("<miss>");
   }
   StoreStatus set(std::string_view key, std::string_view v, std::int64_t exptime = 0) {
-    return store.store(StoreMode::set, key, 0, exptime, v);
+    return text_write(store, StoreMode::set, key, 0, exptime, v);
   }
 };
 }  // namespace
@@ -27,9 +33,9 @@ struct Fixture {
 TEST_CASE_METHOD(Fixture, "set, get, replace and delete") {
   CHECK(set("a", "1") == StoreStatus::stored);
   CHECK(value("a") == "1");
-  CHECK(store.store(StoreMode::add, "a", 0, 0, "2") == StoreStatus::not_stored);
-  CHECK(store.store(StoreMode::replace, "b", 0, 0, "2") == StoreStatus::not_stored);
-  CHECK(store.store(StoreMode::replace, "a", 7, 0, "3") == StoreStatus::stored);
+  CHECK(text_write(store, StoreMode::add, "a", 0, 0, "2") == StoreStatus::not_stored);
+  CHECK(text_write(store, StoreMode::replace, "b", 0, 0, "2") == StoreStatus::not_stored);
+  CHECK(text_write(store, StoreMode::replace, "a", 7, 0, "3") == StoreStatus::stored);
   GetResult r = store.get("a");
   REQUIRE(r.item);
   CHECK(r.item->flags == 7u);
@@ -40,10 +46,10 @@ TEST_CASE_METHOD(Fixture, "set, get, replace and delete") {
 }
 
 TEST_CASE_METHOD(Fixture, "append and prepend keep flags and expiry") {
-  CHECK(store.store(StoreMode::append, "a", 0, 0, "x") == StoreStatus::not_stored);
-  store.store(StoreMode::set, "a", 5, 100, "mid");
-  CHECK(store.store(StoreMode::append, "a", 9, 0, ">") == StoreStatus::stored);
-  CHECK(store.store(StoreMode::prepend, "a", 9, 0, "<") == StoreStatus::stored);
+  CHECK(text_write(store, StoreMode::append, "a", 0, 0, "x") == StoreStatus::not_stored);
+  text_write(store, StoreMode::set, "a", 5, 100, "mid");
+  CHECK(text_write(store, StoreMode::append, "a", 9, 0, ">") == StoreStatus::stored);
+  CHECK(text_write(store, StoreMode::prepend, "a", 9, 0, "<") == StoreStatus::stored);
   GetResult r = store.get("a");
   REQUIRE(r.item);
   CHECK(r.item->value() == "<mid>");
@@ -54,12 +60,12 @@ TEST_CASE_METHOD(Fixture, "append and prepend keep flags and expiry") {
 
 TEST_CASE_METHOD(Fixture, "cas: each change gets a new unique") {
   std::uint64_t c1 = 0, c2 = 0;
-  store.store(StoreMode::set, "a", 0, 0, "1", 0, &c1);
-  CHECK(store.store(StoreMode::cas, "a", 0, 0, "2", c1 + 1000) == StoreStatus::exists);
-  CHECK(store.store(StoreMode::cas, "a", 0, 0, "2", c1, &c2) == StoreStatus::stored);
+  text_write(store, StoreMode::set, "a", 0, 0, "1", 0, &c1);
+  CHECK(text_write(store, StoreMode::cas, "a", 0, 0, "2", c1 + 1000) == StoreStatus::exists);
+  CHECK(text_write(store, StoreMode::cas, "a", 0, 0, "2", c1, &c2) == StoreStatus::stored);
   CHECK(c2 > c1);
-  CHECK(store.store(StoreMode::cas, "a", 0, 0, "3", c1) == StoreStatus::exists);
-  CHECK(store.store(StoreMode::cas, "zz", 0, 0, "3", c1) == StoreStatus::not_found);
+  CHECK(text_write(store, StoreMode::cas, "a", 0, 0, "3", c1) == StoreStatus::exists);
+  CHECK(text_write(store, StoreMode::cas, "zz", 0, 0, "3", c1) == StoreStatus::not_found);
   CHECK(value("a") == "2");
 }
 
@@ -94,31 +100,31 @@ TEST_CASE_METHOD(Fixture, "touch and gat change expiry") {
 }
 
 TEST_CASE_METHOD(Fixture, "incr and decr") {
-  CHECK(store.delta("n", true, 1).status == DeltaStatus::not_found);
+  CHECK(text_delta(store, "n", true, 1).status == Counted::Status::not_found);
   set("n", "10");
-  CHECK(store.delta("n", true, 5).value == 15u);
-  CHECK(store.delta("n", false, 100).value == 0u);
+  CHECK(text_delta(store, "n", true, 5).value == 15u);
+  CHECK(text_delta(store, "n", false, 100).value == 0u);
   set("n", "18446744073709551615");
-  CHECK(store.delta("n", true, 2).value == 1u);  // wraps
+  CHECK(text_delta(store, "n", true, 2).value == 1u);  // wraps
   set("t", "abc");
-  CHECK(store.delta("t", true, 1).status == DeltaStatus::non_numeric);
+  CHECK(text_delta(store, "t", true, 1).status == Counted::Status::non_numeric);
   set("e", "");
-  CHECK(store.delta("e", true, 1).status == DeltaStatus::non_numeric);
+  CHECK(text_delta(store, "e", true, 1).status == Counted::Status::non_numeric);
   // A shorter result is padded in place, as memcached does.
   set("p", "100");
-  CHECK(store.delta("p", false, 1).value == 99u);
+  CHECK(text_delta(store, "p", false, 1).value == 99u);
   CHECK(value("p") == "99 ");
-  CHECK(store.delta("p", true, 1).value == 100u);
+  CHECK(text_delta(store, "p", true, 1).value == 100u);
   CHECK(value("p") == "100");
   // A longer result gets a new item.
-  CHECK(store.delta("p", true, 1000).value == 1100u);
+  CHECK(text_delta(store, "p", true, 1000).value == 1100u);
   CHECK(value("p") == "1100");
 }
 
 TEST_CASE_METHOD(Fixture, "a referenced item is never changed in place") {
   set("p", "100");
   GetResult held = store.get("p");
-  CHECK(store.delta("p", false, 1).value == 99u);
+  CHECK(text_delta(store, "p", false, 1).value == 99u);
   CHECK(held.item->value() == "100");
   CHECK(value("p") == "99");
 }
@@ -163,17 +169,15 @@ TEST_CASE("item size limit") {
   cfg.max_item_size = 1024;
   Store store(cfg, clock);
   const std::string fits(1024 - Item::total_size(1, 0), 'v');
-  CHECK(store.store(StoreMode::set, "a", 0, 0, fits) == StoreStatus::stored);
-  CHECK(store.store(StoreMode::set, "a", 0, 0, fits + "v") == StoreStatus::too_large);
+  CHECK(text_write(store, StoreMode::set, "a", 0, 0, fits) == StoreStatus::stored);
+  CHECK(text_write(store, StoreMode::set, "a", 0, 0, fits + "v") == StoreStatus::too_large);
   CHECK_FALSE(store.get("a").item);  // a failed set leaves no stale value
-  store.store(StoreMode::set, "b", 0, 0, fits);
+  text_write(store, StoreMode::set, "b", 0, 0, fits);
   // As memcached: an append that would outgrow the limit is not stored
   // (issue 10: it was too_large, answered SERVER_ERROR), and ms MA the same.
-  CHECK(store.store(StoreMode::append, "b", 0, 0, "v") == StoreStatus::not_stored);
-  CHECK(store.store(StoreMode::prepend, "b", 0, 0, "v") == StoreStatus::not_stored);
-  MetaSetOptions append;
-  append.mode = StoreMode::append;
-  CHECK(store.meta_store("b", 0, 0, "v", append, nullptr, nullptr, nullptr) ==
+  CHECK(text_write(store, StoreMode::append, "b", 0, 0, "v") == StoreStatus::not_stored);
+  CHECK(text_write(store, StoreMode::prepend, "b", 0, 0, "v") == StoreStatus::not_stored);
+  CHECK(memcoro::exec::write_value(store, StoreMode::append, "b", 0, 0, "v", {}, true).status ==
         StoreStatus::not_stored);
   CHECK(store.get("b").item->value_len == fits.size());
 }
@@ -192,7 +196,7 @@ struct Small {
     store = std::make_unique<Store>(cfg, clock);
   }
   StoreStatus set(const std::string& key, std::size_t size) {
-    return store->store(StoreMode::set, key, 0, 0, std::string(size, 'v'));
+    return text_write(*store, StoreMode::set, key, 0, 0, std::string(size, 'v'));
   }
   bool has(const std::string& key) { return static_cast<bool>(store->get(key).item); }
 };
@@ -312,8 +316,8 @@ TEST_CASE("slabs reassign drops a page's items when their class has no free chun
 TEST_CASE("the crawler reclaims expired items without reading them") {
   Small s(8);
   for (int i = 0; i < 1000; ++i) {
-    s.store->store(StoreMode::set, "e" + std::to_string(i), 0, 10, "v");
-    s.store->store(StoreMode::set, "p" + std::to_string(i), 0, 0, "v");
+    text_write(*s.store, StoreMode::set, "e" + std::to_string(i), 0, 10, "v");
+    text_write(*s.store, StoreMode::set, "p" + std::to_string(i), 0, 0, "v");
   }
   s.clock.advance(11);
   CHECK(s.store->crawl_all() == 1000);
@@ -322,7 +326,8 @@ TEST_CASE("the crawler reclaims expired items without reading them") {
   CHECK(c.crawler_reclaimed == 1000);
   CHECK(c.expired_unfetched == 1000);
   // And the background ticks find them too.
-  for (int i = 0; i < 100; ++i) s.store->store(StoreMode::set, "f" + std::to_string(i), 0, 5, "v");
+  for (int i = 0; i < 100; ++i)
+    text_write(*s.store, StoreMode::set, "f" + std::to_string(i), 0, 5, "v");
   s.clock.advance(6);
   for (int i = 0; i < 200; ++i) s.store->maintenance_tick();
   CHECK(s.store->counters().curr_items == 1000);
@@ -348,13 +353,13 @@ TEST_CASE("automove gives pages to the class that is evicting") {
   cfg.automove = 1;
   Store store(cfg, clock);
   for (int i = 0; i < 40000; ++i)
-    store.store(StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
+    text_write(store, StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
   clock.advance(600);  // the small items grow old
   const unsigned big = store.slabs().class_for(Item::total_size(6, 5000));
   for (int round = 0; round < 20; ++round) {
     for (int i = 0; i < 300; ++i) {
-      store.store(StoreMode::set, "b" + std::to_string(round * 300 + i), 0, 0,
-                  std::string(5000, 'v'));
+      text_write(store, StoreMode::set, "b" + std::to_string(round * 300 + i), 0, 0,
+                 std::string(5000, 'v'));
     }
     clock.advance(1);
     store.maintenance_tick();
@@ -375,7 +380,7 @@ struct SpareClass {
     cfg.automove = 1;
     store = std::make_unique<Store>(cfg, clock);
     for (int i = 0; i < n; ++i)
-      store->store(StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
+      text_write(*store, StoreMode::set, "s" + std::to_string(i), 0, 0, std::string(100, 'v'));
     at_limit = store->slabs().malloced() + store->slabs().page_size() > store->slabs().limit();
     for (int i = 0; i < n; ++i)
       if (i % 10 != 0) store->remove("s" + std::to_string(i));

@@ -1,5 +1,6 @@
 #include "memcoro/exec/execute.hpp"
 
+#include "memcoro/exec/changes.hpp"
 #include "memcoro/protocol/numbers.hpp"
 
 namespace memcoro::exec {
@@ -28,7 +29,7 @@ void append_u64(std::uint64_t v, Output& out) {
 }
 
 // False when it stopped at ctx.reply_limit before the last key.
-bool do_get(const Command& cmd, Context& ctx, Output& out) {
+bool get_command(const Command& cmd, Context& ctx, Output& out) {
   const bool touch = cmd.type == CommandType::gat || cmd.type == CommandType::gats;
   const bool with_cas = cmd.type == CommandType::gets || cmd.type == CommandType::gats;
   std::size_t pos = ctx.next_key;
@@ -74,22 +75,31 @@ bool do_get(const Command& cmd, Context& ctx, Output& out) {
   return true;
 }
 
-store::StoreMode mode_of(CommandType type) {
+StoreMode mode_of(CommandType type) {
   switch (type) {
-    case CommandType::add: return store::StoreMode::add;
-    case CommandType::replace: return store::StoreMode::replace;
-    case CommandType::append: return store::StoreMode::append;
-    case CommandType::prepend: return store::StoreMode::prepend;
-    case CommandType::cas: return store::StoreMode::cas;
-    default: return store::StoreMode::set;
+    case CommandType::add: return StoreMode::add;
+    case CommandType::replace: return StoreMode::replace;
+    case CommandType::append: return StoreMode::append;
+    case CommandType::prepend: return StoreMode::prepend;
+    case CommandType::cas: return StoreMode::cas;
+    default: return StoreMode::set;
   }
 }
 
+// The meta flags a text storage command has: cas's unique.
+protocol::MetaFlags text_flags(const Command& cmd) {
+  protocol::MetaFlags m;
+  if (cmd.type == CommandType::cas) {
+    m.has_cas = true;
+    m.cas = cmd.cas_unique;
+  }
+  return m;
+}
+
 // The reply and counters of a storage command, whichever way it was stored.
-void reply_store(const Command& cmd, StoreStatus s, const store::Outcome& outcome, Context& ctx,
-                 Output& out) {
-  const store::StoreMode mode = mode_of(cmd.type);
-  stats::ThreadCounters::Class& per_class = ctx.counters.cls(outcome.cls);
+void reply_store(const Command& cmd, StoreStatus s, std::uint8_t cls, Context& ctx, Output& out) {
+  const StoreMode mode = mode_of(cmd.type);
+  stats::ThreadCounters::Class& per_class = ctx.counters.cls(cls);
   // memcached counts every storage command of the text protocol, stored or not.
   if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_set(cmd.key);
   // memcached counts a set once the value was taken in, not when it was refused.
@@ -99,7 +109,7 @@ void reply_store(const Command& cmd, StoreStatus s, const store::Outcome& outcom
   }
   switch (s) {
     case StoreStatus::stored:
-      if (mode == store::StoreMode::cas) {
+      if (mode == StoreMode::cas) {
         ctx.counters.cas_hits.add();
         per_class.cas_hits.add();
       }
@@ -126,27 +136,27 @@ void reply_store(const Command& cmd, StoreStatus s, const store::Outcome& outcom
   }
 }
 
-void do_store(const Command& cmd, Context& ctx, Output& out) {
-  const store::StoreMode mode = mode_of(cmd.type);
-  StoreStatus s;
-  store::Outcome outcome;
+void store_command(const Command& cmd, Context& ctx, Output& out) {
+  const StoreMode mode = mode_of(cmd.type);
   if (cmd.too_large) {
     // The block was too large to buffer; a failed set must not leave the
     // old value behind (memcached drops it too).
-    if (mode == store::StoreMode::set) ctx.store.remove(cmd.key);
-    s = StoreStatus::too_large;
-  } else {
-    s = ctx.store.store(mode, cmd.key, cmd.flags, cmd.exptime, cmd.data, cmd.cas_unique, nullptr,
-                        &outcome);
+    if (mode == StoreMode::set) ctx.store.remove(cmd.key);
+    reply_store(cmd, StoreStatus::too_large, 0, ctx, out);
+    return;
   }
-  reply_store(cmd, s, outcome, ctx, out);
+  // No stale value may survive a failed set.
+  const Written w = write_value(ctx.store, mode, cmd.key, cmd.flags, cmd.exptime, cmd.data,
+                                text_flags(cmd), mode == StoreMode::set);
+  reply_store(cmd, w.status, w.cls, ctx, out);
 }
 
-void do_delta(const Command& cmd, Context& ctx, Output& out) {
+void delta_command(const Command& cmd, Context& ctx, Output& out) {
+  using Status = Counted::Status;
   const bool incr = cmd.type == CommandType::incr;
-  store::DeltaResult r = ctx.store.delta(cmd.key, incr, cmd.delta);
+  const Counted r = change_number(ctx.store, cmd.key, incr, cmd.delta, protocol::MetaFlags{});
   switch (r.status) {
-    case store::DeltaStatus::ok:
+    case Status::ok:
       (incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
       (incr ? ctx.counters.cls(r.cls).incr_hits : ctx.counters.cls(r.cls).decr_hits).add();
       if (!cmd.noreply) {
@@ -154,14 +164,15 @@ void do_delta(const Command& cmd, Context& ctx, Output& out) {
         out.append("\r\n");
       }
       break;
-    case store::DeltaStatus::not_found:
+    case Status::not_found:
+    case Status::exists:  // (no CAS given: never)
       (incr ? ctx.counters.incr_misses : ctx.counters.decr_misses).add();
       reply(cmd, "NOT_FOUND", out);
       break;
-    case store::DeltaStatus::non_numeric:
+    case Status::non_numeric:
       reply(cmd, "CLIENT_ERROR cannot increment or decrement non-numeric value", out);
       break;
-    case store::DeltaStatus::no_memory: reply(cmd, "SERVER_ERROR out of memory", out); break;
+    case Status::no_memory: reply(cmd, "SERVER_ERROR out of memory", out); break;
   }
 }
 
@@ -176,13 +187,14 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
       cmd.type == CommandType::prepend || cmd.too_large) {
     return {};
   }
-  StoreStatus error;
-  pending_ = ctx_.store.begin_store(cmd.key, cmd.flags, cmd.exptime, cmd.data_len, &error);
-  if (!pending_) {
-    if (mode_of(cmd.type) == store::StoreMode::set) ctx_.store.remove(cmd.key);
-    reply_store(cmd, error, store::Outcome{}, ctx_, out);
+  store::Store::Allocation a =
+      ctx_.store.allocate(cmd.key, cmd.flags, ctx_.store.to_rel_time(cmd.exptime), cmd.data_len);
+  if (!a.item) {
+    if (mode_of(cmd.type) == StoreMode::set) ctx_.store.remove(cmd.key);
+    reply_store(cmd, a.error, 0, ctx_, out);
     return {Value::refused, {}};
   }
+  pending_ = std::move(a.item);
   return {Value::in_place, std::span<char>(pending_.value_line_data(), cmd.data_len + 2)};
 }
 
@@ -192,12 +204,8 @@ void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);
     return;
   }
-  store::Outcome outcome;
-  store::MetaSetOptions opts;
-  opts.mode = mode_of(cmd.type);
-  opts.cas = cmd.cas_unique;
-  const StoreStatus s = ctx_.store.finish_store(opts, std::move(pending_), nullptr, &outcome);
-  reply_store(cmd, s, outcome, ctx_, out);
+  const Written w = link_value(ctx_.store, mode_of(cmd.type), std::move(pending_), text_flags(cmd));
+  reply_store(cmd, w.status, w.cls, ctx_, out);
 }
 
 void count_class_hit(stats::ThreadCounters& c, unsigned cls, store::Segment seg) {
@@ -222,14 +230,14 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::gets:
     case CommandType::gat:
     case CommandType::gats:
-      if (!do_get(cmd, ctx, out)) return After::more;
+      if (!get_command(cmd, ctx, out)) return After::more;
       break;
     case CommandType::set:
     case CommandType::add:
     case CommandType::replace:
     case CommandType::append:
     case CommandType::prepend:
-    case CommandType::cas: do_store(cmd, ctx, out); break;
+    case CommandType::cas: store_command(cmd, ctx, out); break;
     case CommandType::touch: {
       ctx.counters.cmd_touch.add();
       const store::Outcome o = ctx.store.touch(cmd.key, cmd.exptime);
@@ -258,7 +266,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       break;
     }
     case CommandType::incr:
-    case CommandType::decr: do_delta(cmd, ctx, out); break;
+    case CommandType::decr: delta_command(cmd, ctx, out); break;
     case CommandType::flush_all:
       ctx.counters.cmd_flush.add();
       ctx.store.flush_all(cmd.has_delay ? cmd.delay : 0);

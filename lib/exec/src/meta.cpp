@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "memcoro/exec/changes.hpp"
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/protocol/numbers.hpp"
 
@@ -182,36 +183,29 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
   if (m.value) out.append_value(std::move(r.item));
 }
 
+StoreMode meta_mode(char mode) {
+  switch (mode) {
+    case 'E': return StoreMode::add;
+    case 'A': return StoreMode::append;
+    case 'P': return StoreMode::prepend;
+    case 'R': return StoreMode::replace;
+    default: return StoreMode::set;
+  }
+}
+
 void meta_set(const Command& cmd, Context& ctx, Output& out) {
   const MetaFlags& m = cmd.meta;
-  store::MetaSetOptions opts;
-  switch (m.mode) {
-    case 'E': opts.mode = store::StoreMode::add; break;
-    case 'A': opts.mode = store::StoreMode::append; break;
-    case 'P': opts.mode = store::StoreMode::prepend; break;
-    case 'R': opts.mode = store::StoreMode::replace; break;
-    default: opts.mode = store::StoreMode::set; break;
-  }
-  opts.has_cas = m.has_cas;
-  opts.cas = m.cas;
-  opts.invalidate = m.invalidate;
-  opts.has_new_cas = m.has_new_cas;
-  opts.new_cas = m.new_cas;
-  opts.vivify = m.has_vivify;
-  opts.vivify_ttl = m.vivify_ttl;
-  // memcached marks the item it stores; an appended one is a new item, unmarked.
-  opts.key_binary = m.base64 && m.mode != 'A' && m.mode != 'P';
-  std::uint64_t cas = 0;
-  std::uint32_t size = 0;
-  store::Outcome outcome;
-  store::StoreStatus s;
+  const StoreMode mode = meta_mode(m.mode);
+  Written w;
   if (cmd.too_large) {
     ctx.store.remove(cmd.key);
-    s = store::StoreStatus::too_large;
+    w.status = store::StoreStatus::too_large;
   } else {
-    s = ctx.store.meta_store(cmd.key, m.client_flags, m.has_ttl ? m.ttl : 0, cmd.data, opts, &cas,
-                             &outcome, &size);
+    // No stale value may survive a failed store.
+    w = write_value(ctx.store, mode, cmd.key, m.client_flags, m.has_ttl ? m.ttl : 0, cmd.data, m,
+                    /*drop_on_failure=*/true);
   }
+  const store::StoreStatus s = w.status;
   std::string_view code;
   switch (s) {
     case store::StoreStatus::stored: code = "HD"; break;
@@ -228,8 +222,8 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
       return;
   }
   ctx.counters.cmd_set.add();
-  ctx.counters.cls(outcome.cls).cmd_set.add();
-  if (opts.has_cas && opts.mode != store::StoreMode::add) {
+  ctx.counters.cls(w.cls).cmd_set.add();
+  if (m.has_cas && mode != StoreMode::add) {
     if (s == store::StoreStatus::stored) ctx.counters.cas_hits.add();
     if (s == store::StoreStatus::exists) ctx.counters.cas_badval.add();
     if (s == store::StoreStatus::not_found) ctx.counters.cas_misses.add();
@@ -238,9 +232,9 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
   out.append(code);
   for (std::uint8_t i = 0; i < m.count; ++i) {
     switch (m.order[i]) {
-      case 'c': put_flag('c', cas, out); break;
+      case 'c': put_flag('c', w.cas, out); break;
       case 's':  // after memcached 1.6.18: the stored size (the new one, on append)
-        if (s == store::StoreStatus::stored) put_flag('s', size, out);
+        if (s == store::StoreStatus::stored) put_flag('s', w.size, out);
         break;
       default: put_echo(m.order[i], cmd, request_key(cmd), out); break;
     }
@@ -248,52 +242,20 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
   out.append("\r\n");
 }
 
-// md I: the item stays, marked stale, so that the next reader wins the
-// right to recache it (mg answers W, then Z to the others); T sets its TTL.
-store::MetaDeleteStatus invalidate(const MetaFlags& m, std::string_view key, store::Store& st,
-                                   store::Outcome& outcome) {
-  bool mismatch = false;
-  const store::GetResult r = st.access(key, nullptr, [&](store::Item& it, RelTime, bool) {
-    if (m.has_cas && it.cas_value() != m.cas) {
-      mismatch = true;
-      return false;
-    }
-    if (m.has_ttl) it.exptime.store(st.to_rel_time(m.ttl), std::memory_order_relaxed);
-    it.access.fetch_or(store::kStale, std::memory_order_relaxed);
-    it.access.fetch_and(static_cast<std::uint8_t>(~store::kTokenSent), std::memory_order_relaxed);
-    it.cas.store(m.has_new_cas ? m.new_cas : st.new_cas(), std::memory_order_relaxed);
-    return false;  // not a read
-  });
-  outcome = {r.status, r.cls};
-  if (!r.item) return store::MetaDeleteStatus::not_found;
-  return mismatch ? store::MetaDeleteStatus::exists : store::MetaDeleteStatus::deleted;
-}
-
 void meta_delete(const Command& cmd, Context& ctx, Output& out) {
+  using Status = Deleted::Status;
   const MetaFlags& m = cmd.meta;
-  store::Outcome outcome;
-  store::MetaDeleteStatus s;
-  if (m.invalidate) {
-    s = invalidate(m, cmd.key, ctx.store, outcome);
-  } else {
-    store::MetaDeleteOptions opts;
-    opts.has_cas = m.has_cas;
-    opts.cas = m.cas;
-    opts.remove_value = m.remove_value;
-    opts.has_new_cas = m.has_new_cas;
-    opts.new_cas = m.new_cas;
-    s = ctx.store.meta_delete(cmd.key, opts, &outcome);
-  }
+  const Deleted d = delete_item(ctx.store, cmd.key, m);
   std::string_view code = "HD";
-  if (s == store::MetaDeleteStatus::deleted) {
+  if (d.status == Status::deleted) {
     if (!m.invalidate && !m.remove_value) {
       ctx.counters.delete_hits.add();
-      ctx.counters.cls(outcome.cls).delete_hits.add();
+      ctx.counters.cls(d.cls).delete_hits.add();
     }
     if (cmd.noreply) return;
   } else {
     ctx.counters.delete_misses.add();
-    code = s == store::MetaDeleteStatus::exists ? "EX" : "NF";
+    code = d.status == Status::exists ? "EX" : "NF";
   }
   out.append(code);
   put_echoes(cmd, out);
@@ -301,21 +263,10 @@ void meta_delete(const Command& cmd, Context& ctx, Output& out) {
 }
 
 void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
-  using Status = store::MetaDeltaResult::Status;
+  using Status = Counted::Status;
   const MetaFlags& m = cmd.meta;
-  store::MetaDeltaOptions opts;
-  opts.incr = !(m.mode == 'D' || m.mode == '-');
-  opts.delta = m.delta;
-  opts.has_cas = m.has_cas;
-  opts.cas = m.cas;
-  opts.vivify = m.has_vivify;
-  opts.vivify_ttl = m.vivify_ttl;
-  opts.initial = m.initial;
-  opts.has_ttl = m.has_ttl;
-  opts.ttl = m.ttl;
-  opts.has_new_cas = m.has_new_cas;
-  opts.new_cas = m.new_cas;
-  const store::MetaDeltaResult r = ctx.store.meta_delta(cmd.key, opts);
+  const bool incr = !(m.mode == 'D' || m.mode == '-');
+  const Counted r = change_number(ctx.store, cmd.key, incr, m.delta, m);
   switch (r.status) {
     case Status::non_numeric:
       out.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
@@ -324,7 +275,7 @@ void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
     case Status::not_found:
     case Status::exists:
       if (r.status == Status::not_found) {
-        (opts.incr ? ctx.counters.incr_misses : ctx.counters.decr_misses).add();
+        (incr ? ctx.counters.incr_misses : ctx.counters.decr_misses).add();
       }
       out.append(r.status == Status::not_found ? "NF" : "EX");
       put_echoes(cmd, out);
@@ -333,8 +284,8 @@ void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
     case Status::ok: break;
   }
   if (!r.created) {  // memcached counts neither a hit nor a miss when N creates
-    (opts.incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
-    (opts.incr ? ctx.counters.cls(r.cls).incr_hits : ctx.counters.cls(r.cls).decr_hits).add();
+    (incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
+    (incr ? ctx.counters.cls(r.cls).incr_hits : ctx.counters.cls(r.cls).decr_hits).add();
   }
   if (cmd.noreply) return;
   char buf[24];

@@ -62,8 +62,8 @@ void Store::lru_balance(Lru& l) {
   for (int step = 0; step < 4 && l.count[1] > warm_max; ++step) demote_tail(1, l.moves_within_lru);
 }
 
-Item* Store::allocate(std::string_view key, std::uint32_t flags, RelTime exptime,
-                      std::size_t value_len, StoreStatus* error) {
+Item* Store::allocate_item(std::string_view key, std::uint32_t flags, RelTime exptime,
+                           std::size_t value_len, StoreStatus* error) {
   const std::size_t total = Item::total_size(key.size(), value_len);
   const unsigned cls = total <= config_.max_item_size ? slabs_.class_for(total) : 0;
   if (cls == 0) {

@@ -94,11 +94,6 @@ inline Item* init_item(void* chunk, unsigned cls, std::string_view key, std::uin
 // One line of `stats cachedump`, `lru_crawler metadump` and `me` (views.cpp).
 ItemInfo info_of(const Item* it, const Store& store);
 
-// incr/decr on a stored number (commands.cpp): see there.
-bool apply_delta(const Item* it, bool incr, std::uint64_t delta, std::uint64_t& value,
-                 char (&digits)[24], std::size_t& len);
-bool rewrite_number_in_place(Item* it, const char* digits, std::size_t len);
-
 struct alignas(64) Store::Stripe {
   std::mutex mu;
   Index index;
@@ -120,56 +115,5 @@ struct alignas(64) Store::Lru {
   std::uint64_t lrutail_reflocked = 0, direct_reclaims = 0;
   std::uint64_t total() const { return count[0] + count[1] + count[2]; }
 };
-
-// What a copy-on-write change decided on seeing the current item.
-enum class Store::Step : std::uint8_t {
-  done,    // finished under the lock (a miss, a mismatch, a change in place)
-  build,   // replace the item (or create it, on a miss) with one built unlocked
-  unlink,  // remove the item
-};
-
-// The one copy-on-write sequence. Under the stripe lock `inspect(cur, why,
-// now)` sees the current item (nullptr on a miss, `why` saying which) and
-// decides. For Step::build the new item is built unlocked by `build(old)`
-// from a reference to the item inspect saw (nullptr after a miss); a
-// nullptr result ends the change (build recorded why). The new item is
-// linked in old's place only if old is still the current item, otherwise
-// everything starts again; then `linked(fresh)` runs, still under the lock.
-template <class Inspect, class Build, class Linked>
-void Store::copy_on_write(const HashedKey& hk, Inspect inspect, Build build, Linked linked) {
-  Stripe& s = stripe_for(hk.hash);
-  for (;;) {
-    ItemRef old;
-    {
-      std::lock_guard lock(s.mu);
-      const RelTime now = rel_now();
-      LookupStatus why;
-      Item* cur = find_locked(s, hk, now, &why);
-      switch (inspect(cur, why, now)) {
-        case Step::done: return;
-        case Step::unlink: unlink_locked(s, cur); return;
-        case Step::build: break;
-      }
-      if (cur != nullptr) old = share(cur);
-    }
-    Item* fresh = build(old.get());
-    if (fresh == nullptr) return;
-    std::lock_guard lock(s.mu);
-    const RelTime now = rel_now();
-    LookupStatus why;
-    Item* cur = find_locked(s, hk, now, &why);
-    if (cur != old.get()) {
-      adopt(fresh).reset();  // changed (or appeared) meanwhile: start again
-      continue;
-    }
-    if (cur != nullptr) {
-      replace_locked(s, hk, cur, fresh, now);
-    } else {
-      link_locked(s, fresh, now);
-    }
-    linked(fresh);
-    return;
-  }
-}
 
 }  // namespace memcoro::store

@@ -20,8 +20,9 @@
 //    items through the class's LRU (where every item is complete and linked)
 //    and take a reference there before evicting them.
 //  * The CAS counter and the flush marker are atomics, read without a lock.
-//  * access()'s callback runs with the stripe lock held: it may change the
-//    item's exptime, CAS and meta bits, and must take no store lock.
+//  * The callbacks of access(), link() and update() (but update's build)
+//    run with the stripe lock held: they may change the item's exptime, CAS
+//    and meta bits, and must take no store lock and allocate nothing.
 #include <absl/functional/function_ref.h>
 
 #include <atomic>
@@ -41,8 +42,8 @@
 
 namespace memcoro::store {
 
-enum class StoreMode : std::uint8_t { set, add, replace, append, prepend, cas };
-
+// Why a new item could not be made or kept (allocate), or what a write
+// command did (exec's rules, which are built on this store's core).
 enum class StoreStatus : std::uint8_t {
   stored,
   not_stored,
@@ -55,8 +56,6 @@ enum class StoreStatus : std::uint8_t {
 // Why a lookup found nothing usable.
 enum class LookupStatus : std::uint8_t { hit, miss, expired, flushed };
 
-enum class DeltaStatus : std::uint8_t { ok, not_found, non_numeric, no_memory };
-
 struct GetResult {
   ItemRef item;
   LookupStatus status = LookupStatus::miss;
@@ -67,13 +66,6 @@ struct GetResult {
 
 struct Outcome {
   LookupStatus status = LookupStatus::miss;
-  std::uint8_t cls = 0;
-};
-
-struct DeltaResult {
-  DeltaStatus status = DeltaStatus::not_found;
-  std::uint64_t value = 0;
-  LookupStatus lookup = LookupStatus::miss;
   std::uint8_t cls = 0;
 };
 
@@ -121,61 +113,6 @@ struct ItemInfo {
   std::size_t total_size = 0;
 };
 
-// --- meta protocol ---
-
-struct MetaSetOptions {
-  StoreMode mode = StoreMode::set;
-  bool has_cas = false;  // C
-  std::uint64_t cas = 0;
-  bool invalidate = false;   // I: a CAS older than the item's stores a stale value
-  bool has_new_cas = false;  // E
-  std::uint64_t new_cas = 0;
-  bool vivify = false;  // N with append/prepend: create a missing item
-  std::int64_t vivify_ttl = 0;
-  bool key_binary = false;  // b: the item's key came base64-encoded (not for append/prepend)
-};
-
-enum class MetaDeleteStatus : std::uint8_t { deleted, not_found, exists };
-
-struct MetaDeleteOptions {
-  bool has_cas = false;
-  std::uint64_t cas = 0;
-  bool remove_value = false;  // x: keep the item, drop its value
-  bool has_new_cas = false;
-  std::uint64_t new_cas = 0;
-};
-
-struct MetaDeltaOptions {
-  bool incr = true;
-  std::uint64_t delta = 1;
-  bool has_cas = false;
-  std::uint64_t cas = 0;
-  bool vivify = false;  // N: create with `initial` on a miss
-  std::int64_t vivify_ttl = 0;
-  std::uint64_t initial = 0;
-  bool has_ttl = false;  // T
-  std::int64_t ttl = 0;
-  bool has_new_cas = false;
-  std::uint64_t new_cas = 0;
-};
-
-struct MetaDeltaResult {
-  enum class Status : std::uint8_t {
-    ok,
-    not_found,
-    exists,
-    non_numeric,
-    no_memory
-  } status = Status::not_found;
-  std::uint64_t value = 0;
-  std::uint64_t cas = 0;
-  RelTime exptime = 0;
-  RelTime now = 0;
-  std::uint8_t cls = 0;
-  bool created = false;
-  LookupStatus lookup = LookupStatus::miss;
-};
-
 class Store {
  public:
   Store(const StoreConfig& config, const Clock& clock);
@@ -190,25 +127,53 @@ class Store {
   Outcome touch(std::string_view key, std::int64_t exptime);
   Outcome remove(std::string_view key);
 
-  // set/add/replace/append/prepend/cas. For cas, `cas_in` is the client's
-  // unique; *cas_out receives the new item's CAS when stored.
-  StoreStatus store(StoreMode mode, std::string_view key, std::uint32_t flags, std::int64_t exptime,
-                    std::string_view value, std::uint64_t cas_in = 0,
-                    std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr);
+  // --- the transactional core: the building blocks of every write ------
+  // (The rules of set/add/replace/cas, append/prepend, incr/decr and the
+  // meta commands live in exec, which builds them from these.)
 
-  // store() in two steps, for a value the caller writes into the item itself
-  // (a large block read straight from the socket): begin_store allocates an
-  // unlinked item (too_large / no_memory in *error otherwise); the caller
-  // fills value_line() (value and "\r\n") and hands it to finish_store.
-  // Not for append/prepend.
-  ItemRef begin_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
-                      std::size_t value_len, StoreStatus* error);
-  // opts: mode (not append/prepend), and for cas the CAS, I and E.
-  StoreStatus finish_store(const MetaSetOptions& opts, ItemRef pending,
-                           std::uint64_t* cas_out = nullptr, Outcome* outcome = nullptr,
-                           std::uint32_t* size_out = nullptr);
+  // A new, unlinked item for key with room for value_len bytes, which the
+  // caller fills (value_data()); error says why there is none (too_large,
+  // no_memory). exptime is store time (to_rel_time()).
+  struct Allocation {
+    ItemRef item;
+    StoreStatus error = StoreStatus::stored;
+  };
+  Allocation allocate(std::string_view key, std::uint32_t flags, RelTime exptime,
+                      std::size_t value_len);
+  // allocate() with the value copied in.
+  Allocation make(std::string_view key, std::uint32_t flags, RelTime exptime,
+                  std::string_view value);
 
-  DeltaResult delta(std::string_view key, bool incr, std::uint64_t delta);
+  // What a change found under the key and what it left there.
+  struct Change {
+    LookupStatus found = LookupStatus::miss;  // the item it found
+    std::uint8_t cls = 0;                     // that item's class; the new item's once linked
+    bool linked = false;                      // a new item took the key
+    std::uint64_t cas = 0;                    // the new item's CAS (after on_linked)
+    std::uint32_t size = 0;                   // its value length
+  };
+  // Runs under the stripe lock once a new item is linked: it may set the
+  // item's CAS, exptime and kStale/kTokenSent/kKeyBinary bits.
+  using OnLinked = absl::FunctionRef<void(Item& fresh)>;
+
+  // `fresh` (from allocate) takes the key's place if admit(cur, fresh, now)
+  // says so, under the stripe lock (cur: the live item, or nullptr); admit
+  // may change fresh's exptime. Not admitted, fresh is freed.
+  using Admit = absl::FunctionRef<bool(const Item* cur, Item& fresh, RelTime now)>;
+  Change link(ItemRef fresh, Admit admit, OnLinked on_linked);
+
+  // The one copy-on-write sequence, for every change whose result depends
+  // on the item it replaces. Under the stripe lock inspect(cur, why, now)
+  // sees the live item (nullptr on a miss, why saying which) and decides:
+  // done (nothing more, or a change made in place), unlink, or build: then
+  // build(old) makes the new item unlocked, from a reference to the item
+  // inspect saw (nullptr after a miss); an empty result ends the change.
+  // The new item takes the key only if old is still the live item (else
+  // everything starts again), and on_linked runs, still under the lock.
+  enum class Step : std::uint8_t { done, build, unlink };
+  using Inspect = absl::FunctionRef<Step(Item* cur, LookupStatus why, RelTime now)>;
+  using Build = absl::FunctionRef<ItemRef(const Item* old)>;
+  Change update(std::string_view key, Inspect inspect, Build build, OnLinked on_linked);
 
   // A miss that access() turns into an empty item (mg N): its exptime,
   // and the CAS it gets instead of the next one (mg E).
@@ -221,16 +186,10 @@ class Store {
   // item's exptime, CAS and kStale/kTokenSent bits, and returns whether the
   // read counts as an access (bumps the item in its LRU). With `vivify`, a
   // miss first creates an empty item (flags 0). fn is not called on a miss.
-  // A CAS for an item changed in place (access()'s callback).
-  std::uint64_t new_cas() { return next_cas(); }
   using AccessFn = absl::FunctionRef<bool(Item& item, RelTime now, bool created)>;
   GetResult access(std::string_view key, const Vivify* vivify, AccessFn fn);
-  StoreStatus meta_store(std::string_view key, std::uint32_t flags, std::int64_t exptime,
-                         std::string_view value, const MetaSetOptions& opts, std::uint64_t* cas_out,
-                         Outcome* outcome, std::uint32_t* size_out = nullptr);
-  MetaDeleteStatus meta_delete(std::string_view key, const MetaDeleteOptions& opts,
-                               Outcome* outcome);
-  MetaDeltaResult meta_delta(std::string_view key, const MetaDeltaOptions& opts);
+  // A CAS for an item changed in place (access()'s or inspect's callback).
+  std::uint64_t new_cas() { return next_cas(); }
   // me: the item's metadata without touching it.
   std::optional<ItemInfo> peek(std::string_view key);
 
@@ -325,31 +284,16 @@ class Store {
   // The item under old_it's key becomes it (same index slot).
   void replace_locked(Stripe& s, const HashedKey& key, Item* old_it, Item* it, RelTime now);
   void touch_access_locked(Item* it, RelTime now);
-  Item* make_item(std::string_view key, std::uint32_t flags, RelTime exptime,
-                  std::string_view value, StoreStatus* error);
-
-  // The one copy-on-write sequence, for every change whose result depends on
-  // the item it replaces (append/prepend, incr/decr and ma, md x); defined in
-  // store_internal.hpp.
-  enum class Step : std::uint8_t;
-  template <class Inspect, class Build, class Linked>
-  void copy_on_write(const HashedKey& hk, Inspect inspect, Build build, Linked linked);
-  // Every store of a value given whole, text and meta; drop_on_failure: a
-  // value that cannot be stored removes the old one.
-  StoreStatus store_value(std::string_view key, std::uint32_t flags, std::int64_t exptime,
-                          std::string_view value, const MetaSetOptions& opts, bool drop_on_failure,
-                          std::uint64_t* cas_out, Outcome* outcome, std::uint32_t* size_out);
-  // append/prepend, text and meta: opts.mode is one of them.
-  StoreStatus concat(std::string_view key, std::uint32_t flags, std::string_view value,
-                     const MetaSetOptions& opts, std::uint64_t* cas_out, Outcome& out,
-                     std::uint32_t* size_out);
+  // Links fresh in cur's place (or anew) and fills in what the change left.
+  void place_locked(Stripe& s, const HashedKey& key, Item* cur, Item* fresh, RelTime now,
+                    OnLinked on_linked, Change& change);
   void lru_push(Lru& l, Segment seg, Item* it);
   void lru_remove(Lru& l, Item* it);
   void lru_balance(Lru& l);
 
   // Allocation and reclaiming memory.
-  Item* allocate(std::string_view key, std::uint32_t flags, RelTime exptime, std::size_t value_len,
-                 StoreStatus* error);
+  Item* allocate_item(std::string_view key, std::uint32_t flags, RelTime exptime,
+                      std::size_t value_len, StoreStatus* error);
   bool evict_one(unsigned cls);
   bool steal_page_for(unsigned cls);
   bool process_move();
