@@ -59,48 +59,38 @@ World& world() {
   return w;
 }
 
-void BM_ExecuteGet(benchmark::State& state) {
+// Parses and executes requests over memtier-style keys, round robin: each
+// one is `before` + key + `after`, built before timing, so the loop
+// allocates nothing itself.
+void execute_requests(benchmark::State& state, std::string_view before, std::string_view after) {
   World& w = world();
   stats::ThreadCounters counters;
   exec::Context ctx{w.store, counters, nullptr};
   protocol::Command cmd;
   exec::Output out;
-  std::vector<std::string> lines;  // built before timing: the loop allocates nothing itself
+  std::vector<std::string> lines;
   for (int k = 0; k < 4096; ++k) {
-    lines.push_back("get memtier-" + std::to_string((k * 7919 + state.thread_index()) % 100000) +
-                    "\r\n");
+    lines.push_back(std::string(before) + "memtier-" +
+                    std::to_string((k * 7919 + state.thread_index()) % 100000) +
+                    std::string(after));
   }
   std::size_t i = 0;
-  const std::uint64_t before = allocations.load();
+  const std::uint64_t allocations_before = allocations.load();
   for (auto _ : state) {
     protocol::parse_text(lines[i++ % lines.size()], cmd);
     exec::execute(cmd, ctx, out);
     out.clear();
   }
-  if (state.thread_index() == 0) allocs(state, before);
+  if (state.thread_index() == 0) allocs(state, allocations_before);
+}
+
+void BM_ExecuteGet(benchmark::State& state) {
+  execute_requests(state, "get ", "\r\n");
 }
 BENCHMARK(BM_ExecuteGet)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_ExecuteSet(benchmark::State& state) {
-  World& w = world();
-  stats::ThreadCounters counters;
-  exec::Context ctx{w.store, counters, nullptr};
-  protocol::Command cmd;
-  exec::Output out;
-  const std::string value(32, 'v');
-  std::vector<std::string> lines;
-  for (int k = 0; k < 4096; ++k) {
-    lines.push_back("set memtier-" + std::to_string((k * 7919 + state.thread_index()) % 100000) +
-                    " 0 0 32\r\n" + value + "\r\n");
-  }
-  std::size_t i = 0;
-  const std::uint64_t before = allocations.load();
-  for (auto _ : state) {
-    protocol::parse_text(lines[i++ % lines.size()], cmd);
-    exec::execute(cmd, ctx, out);
-    out.clear();
-  }
-  if (state.thread_index() == 0) allocs(state, before);
+  execute_requests(state, "set ", " 0 0 32\r\n" + std::string(32, 'v') + "\r\n");
 }
 BENCHMARK(BM_ExecuteSet)->Threads(1)->Threads(2)->UseRealTime();
 
