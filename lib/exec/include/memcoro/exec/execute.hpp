@@ -79,7 +79,7 @@ bool report(std::span<const std::string_view> args, Context& ctx, stats::Sink& s
 // detail, sizes_enable|disable, cachedump).
 void run_stats(const protocol::Command& cmd, Context& ctx, Output& out);
 
-// The store's controls (admin.cpp): `slabs`, `cache_memlimit`, `lru_crawler`,
+// The store's controls (maintenance_commands.cpp): `slabs`, `cache_memlimit`, `lru_crawler`,
 // `lru`, and the `stats cachedump` listing.
 void run_admin(const protocol::Command& cmd, Context& ctx, Output& out);
 void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Output& out);

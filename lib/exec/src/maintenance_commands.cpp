@@ -1,4 +1,5 @@
-// The store's controls and item listings, in memcached's words and formats.
+// memcached's maintenance commands (`slabs`, `lru`, `lru_crawler`, `cache_memlimit`)
+// and item listings (`stats cachedump`, `lru_crawler metadump`), in its words and formats.
 #include <cctype>
 #include <charconv>
 #include <cstdio>
