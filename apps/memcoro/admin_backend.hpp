@@ -2,7 +2,7 @@
 // The admin port's view of this process: stats from the reports that the
 // text protocol's `stats` emits too, settings changes planned by config and
 // made through config::Live.
-#include <mutex>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,12 +29,13 @@ class AdminBackend final : public admin::Backend {
   admin::Reply reload_config() override;
 
  private:
-  admin::Reply apply(const config::UpdatePlan& plan, std::string_view source);
+  // Plans a change from the settings in force and makes it, as one change.
+  using Planner = std::function<config::UpdatePlan(const config::Settings& current)>;
+  admin::Reply apply(const Planner& plan_from, std::string_view source);
   // Logs and answers a change that applies nothing.
   admin::Reply refuse(int status, const std::vector<config::Rejection>& rejections,
                       std::string_view source);
 
-  std::mutex mu_;  // one admin change at a time, from its plan to its end
   config::Live& live_;
   std::vector<std::string> argv_;
   server::Server& server_;

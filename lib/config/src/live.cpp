@@ -24,10 +24,10 @@ std::optional<Rejection> Live::change(const Settings& next) {
   return change_locked(next);
 }
 
-std::optional<Rejection> Live::change(const std::function<void(Settings&)>& edit) {
+std::optional<Rejection> Live::change(const std::function<bool(Settings&)>& edit) {
   std::lock_guard lock(change_mu_);
   Settings next = snapshot();
-  edit(next);
+  if (!edit(next)) return std::nullopt;
   return change_locked(next);
 }
 

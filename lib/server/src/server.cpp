@@ -102,27 +102,42 @@ void Server::Impl::maintenance(std::stop_token stop) {
 }
 
 void Server::Impl::set_verbosity(unsigned level) {
-  (void)live.change([&](config::Settings& s) { s.verbosity = std::min(level, 2u); });
+  (void)live.change([&](config::Settings& s) {
+    s.verbosity = std::min(level, 2u);
+    return true;
+  });
 }
 
 bool Server::Impl::set_memory_limit(std::size_t bytes) {
-  if (live.change([&](config::Settings& s) { s.memory_limit = bytes; })) return false;
+  if (live.change([&](config::Settings& s) {
+        s.memory_limit = bytes;
+        return true;
+      })) {
+    return false;
+  }
   if (live.verbosity() > 0) std::fprintf(stderr, "maxbytes adjusted to %zum\n", bytes >> 20);
   return true;
 }
 
 void Server::Impl::set_automove(unsigned level) {
-  (void)live.change([&](config::Settings& s) { s.slab_automove = level; });
+  (void)live.change([&](config::Settings& s) {
+    s.slab_automove = level;
+    return true;
+  });
 }
 
 void Server::Impl::set_lru_crawler(bool on) {
-  (void)live.change([&](config::Settings& s) { s.lru_crawler = on; });
+  (void)live.change([&](config::Settings& s) {
+    s.lru_crawler = on;
+    return true;
+  });
 }
 
 void Server::Impl::set_lru_segments(unsigned hot_pct, unsigned warm_pct) {
   (void)live.change([&](config::Settings& s) {
     s.hot_lru_pct = hot_pct;
     s.warm_lru_pct = warm_pct;
+    return true;
   });
 }
 

@@ -35,9 +35,11 @@ class Live {
 
   // The one way settings change: all or nothing.
   std::optional<Rejection> change(const Settings& next);
-  // The settings in force with `edit` applied, as one change (no other
-  // change comes in between the read and the write).
-  std::optional<Rejection> change(const std::function<void(Settings&)>& edit);
+  // The settings in force with `edit` applied, as one change: no other
+  // change comes between the read and the write, so a change planned from
+  // the settings in force cannot undo one made a moment before. An edit
+  // that returns false changes nothing (and knows why: no rejection).
+  std::optional<Rejection> change(const std::function<bool(Settings&)>& edit);
 
   // The whole settings in force, for views.
   Settings snapshot() const;
