@@ -36,11 +36,8 @@ std::string apply_environment(Settings& s) {
   for (const EnvSetting& e : kEnvironment) {
     const char* value = std::getenv(e.variable);
     if (value == nullptr) continue;
-    for (const Def& d : defs()) {
-      if (d.name != e.setting) continue;
-      if (std::string error = set_from_text(d, s, value); !error.empty()) {
-        return std::string(e.variable) + ": " + error;
-      }
+    if (std::string error = set_from_text(*find_def(e.setting), s, value); !error.empty()) {
+      return std::string(e.variable) + ": " + error;
     }
   }
   return {};

@@ -46,9 +46,9 @@ awaitable<void> Server::Impl::accept_loop() {
 
 Server::BindResult Server::Impl::bind() {
   boost::system::error_code ec;
-  const asio::ip::address addr = asio::ip::make_address(settings.listen, ec);
-  if (ec) return {0, "'" + settings.listen + "' is not an IP address"};
-  const tcp::endpoint ep(addr, settings.port);
+  const asio::ip::address addr = asio::ip::make_address(at_start.listen, ec);
+  if (ec) return {0, "'" + at_start.listen + "' is not an IP address"};
+  const tcp::endpoint ep(addr, at_start.port);
   const char* step = "open";
   acceptor.open(ep.protocol(), ec);
   if (!ec) {
@@ -61,7 +61,7 @@ Server::BindResult Server::Impl::bind() {
   }
   if (!ec) {
     step = "listen";
-    acceptor.listen(static_cast<int>(settings.backlog), ec);
+    acceptor.listen(static_cast<int>(at_start.backlog), ec);
   }
   if (ec) return {0, std::string(step) + ": " + ec.message()};
   listen_fd = acceptor.native_handle();

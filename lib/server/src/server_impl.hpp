@@ -79,7 +79,7 @@ struct Worker {
 struct Server::Impl final : exec::ServerControl {
   using BindResult = Server::BindResult;
   config::Live& live;
-  const config::Settings settings;  // as at start: what only a restart changes
+  const config::Settings at_start;  // for what only a restart changes (port, threads...)
   store::Store& store;
   asio::io_context main_ctx{1};
   tcp::acceptor acceptor{main_ctx};
@@ -122,10 +122,10 @@ struct Server::Impl final : exec::ServerControl {
   std::uint64_t baseline_rejected = 0;
 
   Impl(config::Live& l, store::Store& st)
-      : live(l), settings(l.snapshot()), store(st), prefix_stats(settings.prefix_delimiter) {
-    limits.max_item_size = settings.max_item_size;
+      : live(l), at_start(l.snapshot()), store(st), prefix_stats(at_start.prefix_delimiter) {
+    limits.max_item_size = at_start.max_item_size;
     started = std::time(nullptr);
-    for (std::uint32_t i = 0; i < settings.threads; ++i) {
+    for (std::uint32_t i = 0; i < at_start.threads; ++i) {
       workers.push_back(std::make_unique<Worker>());
       guards.push_back(asio::make_work_guard(workers.back()->ctx));
     }

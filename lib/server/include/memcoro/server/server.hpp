@@ -4,7 +4,6 @@
 // batch with one gathered write.
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
