@@ -15,8 +15,7 @@ void AdminBackend::stats(std::string_view report, stats::Sink& sink) {
 }
 
 std::string AdminBackend::config_json() {
-  std::lock_guard lock(mu_);
-  return config::settings_json(server_.live_settings(settings_));
+  return config::settings_json(live_.snapshot());
 }
 
 admin::Reply AdminBackend::refuse(int status, const std::vector<config::Rejection>& rejections,
@@ -31,7 +30,17 @@ admin::Reply AdminBackend::refuse(int status, const std::vector<config::Rejectio
   return {status, body.dump(2) + "\n"};
 }
 
-admin::Reply AdminBackend::apply(const config::UpdatePlan& plan, std::string_view source) {
+admin::Reply AdminBackend::apply(const Planner& plan_from, std::string_view source) {
+  // Planned from what is in force, inside the change: a field the request
+  // leaves out keeps what the text protocol set (cache_memlimit, lru
+  // tune...), even a moment before.
+  config::UpdatePlan plan;
+  const auto refused = live_.change([&](config::Settings& next) {
+    plan = plan_from(next);
+    if (!plan.rejected.empty()) return false;
+    next = plan.next;
+    return true;
+  });
   if (!plan.rejected.empty()) {
     const bool restart_only =
         std::all_of(plan.rejected.begin(), plan.rejected.end(),
@@ -39,28 +48,24 @@ admin::Reply AdminBackend::apply(const config::UpdatePlan& plan, std::string_vie
     return refuse(restart_only ? 409 : 400, plan.rejected, source);
   }
   // Valid, but what is running may not take it: 409, and nothing applied.
-  if (auto refused = server_.apply_live(plan.next)) return refuse(409, {*refused}, source);
+  if (refused) return refuse(409, {*refused}, source);
   nlohmann::json changed = nlohmann::json::array();
   for (const std::string& field : plan.changed) {
     changed.push_back(field);
     std::fprintf(stderr, "config (%.*s): %s changed\n", static_cast<int>(source.size()),
                  source.data(), field.c_str());
   }
-  settings_ = plan.next;
   const nlohmann::json body = {{"applied", true}, {"changed", changed}};
   return {200, body.dump(2) + "\n"};
 }
 
 admin::Reply AdminBackend::put_config(std::string_view body) {
-  std::lock_guard lock(mu_);
-  // Planned from what is in force, so that a field the request leaves out
-  // keeps what the text protocol may have set (cache_memlimit, lru tune...).
-  return apply(config::plan_update(server_.live_settings(settings_), body), "PUT /config");
+  return apply([&](const config::Settings& current) { return config::plan_update(current, body); },
+               "PUT /config");
 }
 
 admin::Reply AdminBackend::reload_config() {
-  std::lock_guard lock(mu_);
-  if (settings_.config_file.empty()) {
+  if (live_.snapshot().config_file.empty()) {
     return {400, "{\"applied\": false, \"error\": \"started without --config\"}\n"};
   }
   // Defaults < file < flags, as at startup.
@@ -75,7 +80,9 @@ admin::Reply AdminBackend::reload_config() {
     std::fprintf(stderr, "config (reload): refused, nothing changed: %s", loaded.message.c_str());
     return {400, body.dump(2) + "\n"};
   }
-  return apply(config::plan_replace(server_.live_settings(settings_), candidate), "reload");
+  return apply(
+      [&](const config::Settings& current) { return config::plan_replace(current, candidate); },
+      "reload");
 }
 
 }  // namespace memcoro

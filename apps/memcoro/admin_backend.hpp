@@ -1,12 +1,13 @@
 #pragma once
 // The admin port's view of this process: stats from the reports that the
-// text protocol's `stats` emits too, settings changes through config's plan
-// and the server's live setters.
-#include <mutex>
+// text protocol's `stats` emits too, settings changes planned by config and
+// made through config::Live.
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "memcoro/admin/admin.hpp"
+#include "memcoro/config/live.hpp"
 #include "memcoro/config/settings.hpp"
 #include "memcoro/server/server.hpp"
 #include "memcoro/stats/counters.hpp"
@@ -16,9 +17,9 @@ namespace memcoro {
 
 class AdminBackend final : public admin::Backend {
  public:
-  AdminBackend(config::Settings settings, std::vector<std::string> argv, server::Server& server,
+  AdminBackend(config::Live& live, std::vector<std::string> argv, server::Server& server,
                store::Store& store)
-      : settings_(std::move(settings)), argv_(std::move(argv)), server_(server), store_(store) {}
+      : live_(live), argv_(std::move(argv)), server_(server), store_(store) {}
 
   void stats(std::string_view report, stats::Sink& sink) override;
   void reset_stats() override { server_.control().reset_stats(); }
@@ -28,13 +29,14 @@ class AdminBackend final : public admin::Backend {
   admin::Reply reload_config() override;
 
  private:
-  admin::Reply apply(const config::UpdatePlan& plan, std::string_view source);
+  // Plans a change from the settings in force and makes it, as one change.
+  using Planner = std::function<config::UpdatePlan(const config::Settings& current)>;
+  admin::Reply apply(const Planner& plan_from, std::string_view source);
   // Logs and answers a change that applies nothing.
   admin::Reply refuse(int status, const std::vector<config::Rejection>& rejections,
                       std::string_view source);
 
-  std::mutex mu_;  // settings_, and one change at a time
-  config::Settings settings_;
+  config::Live& live_;
   std::vector<std::string> argv_;
   server::Server& server_;
   store::Store& store_;

@@ -8,10 +8,12 @@
 #include "admin_backend.hpp"
 #include "health_check.hpp"
 #include "memcoro/admin/admin.hpp"
+#include "memcoro/config/live.hpp"
 #include "memcoro/config/settings.hpp"
 #include "memcoro/server/server.hpp"
 #include "memcoro/store/clock.hpp"
 #include "memcoro/store/store.hpp"
+#include "store_wiring.hpp"
 
 namespace {
 
@@ -67,18 +69,8 @@ int main(int argc, char** argv) {
   }
 
   memcoro::store::SystemClock clock;
-  memcoro::store::StoreConfig store_config;
-  store_config.memory_limit = settings.memory_limit;
-  store_config.max_item_size = settings.max_item_size;
-  store_config.chunk_size = settings.chunk_size;
-  store_config.growth_factor = settings.growth_factor;
-  store_config.evictions = settings.evictions;
-  store_config.automove = settings.slab_automove;
-  store_config.lru_crawler = settings.lru_crawler;
-  store_config.hot_pct = settings.hot_lru_pct;
-  store_config.warm_pct = settings.warm_lru_pct;
   try {
-    memcoro::store::Store store(store_config, clock);
+    memcoro::store::Store store(memcoro::store_config(settings), clock);
     if (store.max_memory_limit() < settings.memory_limit) {
       // memcached starts with any -m; so does memcoro, saying where it stops.
       std::fprintf(stderr,
@@ -88,7 +80,10 @@ int main(int argc, char** argv) {
                    store.max_memory_limit() >> 20);
     }
     {
-      memcoro::server::Server server(settings, store);
+      // The settings in force from here on: every change goes through it.
+      memcoro::config::Live live(settings);
+      memcoro::apply_to_store(live, store);
+      memcoro::server::Server server(live, store);
       const auto bound = server.bind();
       if (!bound.error.empty()) {
         std::fprintf(stderr, "memcoro: cannot listen on %s:%u: %s\n", settings.listen.c_str(),
@@ -98,7 +93,7 @@ int main(int argc, char** argv) {
       const unsigned short port = bound.port;
 
       std::vector<std::string> args(argv, argv + argc);
-      memcoro::AdminBackend backend(settings, args, server, store);
+      memcoro::AdminBackend backend(live, args, server, store);
       memcoro::admin::Options admin_options;
       admin_options.listen = settings.admin_listen;
       admin_options.port = settings.admin_port;

@@ -136,6 +136,28 @@ class LiveBase(unittest.TestCase):
             self.assertEqual(harness.stats(server)["limit_maxbytes"], str(100 << 20))
             self.assertIn(b"STAT verbosity 0\r\n", stats_settings(server))
 
+    def test_every_view_shows_what_the_text_protocol_set(self):
+        # One live-settings object: the text commands change it as PUT
+        # /config does, so `stats settings`, GET /config and the general
+        # report agree without asking the store.
+        with start() as server:
+            for line in (b"slabs automove 0\r\n", b"lru_crawler disable\r\n",
+                         b"lru tune 10 30 0.1 2.0\r\n", b"cache_memlimit 96\r\n",
+                         b"verbosity 9\r\n"):
+                self.assertEqual(cache_command(server, line), b"OK\r\n", line)
+            cfg = get_json(server.admin, "/config")
+            want = {"memory_limit": 96 << 20, "verbosity": 2, "slab_automove": 0,
+                    "lru_crawler": False, "hot_lru_pct": 10, "warm_lru_pct": 30}
+            self.assertEqual({name: cfg[name]["value"] for name in want}, want)
+            text = stats_settings(server)
+            for stat in (b"maxbytes 100663296", b"verbosity 2", b"slab_automove 0",
+                         b"lru_crawler no", b"hot_lru_pct 10", b"warm_lru_pct 30"):
+                self.assertIn(b"STAT " + stat + b"\r\n", text)
+            self.assertEqual(get_json(server.admin, "/stats/settings")["lru_crawler"], "no")
+            st = harness.stats(server)
+            self.assertEqual(st["limit_maxbytes"], str(96 << 20))
+            self.assertNotIn("lru_crawler_starts", st)  # reported while the crawler is on
+
 
 class Reload(unittest.TestCase):
     def test_reload_and_sighup_refuse_as_a_whole(self):

@@ -1,9 +1,11 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "memcoro/config/live.hpp"
 #include "memcoro/config/settings.hpp"
 
 using namespace memcoro::config;
@@ -144,4 +146,159 @@ TEST_CASE("memory_limit in megabytes past 2^30 is refused, not wrapped") {
   CHECK(s.memory_limit == 64ull << 20);
   CHECK(apply_json(s, R"({"memory_limit": 1073741824})").empty());  // 2^30 MB: the flag's bound
   CHECK(s.memory_limit == 1ull << 50);
+}
+
+TEST_CASE("a flag's text and a JSON value give the same value and the same error") {
+  struct Row {
+    std::string flag;
+    std::string text;  // the flag's argument
+    std::string json;  // the same value in the file
+  };
+  auto error_of = [](const std::string& message, std::string_view prefix) {
+    const std::size_t at = message.find(prefix);
+    if (at == std::string::npos) return std::string{};
+    std::string e = message.substr(at + prefix.size());
+    if (!e.empty() && e.back() == '\n') e.pop_back();
+    return e;
+  };
+  const std::vector<std::pair<std::string, Row>> rows = {
+      {"conn_limit", {.flag = "-c", .text = "77", .json = "77"}},
+      {"memory_limit", {.flag = "-m", .text = "128", .json = "128"}},
+      {"memory_limit", {.flag = "-m", .text = "2g", .json = R"("2g")"}},
+      {"max_item_size", {.flag = "-I", .text = "2m", .json = R"("2m")"}},
+      {"conn_reply_limit", {.flag = "--conn-reply-limit", .text = "65536", .json = "65536"}},
+      {"growth_factor", {.flag = "-f", .text = "1.5", .json = "1.5"}},
+      {"prefix_delimiter", {.flag = "-D", .text = "#", .json = R"("#")"}},
+      {"listen", {.flag = "-l", .text = "0.0.0.0", .json = R"("0.0.0.0")"}},
+      {"admin_allowed_hosts",
+       {.flag = "--admin-allowed-hosts",
+        .text = "a.example,::1",
+        .json = R"(["a.example", "::1"])"}},
+      // Refused, with the same words either way.
+      {"conn_limit", {.flag = "-c", .text = "0", .json = "0"}},
+      {"port", {.flag = "-p", .text = "70000", .json = "70000"}},
+      {"memory_limit", {.flag = "-m", .text = "0", .json = "0"}},
+      {"memory_limit", {.flag = "-m", .text = "17592186044417", .json = "17592186044417"}},
+      {"max_item_size", {.flag = "-I", .text = "5x", .json = R"("5x")"}},
+      {"growth_factor", {.flag = "-f", .text = "9", .json = "9"}},
+      {"prefix_delimiter", {.flag = "-D", .text = "ab", .json = R"("ab")"}},
+      {"listen", {.flag = "-l", .text = "", .json = R"("")"}},
+      {"admin_allowed_hosts",
+       {.flag = "--admin-allowed-hosts", .text = "*.example", .json = R"(["*.example"])"}},
+  };
+  for (const auto& [name, row] : rows) {
+    INFO(row.flag << " " << row.text << " / " << row.json);
+    Settings by_flag;
+    const LoadResult loaded = load_args({row.flag, row.text}, by_flag);
+    Settings by_json;
+    const std::string json_error = apply_json(by_json, "{\"" + name + "\": " + row.json + "}");
+    if (loaded.action == LoadResult::Action::run) {
+      CHECK(json_error.empty());
+      CHECK(settings_json(by_flag) == settings_json(by_json));
+    } else {
+      const std::string flag_error = error_of(loaded.message, "memcoro: invalid value: ");
+      CHECK_FALSE(flag_error.empty());
+      CHECK(flag_error == error_of(json_error, "config: "));
+    }
+  }
+}
+
+TEST_CASE("--help gives each default from the settings' own defaults") {
+  Settings s;
+  const std::string help = load_args({"-h"}, s).message;
+  CHECK(help.find("(default 64)") != std::string::npos);    // -m, in megabytes
+  CHECK(help.find("(default 1m)") != std::string::npos);    // -I
+  CHECK(help.find("(default 1024)") != std::string::npos);  // -c
+  CHECK(help.find("(default 1.25)") != std::string::npos);  // -f
+  CHECK(help.find("(default 127.0.0.1)") != std::string::npos);
+}
+
+TEST_CASE("Live: a refused change changes nothing") {
+  Settings start;
+  Live live(start);
+  std::vector<std::string> calls;
+  std::uint64_t limit_in_force = start.memory_limit;
+  // As main wires the store: the memory limit first, the one that may refuse.
+  live.on_change([&](const Settings& from, const Settings& to) -> std::optional<Rejection> {
+    if (to.memory_limit == from.memory_limit) return std::nullopt;
+    if (to.memory_limit > (1ull << 30)) return Rejection{"memory_limit", "refused", false};
+    limit_in_force = to.memory_limit;
+    return std::nullopt;
+  });
+  live.on_change([&](const Settings&, const Settings& to) -> std::optional<Rejection> {
+    calls.push_back("automove " + std::to_string(to.slab_automove));
+    return std::nullopt;
+  });
+  Settings next = start;
+  next.memory_limit = 2ull << 30;
+  next.conn_limit = 7;
+  next.verbosity = 2;
+  next.slab_automove = 0;
+  const auto refused = live.change(next);
+  REQUIRE(refused);
+  CHECK(refused->field == "memory_limit");
+  CHECK(calls.empty());
+  CHECK(limit_in_force == start.memory_limit);
+  CHECK(live.conn_limit() == start.conn_limit);
+  CHECK(live.verbosity() == start.verbosity);
+  CHECK(settings_json(live.snapshot()) == settings_json(start));
+
+  next.memory_limit = 128ull << 20;
+  CHECK_FALSE(live.change(next));
+  CHECK(limit_in_force == 128ull << 20);
+  CHECK(calls == std::vector<std::string>{"automove 0"});
+  CHECK(live.conn_limit() == 7u);
+  CHECK(live.snapshot().memory_limit == 128ull << 20);
+}
+
+TEST_CASE("Live: an applier that refuses after others has them undone") {
+  Live live(Settings{});
+  std::uint32_t automove_in_force = 1;
+  live.on_change([&](const Settings&, const Settings& to) -> std::optional<Rejection> {
+    automove_in_force = to.slab_automove;
+    return std::nullopt;
+  });
+  live.on_change([](const Settings&, const Settings& to) -> std::optional<Rejection> {
+    if (to.hot_lru_pct == 0) return Rejection{"hot_lru_pct", "refused", false};
+    return std::nullopt;
+  });
+  Settings next;
+  next.slab_automove = 2;
+  next.hot_lru_pct = 0;
+  CHECK(live.change(next));
+  CHECK(automove_in_force == 1u);
+  CHECK(live.snapshot().slab_automove == 1u);
+}
+
+TEST_CASE("Live: a change to one field (the text protocol's) shows in the snapshot") {
+  Live live(Settings{});
+  unsigned applied_hot = 0;
+  live.on_change([&](const Settings&, const Settings& to) -> std::optional<Rejection> {
+    applied_hot = to.hot_lru_pct;
+    return std::nullopt;
+  });
+  // What `verbosity 5` and `lru tune 10 30 ...` do through the server.
+  CHECK_FALSE(live.change([](Settings& s) {
+    s.verbosity = 2;
+    return true;
+  }));
+  CHECK_FALSE(live.change([](Settings& s) {
+    s.hot_lru_pct = 10;
+    s.warm_lru_pct = 30;
+    return true;
+  }));
+  // An edit that finds its change invalid changes nothing.
+  CHECK_FALSE(live.change([](Settings& s) {
+    s.verbosity = 0;
+    return false;
+  }));
+  const Settings now = live.snapshot();
+  CHECK(now.verbosity == 2u);
+  CHECK(live.verbosity() == 2u);
+  CHECK(now.hot_lru_pct == 10u);
+  CHECK(now.warm_lru_pct == 30u);
+  CHECK(applied_hot == 10u);
+  const auto shown = stats_settings(now);
+  CHECK(std::find(shown.begin(), shown.end(),
+                  std::pair<std::string_view, std::string>{"hot_lru_pct", "10"}) != shown.end());
 }

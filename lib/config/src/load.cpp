@@ -36,11 +36,8 @@ std::string apply_environment(Settings& s) {
   for (const EnvSetting& e : kEnvironment) {
     const char* value = std::getenv(e.variable);
     if (value == nullptr) continue;
-    for (const Def& d : defs()) {
-      if (d.name != e.setting) continue;
-      if (std::string error = d.from_text(s, value); !error.empty()) {
-        return std::string(e.variable) + ": " + error;
-      }
+    if (std::string error = set_from_text(*find_def(e.setting), s, value); !error.empty()) {
+      return std::string(e.variable) + ": " + error;
     }
   }
   return {};
@@ -73,7 +70,9 @@ std::string help_text() {
     if (d.short_flag != 0) f += std::string("-") + d.short_flag + ", ";
     f += "--" + std::string(d.long_flag);
     if (!d.arg.empty()) f += " " + std::string(d.arg);
-    line(f, std::string(d.help) + (d.live ? "" : " [restart to change]"));
+    const std::string fallback = default_text(d);
+    line(f, std::string(d.help) + (fallback.empty() ? "" : " (default " + fallback + ")") +
+                (d.live ? "" : " [restart to change]"));
   }
   line("--config FILE", "JSON settings file (flags override it); see config/memcoro.json");
   line("--health-check",
@@ -169,8 +168,7 @@ LoadResult load(int argc, char** argv, Settings& out) {
   while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
     const Def* d = def_for(code);
     if (d == nullptr) continue;
-    std::string_view arg = d->arg.empty() ? std::string_view{} : std::string_view{optarg};
-    if (std::string e = d->from_text(s, arg); !e.empty()) {
+    if (std::string e = set_from_flag(*d, s, optarg); !e.empty()) {
       return {LoadResult::Action::exit_error, "memcoro: invalid value: " + e + "\n"};
     }
   }

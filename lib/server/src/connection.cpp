@@ -45,7 +45,7 @@ Task<void> Server::Impl::session(Socket sock, Worker& w) {
   try {
     co_await serve(conn, w);
   } catch (const std::exception& e) {
-    if (verbosity > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
+    if (live.verbosity() > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
   }
   info.set(ConnState::closing);
 }
@@ -147,7 +147,7 @@ Task<void> Server::Impl::serve(Conn& conn, Worker& w) {
         if (ec || n == 0) co_return;
         w.counters.bytes_read.add(n);
         info.set(ConnState::parse_cmd);
-        ctx.reply_limit = reply_limit.load(std::memory_order_relaxed);
+        ctx.reply_limit = live.conn_reply_limit();
         handler.received(n);
         break;
       }
@@ -160,14 +160,14 @@ Task<void> Server::Impl::watch_idle(Worker& w) {
     w.idle_check.expires_after(std::chrono::seconds(1));
     co_await w.idle_check.async_wait(worker_nothrow);
     if (stopping.load()) co_return;
-    const std::uint32_t idle = idle_timeout.load(std::memory_order_relaxed);
+    const std::uint32_t idle = live.idle_timeout();
     if (idle == 0) continue;
     const auto cutoff = std::chrono::steady_clock::now() - std::chrono::seconds(idle);
     for (Conn* c : w.conns) {
       if (c->kicked || c->last_cmd >= cutoff) continue;
       c->kicked = true;
       w.counters.idle_kicks.add();
-      if (verbosity > 1) std::fprintf(stderr, "closing idle connection %d\n", c->info.fd);
+      if (live.verbosity() > 1) std::fprintf(stderr, "closing idle connection %d\n", c->info.fd);
       boost::system::error_code ignored;
       c->sock.shutdown(tcp::socket::shutdown_both, ignored);
       c->sock.cancel(ignored);

@@ -1,5 +1,6 @@
 #include "memcoro/server/server.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 
 #include "server_impl.hpp"
@@ -19,12 +20,12 @@ awaitable<void> Server::Impl::accept_loop() {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) co_return;
       // Out of descriptors and similar: back off briefly instead of spinning.
-      if (verbosity > 0) std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
+      if (live.verbosity() > 0) std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
       asio::steady_timer t(main_ctx, std::chrono::milliseconds(10));
       co_await t.async_wait(use_nothrow);
       continue;
     }
-    if (curr_connections.load() >= conn_limit.load()) {
+    if (curr_connections.load() >= live.conn_limit()) {
       // memcached's answer to one connection too many, then close.
       boost::system::error_code ignored;
       sock.non_blocking(true, ignored);
@@ -45,9 +46,9 @@ awaitable<void> Server::Impl::accept_loop() {
 
 Server::BindResult Server::Impl::bind() {
   boost::system::error_code ec;
-  const asio::ip::address addr = asio::ip::make_address(settings.listen, ec);
-  if (ec) return {0, "'" + settings.listen + "' is not an IP address"};
-  const tcp::endpoint ep(addr, settings.port);
+  const asio::ip::address addr = asio::ip::make_address(at_start.listen, ec);
+  if (ec) return {0, "'" + at_start.listen + "' is not an IP address"};
+  const tcp::endpoint ep(addr, at_start.port);
   const char* step = "open";
   acceptor.open(ep.protocol(), ec);
   if (!ec) {
@@ -60,7 +61,7 @@ Server::BindResult Server::Impl::bind() {
   }
   if (!ec) {
     step = "listen";
-    acceptor.listen(static_cast<int>(settings.backlog), ec);
+    acceptor.listen(static_cast<int>(at_start.backlog), ec);
   }
   if (ec) return {0, std::string(step) + ": " + ec.message()};
   listen_fd = acceptor.native_handle();
@@ -100,6 +101,46 @@ void Server::Impl::maintenance(std::stop_token stop) {
   }
 }
 
+void Server::Impl::set_verbosity(unsigned level) {
+  (void)live.change([&](config::Settings& s) {
+    s.verbosity = std::min(level, 2u);
+    return true;
+  });
+}
+
+bool Server::Impl::set_memory_limit(std::size_t bytes) {
+  if (live.change([&](config::Settings& s) {
+        s.memory_limit = bytes;
+        return true;
+      })) {
+    return false;
+  }
+  if (live.verbosity() > 0) std::fprintf(stderr, "maxbytes adjusted to %zum\n", bytes >> 20);
+  return true;
+}
+
+void Server::Impl::set_automove(unsigned level) {
+  (void)live.change([&](config::Settings& s) {
+    s.slab_automove = level;
+    return true;
+  });
+}
+
+void Server::Impl::set_lru_crawler(bool on) {
+  (void)live.change([&](config::Settings& s) {
+    s.lru_crawler = on;
+    return true;
+  });
+}
+
+void Server::Impl::set_lru_segments(unsigned hot_pct, unsigned warm_pct) {
+  (void)live.change([&](config::Settings& s) {
+    s.hot_lru_pct = hot_pct;
+    s.warm_lru_pct = warm_pct;
+    return true;
+  });
+}
+
 void Server::Impl::wait_for_signal() {
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -132,7 +173,7 @@ void Server::Impl::run() {
     std::unique_lock lock(finished_mu);
     finished_cv.wait_until(lock, deadline, [this] { return workers_finished == workers.size(); });
   };
-  wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(drain_timeout.load()));
+  wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(live.drain_timeout()));
   // Past the drain timeout, close what is left: each session then ends
   // by itself (and unregisters) before its io_context goes away.
   for (auto& w : workers) {
@@ -158,37 +199,12 @@ void Server::on_sighup(std::function<void()> fn) {
   impl_->hup = std::move(fn);
 }
 
-config::Settings Server::live_settings(const config::Settings& base) const {
-  return impl_->live_settings(base);
-}
-
-std::optional<config::Rejection> Server::apply_live(const config::Settings& s) {
-  // The store may refuse a memory limit; it is the only setting that can
-  // fail, so it goes first: when it is refused, nothing has changed yet.
-  if (s.memory_limit != impl_->store.memory_limit() &&
-      !impl_->store.set_memory_limit(s.memory_limit)) {
-    return config::Rejection{"memory_limit",
-                             "the store refused a limit of " + std::to_string(s.memory_limit) +
-                                 " bytes (cache_memlimit answers MEMLIMIT_ADJUST_FAILED to it)",
-                             false};
-  }
-  impl_->conn_limit = s.conn_limit;
-  impl_->verbosity = s.verbosity;
-  impl_->idle_timeout = s.idle_timeout;
-  impl_->drain_timeout = s.drain_timeout;
-  impl_->reply_limit = s.conn_reply_limit;
-  impl_->store.set_automove(s.slab_automove);
-  impl_->store.set_lru_crawler(s.lru_crawler);
-  impl_->store.set_lru_segments(s.hot_lru_pct, s.warm_lru_pct);
-  return std::nullopt;
-}
-
 bool Server::accepting() const {
   return impl_->listen_fd >= 0 && !impl_->stopping;
 }
 
-Server::Server(const config::Settings& settings, store::Store& store)
-    : impl_(std::make_unique<Impl>(settings, store)) {}
+Server::Server(config::Live& live, store::Store& store)
+    : impl_(std::make_unique<Impl>(live, store)) {}
 Server::~Server() = default;
 Server::BindResult Server::bind() {
   return impl_->bind();

@@ -78,7 +78,8 @@ struct Worker {
 };
 struct Server::Impl final : exec::ServerControl {
   using BindResult = Server::BindResult;
-  config::Settings settings;
+  config::Live& live;
+  const config::Settings at_start;  // for what only a restart changes (port, threads...)
   store::Store& store;
   asio::io_context main_ctx{1};
   tcp::acceptor acceptor{main_ctx};
@@ -93,11 +94,6 @@ struct Server::Impl final : exec::ServerControl {
   std::atomic<std::uint64_t> total_connections{0};
   std::atomic<std::uint64_t> rejected_connections{0};
   std::atomic<std::uint64_t> max_seen_connections{0};
-  std::atomic<std::uint32_t> conn_limit;
-  std::atomic<std::uint32_t> verbosity;
-  std::atomic<std::uint32_t> idle_timeout;
-  std::atomic<std::uint32_t> drain_timeout;
-  std::atomic<std::size_t> reply_limit;
   std::atomic<bool> stopping{false};
   std::int64_t started = 0;
   stats::PrefixStats prefix_stats;
@@ -125,18 +121,11 @@ struct Server::Impl final : exec::ServerControl {
   std::uint64_t baseline_total_connections = 0;
   std::uint64_t baseline_rejected = 0;
 
-  Impl(const config::Settings& s, store::Store& st)
-      : settings(s),
-        store(st),
-        conn_limit(s.conn_limit),
-        verbosity(s.verbosity),
-        idle_timeout(s.idle_timeout),
-        drain_timeout(s.drain_timeout),
-        reply_limit(s.conn_reply_limit),
-        prefix_stats(s.prefix_delimiter) {
-    limits.max_item_size = s.max_item_size;
+  Impl(config::Live& l, store::Store& st)
+      : live(l), at_start(l.snapshot()), store(st), prefix_stats(at_start.prefix_delimiter) {
+    limits.max_item_size = at_start.max_item_size;
     started = std::time(nullptr);
-    for (std::uint32_t i = 0; i < s.threads; ++i) {
+    for (std::uint32_t i = 0; i < at_start.threads; ++i) {
       workers.push_back(std::make_unique<Worker>());
       guards.push_back(asio::make_work_guard(workers.back()->ctx));
     }
@@ -144,18 +133,16 @@ struct Server::Impl final : exec::ServerControl {
 
   // --- ServerControl -------------------------------------------------------
   std::string_view version() const override { return config::kVersion; }
-  void set_verbosity(unsigned level) override { verbosity = level > 2 ? 2 : level; }
-  void memory_limit_changed(std::size_t bytes) override {
-    if (verbosity > 0) std::fprintf(stderr, "maxbytes adjusted to %zum\n", bytes >> 20);
-  }
+  // server.cpp: each a change of live.
+  void set_verbosity(unsigned level) override;
+  bool set_memory_limit(std::size_t bytes) override;
+  void set_automove(unsigned level) override;
+  void set_lru_crawler(bool on) override;
+  void set_lru_segments(unsigned hot_pct, unsigned warm_pct) override;
 
   // server_stats.cpp
   stats::CounterSnapshot counters() override;
   void reset_stats() override;
-  // `base` with the live settings as they are now (the text protocol's
-  // verbosity, cache_memlimit, slabs automove, lru_crawler and lru tune
-  // change them too).
-  config::Settings live_settings(config::Settings base) const;
   bool report(std::span<const std::string_view> args, stats::Sink& sink) override;
   // memcached's `stats conns`: the listening socket, then every client
   // connection, by descriptor.

@@ -38,20 +38,6 @@ void Server::Impl::reset_stats() {
   baseline_rejected = rejected_connections.load();
 }
 
-config::Settings Server::Impl::live_settings(config::Settings base) const {
-  base.conn_limit = conn_limit.load();
-  base.verbosity = verbosity.load();
-  base.idle_timeout = idle_timeout.load();
-  base.drain_timeout = drain_timeout.load();
-  base.conn_reply_limit = reply_limit.load();
-  base.memory_limit = store.memory_limit();
-  base.slab_automove = store.automove();
-  base.lru_crawler = store.lru_crawler();
-  base.hot_lru_pct = store.hot_pct();
-  base.warm_lru_pct = store.warm_pct();
-  return base;
-}
-
 bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& sink) {
   if (args.empty()) {
     stats::general_stats(general_inputs(), sink);
@@ -65,7 +51,7 @@ bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& s
     const std::pair<std::string_view, std::string> runtime[] = {
         {"oldest", std::to_string(store.oldest_live())},
         {"detail_enabled", prefix_stats.enabled() ? "yes" : "no"}};
-    for (const auto& [name, value] : config::stats_settings(live_settings(settings), runtime)) {
+    for (const auto& [name, value] : config::stats_settings(live.snapshot(), runtime)) {
       sink.add(name, value);
     }
     return true;
@@ -113,6 +99,7 @@ stats::GeneralInputs Server::Impl::general_inputs() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const std::int64_t now = std::time(nullptr);
+  const config::Settings in_force = live.snapshot();
   in.store = store.counters();
   std::lock_guard lock(baseline_mu);
   in.pid = getpid();
@@ -125,16 +112,16 @@ stats::GeneralInputs Server::Impl::general_inputs() {
                      std::to_string(BOOST_ASIO_VERSION % 100);
   in.rusage_user = seconds(ru.ru_utime);
   in.rusage_system = seconds(ru.ru_stime);
-  in.max_connections = conn_limit.load();
+  in.max_connections = in_force.conn_limit;
   in.curr_connections = curr_connections.load();
   in.total_connections = total_connections.load() - baseline_total_connections;
   in.rejected_connections = rejected_connections.load() - baseline_rejected;
   in.connection_structures = max_seen_connections.load();
-  in.limit_maxbytes = store.memory_limit();
+  in.limit_maxbytes = in_force.memory_limit;
   in.threads = workers.size();
   in.accepting_conns = !stopping.load();
-  in.idle_timeout = idle_timeout.load();
-  in.lru_crawler = store.lru_crawler();
+  in.idle_timeout = in_force.idle_timeout;
+  in.lru_crawler = in_force.lru_crawler;
   in.store.total_items -= baseline_total_items;
   in.counters = sum_counters_raw();
   in.counters -= baseline;

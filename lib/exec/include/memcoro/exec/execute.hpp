@@ -25,10 +25,17 @@ class ServerControl {
   virtual void reset_stats() = 0;
   // Every thread's counters summed, since the last reset.
   virtual stats::CounterSnapshot counters() = 0;
-  virtual void set_verbosity(unsigned level) = 0;
-  // cache_memlimit changed the limit: settings views follow.
-  virtual void memory_limit_changed(std::size_t bytes) = 0;
   virtual std::string_view version() const = 0;
+  // The settings the text protocol changes (`verbosity`, `cache_memlimit`,
+  // `slabs automove`, `lru_crawler enable|disable`, `lru tune`), through the
+  // server's one place for changes, so that every view of them agrees.
+  // Without a server (tests, the fuzzer) they go to the store directly.
+  virtual void set_verbosity(unsigned level) = 0;  // above 2 means 2
+  // false: the store refused the limit, and nothing changed.
+  virtual bool set_memory_limit(std::size_t bytes) = 0;
+  virtual void set_automove(unsigned level) = 0;
+  virtual void set_lru_crawler(bool on) = 0;
+  virtual void set_lru_segments(unsigned hot_pct, unsigned warm_pct) = 0;
 };
 
 struct Context {
@@ -79,7 +86,7 @@ bool report(std::span<const std::string_view> args, Context& ctx, stats::Sink& s
 // detail, sizes_enable|disable, cachedump).
 void run_stats(const protocol::Command& cmd, Context& ctx, Output& out);
 
-// The store's controls (admin.cpp): `slabs`, `cache_memlimit`, `lru_crawler`,
+// The store's controls (maintenance_commands.cpp): `slabs`, `cache_memlimit`, `lru_crawler`,
 // `lru`, and the `stats cachedump` listing.
 void run_admin(const protocol::Command& cmd, Context& ctx, Output& out);
 void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Output& out);

@@ -4,11 +4,10 @@
 // batch with one gathered write.
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "memcoro/config/settings.hpp"
+#include "memcoro/config/live.hpp"
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/store/store.hpp"
 
@@ -16,7 +15,9 @@ namespace memcoro::server {
 
 class Server {
  public:
-  Server(const config::Settings& settings, store::Store& store);
+  // Serves with `live`'s settings: those that only a restart changes as
+  // they are now, the rest as they change.
+  Server(config::Live& live, store::Store& store);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -35,13 +36,6 @@ class Server {
   // For the admin port (any thread):
   // the `stats` views, as the text protocol answers them;
   exec::ServerControl& control();
-  // `base` with the live settings in force (the text protocol changes some);
-  config::Settings live_settings(const config::Settings& base) const;
-  // applies the live settings (connection limit, verbosity, idle timeout,
-  // memory limit, automove, crawler, LRU shares); the rest need a restart.
-  // All or nothing: a refusal (the store's, of a memory limit) changes
-  // nothing and says why;
-  [[nodiscard]] std::optional<config::Rejection> apply_live(const config::Settings& settings);
   // true while the cache port accepts connections.
   bool accepting() const;
   // Called (on the server's main thread) on SIGHUP; set before run().

@@ -1,4 +1,5 @@
-// The store's controls and item listings, in memcached's words and formats.
+// memcached's maintenance commands (`slabs`, `lru`, `lru_crawler`, `cache_memlimit`)
+// and item listings (`stats cachedump`, `lru_crawler metadump`), in its words and formats.
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -14,6 +15,34 @@ namespace {
 
 using memory::SlabAllocator;
 using protocol::Command;
+
+// The settings these commands change go through the server when there is
+// one (see ServerControl), else straight to the store.
+bool set_memory_limit(Context& ctx, std::size_t bytes) {
+  return ctx.control != nullptr ? ctx.control->set_memory_limit(bytes)
+                                : ctx.store.set_memory_limit(bytes);
+}
+void set_automove(Context& ctx, unsigned level) {
+  if (ctx.control != nullptr) {
+    ctx.control->set_automove(level);
+  } else {
+    ctx.store.set_automove(level);
+  }
+}
+void set_lru_crawler(Context& ctx, bool on) {
+  if (ctx.control != nullptr) {
+    ctx.control->set_lru_crawler(on);
+  } else {
+    ctx.store.set_lru_crawler(on);
+  }
+}
+void set_lru_segments(Context& ctx, unsigned hot_pct, unsigned warm_pct) {
+  if (ctx.control != nullptr) {
+    ctx.control->set_lru_segments(hot_pct, warm_pct);
+  } else {
+    ctx.store.set_lru_segments(hot_pct, warm_pct);
+  }
+}
 
 void reply(const Command& cmd, std::string_view line, Output& out) {
   if (cmd.noreply) return;
@@ -119,7 +148,7 @@ void slabs_command(const Command& cmd, Context& ctx, Output& out) {
       reply(cmd, "ERROR", out);
       return;
     }
-    ctx.store.set_automove(*level);
+    set_automove(ctx, *level);
     reply(cmd, "OK", out);
     return;
   }
@@ -135,10 +164,9 @@ void cache_memlimit(const Command& cmd, Context& ctx, Output& out) {
   } else if (*mb > 1000000000) {
     reply(cmd, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes", out);
   } else if (std::size_t{*mb} << 20 < ctx.store.config().max_item_size ||
-             !ctx.store.set_memory_limit(std::size_t{*mb} << 20)) {
+             !set_memory_limit(ctx, std::size_t{*mb} << 20)) {
     reply(cmd, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust", out);
   } else {
-    if (ctx.control != nullptr) ctx.control->memory_limit_changed(std::size_t{*mb} << 20);
     reply(cmd, "OK", out);
   }
 }
@@ -169,7 +197,7 @@ void lru_crawler(const Command& cmd, Context& ctx, Output& out) {
       out.append("OK\r\n");  // accepted; memcoro paces its crawler itself
     }
   } else if (ntokens == 3 && (sub == "enable" || sub == "disable")) {
-    ctx.store.set_lru_crawler(sub == "enable");
+    set_lru_crawler(ctx, sub == "enable");
     out.append("OK\r\n");
   } else {
     out.append("ERROR\r\n");
@@ -236,7 +264,7 @@ void lru_command(const Command& cmd, Context& ctx, Output& out) {
     } else if (*hot_factor <= 0 || *warm_factor <= 0) {
       out.append("ERROR hot/warm age factors must be greater than 0\r\n");
     } else {
-      ctx.store.set_lru_segments(*hot, *warm);
+      set_lru_segments(ctx, *hot, *warm);
       out.append("OK\r\n");
     }
   } else if (ntokens >= 4 && sub == "mode" && cmd.args[1] == "segmented") {
