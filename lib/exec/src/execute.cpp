@@ -11,12 +11,6 @@ using protocol::CommandType;
 using store::LookupStatus;
 using store::StoreStatus;
 
-void reply(const Command& cmd, std::string_view line, Output& out) {
-  if (cmd.noreply) return;
-  out.append(line);
-  out.append("\r\n");
-}
-
 void count_lookup(LookupStatus s, stats::ThreadCounters& c) {
   if (s == LookupStatus::expired) c.get_expired.add();
   if (s == LookupStatus::flushed) c.get_flushed.add();
@@ -113,25 +107,25 @@ void reply_store(const Command& cmd, StoreStatus s, std::uint8_t cls, Context& c
         ctx.counters.cas_hits.add();
         per_class.cas_hits.add();
       }
-      reply(cmd, "STORED", out);
+      reply_line(cmd, "STORED", out);
       break;
-    case StoreStatus::not_stored: reply(cmd, "NOT_STORED", out); break;
+    case StoreStatus::not_stored: reply_line(cmd, "NOT_STORED", out); break;
     case StoreStatus::exists:
       ctx.counters.cas_badval.add();
       per_class.cas_badval.add();
-      reply(cmd, "EXISTS", out);
+      reply_line(cmd, "EXISTS", out);
       break;
     case StoreStatus::not_found:
       ctx.counters.cas_misses.add();
-      reply(cmd, "NOT_FOUND", out);
+      reply_line(cmd, "NOT_FOUND", out);
       break;
     case StoreStatus::too_large:
       ctx.counters.store_too_large.add();
-      reply(cmd, "SERVER_ERROR object too large for cache", out);
+      reply_line(cmd, "SERVER_ERROR object too large for cache", out);
       break;
     case StoreStatus::no_memory:
       ctx.counters.store_no_memory.add();
-      reply(cmd, "SERVER_ERROR out of memory storing object", out);
+      reply_line(cmd, "SERVER_ERROR out of memory storing object", out);
       break;
   }
 }
@@ -167,12 +161,12 @@ void delta_command(const Command& cmd, Context& ctx, Output& out) {
     case Status::not_found:
     case Status::exists:  // (no CAS given: never)
       (incr ? ctx.counters.incr_misses : ctx.counters.decr_misses).add();
-      reply(cmd, "NOT_FOUND", out);
+      reply_line(cmd, "NOT_FOUND", out);
       break;
     case Status::non_numeric:
-      reply(cmd, "CLIENT_ERROR cannot increment or decrement non-numeric value", out);
+      reply_line(cmd, "CLIENT_ERROR cannot increment or decrement non-numeric value", out);
       break;
-    case Status::no_memory: reply(cmd, "SERVER_ERROR out of memory", out); break;
+    case Status::no_memory: reply_line(cmd, "SERVER_ERROR out of memory", out); break;
   }
 }
 
@@ -219,6 +213,12 @@ void count_class_hit(stats::ThreadCounters& c, unsigned cls, store::Segment seg)
   }
 }
 
+void reply_line(const Command& cmd, std::string_view line, Output& out) {
+  if (cmd.noreply) return;
+  out.append(line);
+  out.append("\r\n");
+}
+
 void write_error(std::string_view text, Output& out) {
   out.append(text);
   out.append("\r\n");
@@ -245,10 +245,10 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       if (o.status == LookupStatus::hit) {
         ctx.counters.touch_hits.add();
         ctx.counters.cls(o.cls).touch_hits.add();
-        reply(cmd, "TOUCHED", out);
+        reply_line(cmd, "TOUCHED", out);
       } else {
         ctx.counters.touch_misses.add();
-        reply(cmd, "NOT_FOUND", out);
+        reply_line(cmd, "NOT_FOUND", out);
       }
       break;
     }
@@ -258,10 +258,10 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       if (o.status == LookupStatus::hit) {
         ctx.counters.delete_hits.add();
         ctx.counters.cls(o.cls).delete_hits.add();
-        reply(cmd, "DELETED", out);
+        reply_line(cmd, "DELETED", out);
       } else {
         ctx.counters.delete_misses.add();
-        reply(cmd, "NOT_FOUND", out);
+        reply_line(cmd, "NOT_FOUND", out);
       }
       break;
     }
@@ -270,7 +270,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::flush_all:
       ctx.counters.cmd_flush.add();
       ctx.store.flush_all(cmd.has_delay ? cmd.delay : 0);
-      reply(cmd, "OK", out);
+      reply_line(cmd, "OK", out);
       break;
     case CommandType::version:
       out.append("VERSION ");
@@ -279,7 +279,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       break;
     case CommandType::verbosity:
       if (ctx.control != nullptr) ctx.control->set_verbosity(cmd.level);
-      reply(cmd, "OK", out);
+      reply_line(cmd, "OK", out);
       break;
     case CommandType::quit: return After::close;
     case CommandType::meta_noop: out.append("MN\r\n"); break;
@@ -292,7 +292,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::slabs:
     case CommandType::cache_memlimit:
     case CommandType::lru_crawler:
-    case CommandType::lru: run_admin(cmd, ctx, out); break;
+    case CommandType::lru: run_maintenance(cmd, ctx, out); break;
   }
   return After::keep_open;
 }

@@ -44,12 +44,6 @@ void set_lru_segments(Context& ctx, unsigned hot_pct, unsigned warm_pct) {
   }
 }
 
-void reply(const Command& cmd, std::string_view line, Output& out) {
-  if (cmd.noreply) return;
-  out.append(line);
-  out.append("\r\n");
-}
-
 std::string uri_encode(std::string_view key) {
   std::string out;
   char buf[4];
@@ -133,23 +127,23 @@ void slabs_command(const Command& cmd, Context& ctx, Output& out) {
     if (cmd.args[1] == "ratio") {
       // Accepted for compatibility; memcoro's ratio is fixed at 0.8.
       if (ntokens < 5) {
-        reply(cmd, "ERROR", out);
+        reply_line(cmd, "ERROR", out);
         return;
       }
-      reply(cmd, "OK", out);
+      reply_line(cmd, "OK", out);
       return;
     }
     auto level = protocol::parse_u32(cmd.args[1]);
     if (!level) {
-      reply(cmd, "CLIENT_ERROR bad command line format", out);
+      reply_line(cmd, "CLIENT_ERROR bad command line format", out);
       return;
     }
     if (*level > 2) {
-      reply(cmd, "ERROR", out);
+      reply_line(cmd, "ERROR", out);
       return;
     }
     set_automove(ctx, *level);
-    reply(cmd, "OK", out);
+    reply_line(cmd, "OK", out);
     return;
   }
   out.append("ERROR\r\n");
@@ -158,16 +152,16 @@ void slabs_command(const Command& cmd, Context& ctx, Output& out) {
 void cache_memlimit(const Command& cmd, Context& ctx, Output& out) {
   auto mb = protocol::parse_u32(cmd.args[0]);
   if (!mb) {
-    reply(cmd, "ERROR", out);
+    reply_line(cmd, "ERROR", out);
   } else if (*mb < 8) {
-    reply(cmd, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m", out);
+    reply_line(cmd, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m", out);
   } else if (*mb > 1000000000) {
-    reply(cmd, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes", out);
+    reply_line(cmd, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes", out);
   } else if (std::size_t{*mb} << 20 < ctx.store.config().max_item_size ||
              !set_memory_limit(ctx, std::size_t{*mb} << 20)) {
-    reply(cmd, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust", out);
+    reply_line(cmd, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust", out);
   } else {
-    reply(cmd, "OK", out);
+    reply_line(cmd, "OK", out);
   }
 }
 
@@ -274,7 +268,7 @@ void lru_command(const Command& cmd, Context& ctx, Output& out) {
   }
 }
 
-void run_admin(const Command& cmd, Context& ctx, Output& out) {
+void run_maintenance(const Command& cmd, Context& ctx, Output& out) {
   switch (cmd.type) {
     case protocol::CommandType::slabs: slabs_command(cmd, ctx, out); break;
     case protocol::CommandType::cache_memlimit: cache_memlimit(cmd, ctx, out); break;

@@ -70,6 +70,9 @@ class StoreRunner final : public Runner {
   store::ItemRef pending_;  // the item a value is being received into
 };
 
+// A one-line reply and its "\r\n", unless the command said noreply.
+void reply_line(const protocol::Command& cmd, std::string_view line, Output& out);
+
 // Writes an error line ("<text>\r\n").
 void write_error(std::string_view text, Output& out);
 
@@ -88,7 +91,7 @@ void run_stats(const protocol::Command& cmd, Context& ctx, Output& out);
 
 // The store's controls (maintenance_commands.cpp): `slabs`, `cache_memlimit`, `lru_crawler`,
 // `lru`, and the `stats cachedump` listing.
-void run_admin(const protocol::Command& cmd, Context& ctx, Output& out);
+void run_maintenance(const protocol::Command& cmd, Context& ctx, Output& out);
 void stats_cachedump(std::span<const std::string_view> args, Context& ctx, Output& out);
 // mg ms md ma me (meta.cpp).
 void run_meta(const protocol::Command& cmd, Context& ctx, Output& out);

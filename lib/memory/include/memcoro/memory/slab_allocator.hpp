@@ -37,11 +37,13 @@ namespace memcoro::memory {
 
 using Handle = std::uint32_t;  // 0: none
 
+// No defaults: the store builds it from its own configuration (and tests
+// say what they need), so memcached's defaults are written in one place.
 struct SlabConfig {
-  std::size_t memory_limit = 64u << 20;
-  std::size_t item_size_max = 1u << 20;
-  std::size_t min_chunk = 88;  // smallest chunk: item header + memcached's -n 48
-  double growth_factor = 1.25;
+  std::size_t memory_limit = 0;
+  std::size_t item_size_max = 0;
+  std::size_t min_chunk = 0;  // smallest chunk: item header + memcached's -n
+  double growth_factor = 0;
   // Address space reserved up front, so the limit can grow at run time up to
   // this (0: as much as handles can name; less if the system refuses it).
   std::size_t reserve = 0;

@@ -69,6 +69,10 @@ struct Outcome {
   std::uint8_t cls = 0;
 };
 
+// memcached's defaults, for what builds a store without the settings (the
+// fuzzer, tests, benchmarks); the server builds it from config::Settings,
+// and memcoro does not compile if these differ from the settings' defaults
+// (apps/memcoro/store_wiring.cpp).
 struct StoreConfig {
   std::size_t memory_limit = 64u << 20;  // bytes of slab pages
   std::size_t max_item_size = 1u << 20;  // header + key + value + "\r\n"
