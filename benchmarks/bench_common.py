@@ -1,0 +1,90 @@
+"""What the benchmark scripts share: the workloads of the compare matrix,
+the load generator (memcoro-bench) and its prefill, server CPU time from
+/proc, and the build of a baseline revision for A/B runs."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "test", "integration"))
+BUILD = os.path.join(ROOT, "build", "release")
+os.environ.setdefault("MEMCORO_BIN", os.path.join(BUILD, "apps", "memcoro", "memcoro"))
+import harness  # noqa: E402
+
+BENCH = os.path.join(BUILD, "apps", "memcoro-bench", "memcoro-bench")
+
+# name: (description, memcoro-bench arguments, prefill arguments or None)
+WORKLOADS = {
+    "a": ("memtier: 4:8 set:get, 32-500 B, expiry 10-3600 s, 4x10 conns",
+          ["--threads", "4", "--connections", "10", "--ratio", "4:8", "--key-maximum", "100000",
+           "--data-size-range", "32-500", "--expiry-range", "10-3600"],
+          ["--key-maximum", "100000", "--data-size", "200"]),
+    "b": ("32 B, 1:10, 50 conns, no pipelining",
+          ["--threads", "2", "--connections", "25", "--ratio", "1:10", "--data-size", "32"],
+          ["--key-maximum", "100000", "--data-size", "32"]),
+    "c": ("32 B, 1:10, 50 conns, pipeline 32",
+          ["--threads", "2", "--connections", "25", "--ratio", "1:10", "--data-size", "32",
+           "--pipeline", "32"],
+          ["--key-maximum", "100000", "--data-size", "32"]),
+    "d": ("multi-get of 10 keys, 32 B",
+          ["--threads", "2", "--connections", "25", "--ratio", "0:1", "--multi-get", "10",
+           "--data-size", "32"],
+          ["--key-maximum", "100000", "--data-size", "32"]),
+    "e": ("100 KB values, 1:1",
+          ["--threads", "2", "--connections", "5", "--ratio", "1:1", "--data-size", "100000",
+           "--key-maximum", "2000"],
+          ["--key-maximum", "2000", "--data-size", "100000"]),
+    "f": ("meta mg/ms, quiet pipelines of 32",
+          ["--threads", "2", "--connections", "25", "--ratio", "1:10", "--data-size", "32",
+           "--pipeline", "32", "--meta-quiet"],
+          ["--key-maximum", "100000", "--data-size", "32"]),
+    "storm": ("1,000 connections at once, 5 requests each",
+              ["--threads", "4", "--connections", "250", "--requests", "5000", "--ratio", "1:10",
+               "--data-size", "32"],
+              None),
+}
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+def run_bench(port, args, seconds, prefix=()):
+    """memcoro-bench against port; `prefix` runs it under a wrapper (taskset)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [*prefix, BENCH, "--server", f"127.0.0.1:{port}", "--quiet", "--json", out.name, *args]
+        if "--requests" not in args:
+            cmd += ["--test-time", str(seconds)]
+        subprocess.run(cmd, check=False, capture_output=True, timeout=seconds * 10 + 120)
+        with open(out.name) as f:
+            return json.load(f)
+
+
+def prefill(port, args):
+    subprocess.run([BENCH, "--server", f"127.0.0.1:{port}", "--quiet", "--prefill",
+                    "--requests", "1", *args], check=True, capture_output=True, timeout=300)
+
+
+
+def build_baseline(rev):
+    """The memcoro binary of git revision `rev`, built in release mode."""
+    sha = subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", rev + "^{commit}"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    src = os.path.join(ROOT, "build", "baseline", sha[:12])
+    binary = os.path.join(src, "build", "release", "apps", "memcoro", "memcoro")
+    if not os.path.exists(binary):
+        os.makedirs(src, exist_ok=True)
+        archive = subprocess.run(["git", "-C", ROOT, "archive", sha], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+        subprocess.run(["cmake", "-S", src, "-B", os.path.join(src, "build", "release"), "-G",
+                        "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", os.path.join(src, "build", "release"), "--target",
+                        "memcoro"], check=True, stdout=subprocess.DEVNULL)
+    return binary
