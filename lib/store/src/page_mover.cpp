@@ -151,14 +151,22 @@ memory::SlabAllocator::MoveStatus Store::reassign_any(unsigned dst) {
 
 bool Store::set_memory_limit(std::size_t bytes) {
   if (!slabs_.set_limit(bytes)) return false;
-  for (int i = 0; i < 4096 && slabs_.malloced() > slabs_.limit(); ++i) {
+  // Shrinking: pages go back to the pool, the oldest class's first, until
+  // they fit. A move the maintenance thread started meanwhile is finished
+  // here too (start_move answers busy to it). A page whose items stay in
+  // use is waited for about a second; then the maintenance tick goes on.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (slabs_.malloced() > slabs_.limit() && std::chrono::steady_clock::now() < give_up) {
     if (slabs_.moving()) {
-      if (!process_move()) break;
+      process_move();
       continue;
     }
     const unsigned donor = oldest_class(0, 1);
-    if (donor == 0 || slabs_.start_move(donor, 0, 1) != SlabAllocator::MoveStatus::ok) break;
-    if (!process_move()) break;
+    if (donor == 0) break;
+    const SlabAllocator::MoveStatus started = slabs_.start_move(donor, 0, 1);
+    if (started != SlabAllocator::MoveStatus::ok && started != SlabAllocator::MoveStatus::busy) {
+      break;
+    }
   }
   return true;
 }
