@@ -40,14 +40,53 @@ Task<void> Server::Impl::session(Socket sock, Worker& w) {
     }
   } on_exit{*this, w, sock, registered, listed};
 
+  // No O_NONBLOCK of our own: the tries that must not block say
+  // MSG_DONTWAIT (try_send, try_receive); Asio's epoll reactor sets it when
+  // it needs it, and its io_uring backend (MEMCORO_IO_URING) receives
+  // through the ring only from a blocking socket.
   sock.set_option(tcp::no_delay(true), ignored);
-  sock.non_blocking(true, ignored);  // write_all's first try must not block
   try {
     co_await serve(conn, w);
   } catch (const std::exception& e) {
     if (live.verbosity() > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
   }
   info.set(ConnState::closing);
+}
+
+std::size_t Server::Impl::try_send(Socket& sock, std::span<const asio::const_buffer> bufs,
+                                   boost::system::error_code& ec) {
+  // As Asio's write_some: at most 64 buffers a call.
+  std::array<iovec, 64> iov;
+  const std::size_t n = std::min(bufs.size(), iov.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    iov[i].iov_base = const_cast<void*>(bufs[i].data());
+    iov[i].iov_len = bufs[i].size();
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n;
+  const ssize_t sent = ::sendmsg(sock.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent >= 0) {
+    ec = {};
+    return static_cast<std::size_t>(sent);
+  }
+  ec = errno == EAGAIN || errno == EWOULDBLOCK
+           ? boost::system::error_code(asio::error::would_block)
+           : boost::system::error_code(errno, boost::system::system_category());
+  return 0;
+}
+
+std::size_t Server::Impl::try_receive(Socket& sock, asio::mutable_buffer room,
+                                      boost::system::error_code& ec) {
+  const ssize_t got = ::recv(sock.native_handle(), room.data(), room.size(), MSG_DONTWAIT);
+  if (got >= 0) {
+    ec = {};
+    return static_cast<std::size_t>(got);
+  }
+  ec = errno == EAGAIN || errno == EWOULDBLOCK
+           ? boost::system::error_code(asio::error::would_block)
+           : boost::system::error_code(errno, boost::system::system_category());
+  return 0;
 }
 
 Task<bool> Server::Impl::read_all(Socket& sock, char* dst, std::size_t n) {
@@ -72,9 +111,9 @@ Task<bool> Server::Impl::write_all(Socket& sock, std::vector<asio::const_buffer>
       // Replies usually fit the socket buffer: send them at once rather
       // than through a completion handler (each handler round costs the
       // scheduler another epoll_wait).
-      sent = sock.write_some(rest, ec);
+      sent = try_send(sock, rest, ec);
       try_now = false;
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      if (ec == asio::error::would_block) {
         ec = {};
         sent = 0;
       }
@@ -137,8 +176,8 @@ Task<void> Server::Impl::serve(Conn& conn, Worker& w) {
         if (stopping.load(std::memory_order_relaxed)) {
           // A graceful stop: answer what has arrived; once nothing more is
           // waiting in the socket, the connection is done.
-          n = sock.read_some(room, ec);
-          if (ec == asio::error::would_block || ec == asio::error::try_again) co_return;
+          n = try_receive(sock, room, ec);
+          if (ec == asio::error::would_block) co_return;
         } else {
           std::tie(ec, n) = co_await sock.async_read_some(room, worker_nothrow);
           // begin_stop() woke this read: drain what the client already sent.

@@ -3,6 +3,9 @@
 // (listening, lifecycle), connection.cpp (one coroutine per connection) and
 // server_stats.cpp (what `stats` and the admin port read). Not a public
 // header: only lib/server includes it.
+#include <sys/socket.h>
+
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -155,6 +158,12 @@ struct Server::Impl final : exec::ServerControl {
   // asio::async_read/async_write cap each system call at 64 KiB; a large
   // value is better moved with as few calls as the kernel allows.
   static Task<bool> read_all(Socket& sock, char* dst, std::size_t n);
+  // One system call that never blocks (would_block in ec instead): a
+  // gathered send of up to 64 buffers, a receive.
+  static std::size_t try_send(Socket& sock, std::span<const asio::const_buffer> bufs,
+                              boost::system::error_code& ec);
+  static std::size_t try_receive(Socket& sock, asio::mutable_buffer room,
+                                 boost::system::error_code& ec);
   static Task<bool> write_all(Socket& sock, std::vector<asio::const_buffer>& iov, ConnInfo& info);
   // Sends what `out` holds in one gathered write; false if the connection
   // failed. Until the client has read it, this connection runs nothing more.
