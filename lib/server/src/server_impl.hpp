@@ -73,11 +73,7 @@ struct Conn {
 
 // One worker thread: its io_context, its counters, its open connections.
 struct Worker {
-  // One thread runs it, and only that thread does I/O on its sockets (the
-  // acceptor hands them over through a post; a stop is posted too): the
-  // reactor's per-socket lock is not needed (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO
-  // keeps the scheduler's and the registration locks).
-  asio::io_context ctx{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  asio::io_context ctx{1};
   stats::ThreadCounters counters;
   std::list<Conn*> conns;  // only touched on this worker's thread
   Timer idle_check{ctx.get_executor()};
