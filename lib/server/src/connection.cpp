@@ -53,6 +53,23 @@ Task<void> Server::Impl::session(Socket sock, Worker& w) {
   info.set(ConnState::closing);
 }
 
+namespace {
+
+// A send's or receive's result as Asio reports it: bytes, or the error
+// (would_block when the call would have had to wait).
+std::size_t transferred(ssize_t result, boost::system::error_code& ec) {
+  if (result >= 0) {
+    ec = {};
+    return static_cast<std::size_t>(result);
+  }
+  ec = errno == EAGAIN || errno == EWOULDBLOCK
+           ? boost::system::error_code(asio::error::would_block)
+           : boost::system::error_code(errno, boost::system::system_category());
+  return 0;
+}
+
+}  // namespace
+
 std::size_t Server::Impl::try_send(Socket& sock, std::span<const asio::const_buffer> bufs,
                                    boost::system::error_code& ec) {
   // As Asio's write_some: at most 64 buffers a call.
@@ -65,28 +82,12 @@ std::size_t Server::Impl::try_send(Socket& sock, std::span<const asio::const_buf
   msghdr msg{};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = n;
-  const ssize_t sent = ::sendmsg(sock.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (sent >= 0) {
-    ec = {};
-    return static_cast<std::size_t>(sent);
-  }
-  ec = errno == EAGAIN || errno == EWOULDBLOCK
-           ? boost::system::error_code(asio::error::would_block)
-           : boost::system::error_code(errno, boost::system::system_category());
-  return 0;
+  return transferred(::sendmsg(sock.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL), ec);
 }
 
 std::size_t Server::Impl::try_receive(Socket& sock, asio::mutable_buffer room,
                                       boost::system::error_code& ec) {
-  const ssize_t got = ::recv(sock.native_handle(), room.data(), room.size(), MSG_DONTWAIT);
-  if (got >= 0) {
-    ec = {};
-    return static_cast<std::size_t>(got);
-  }
-  ec = errno == EAGAIN || errno == EWOULDBLOCK
-           ? boost::system::error_code(asio::error::would_block)
-           : boost::system::error_code(errno, boost::system::system_category());
-  return 0;
+  return transferred(::recv(sock.native_handle(), room.data(), room.size(), MSG_DONTWAIT), ec);
 }
 
 Task<bool> Server::Impl::read_all(Socket& sock, char* dst, std::size_t n) {
