@@ -1,218 +1,267 @@
-// One coroutine per client connection: the transport side of an
-// exec::Connection (read, hand over, write); the idle timeout; the per-connection reply limit;
-// draining on a graceful stop.
+// One client connection on its worker's event loop: the transport side of
+// an exec::Connection (receive, hand over, send) driven by readiness; the
+// idle timeout; the per-connection reply limit; draining on a graceful stop.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <climits>
+
 #include "server_impl.hpp"
 
 namespace memcoro::server {
 
-Task<void> Server::Impl::session(Socket sock, Worker& w) {
-  boost::system::error_code ignored;
-  ConnInfo info;
-  info.fd = sock.native_handle();
-  info.addr = describe(sock.remote_endpoint(ignored));
-  info.listen_addr = describe(sock.local_endpoint(ignored));
-  info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
-  std::list<ConnInfo*>::iterator listed;
+class Server::Impl::Session final : public EventLoop::Handler {
+ public:
+  Session(Impl& server, Worker& w, int fd, std::string addr, std::string listen_addr);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void on_ready(std::uint32_t events) override;
+  // Runs the connection until it has to wait for the socket, or closes it
+  // (and deletes this).
+  void drive();
+  // Closes the connection and deletes this.
+  void close();
+  ConnState state() const { return info_.state.load(std::memory_order_relaxed); }
+  bool idle_since(std::chrono::steady_clock::time_point cutoff) const { return last_cmd_ < cutoff; }
+  int fd() const { return info_.fd; }
+
+ private:
+  enum class Io : unsigned char { done, wait, failed };
+  Io send_output();
+  Io receive_exact();
+  Io receive_some();
+
+  Impl& server_;
+  Worker& w_;
+  ConnInfo info_;
+  std::list<Session*>::iterator in_worker_;
+  std::list<ConnInfo*>::iterator in_registry_;
+  exec::Context ctx_;
+  exec::StoreRunner runner_;
+  exec::Connection handler_;
+  exec::Connection::Step step_{exec::Connection::Step::read, {}};
+  bool have_step_ = false;
+  std::size_t done_ = 0;  // read_exact: bytes of step_.space already received
+  std::vector<iovec> iov_;
+  std::size_t iov_first_ = 0;
+  // Edge-triggered readiness, kept here so that none is lost: set by an
+  // event, cleared by a receive that came back short (the socket is then
+  // empty) or a send that would block.
+  bool readable_ = true;
+  bool writable_ = true;
+  // When the connection last sent a complete command line (memcached's
+  // last_cmd_time): the idle timeout counts from here.
+  std::chrono::steady_clock::time_point last_cmd_;
+};
+
+Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr,
+                               std::string listen_addr)
+    : server_(server),
+      w_(w),
+      ctx_{server.store, w.counters, &server, &server.prefix_stats},
+      runner_(ctx_),
+      handler_(runner_, server.limits),
+      last_cmd_(std::chrono::steady_clock::now()) {
+  info_.fd = fd;
+  info_.addr = std::move(addr);
+  info_.listen_addr = std::move(listen_addr);
+  info_.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
   {
-    std::lock_guard lock(conns_mu);
-    listed = conns.insert(conns.end(), &info);
+    std::lock_guard lock(server_.conns_mu);
+    in_registry_ = server_.conns.insert(server_.conns.end(), &info_);
   }
-  Conn conn{sock, info, std::chrono::steady_clock::now()};
-  auto registered = w.conns.insert(w.conns.end(), &conn);
+  in_worker_ = w_.sessions.insert(w_.sessions.end(), this);
+  ctx_.reply_limit = server_.live.conn_reply_limit();
+}
+
+Server::Impl::Session::~Session() {
+  w_.sessions.erase(in_worker_);
   // Unlisted before the descriptor is closed: once closed, the kernel may
   // hand the same number to a new connection, and `stats conns` must never
   // list one descriptor twice.
-  struct Exit {
-    Impl& self;
-    Worker& w;
-    Socket& sock;
-    std::list<Conn*>::iterator pos;
-    std::list<ConnInfo*>::iterator listed;
-    ~Exit() {
-      w.conns.erase(pos);
-      {
-        std::lock_guard lock(self.conns_mu);
-        self.conns.erase(listed);
-      }
-      boost::system::error_code ignored;
-      sock.close(ignored);
-      self.curr_connections.fetch_sub(1);
+  {
+    std::lock_guard lock(server_.conns_mu);
+    server_.conns.erase(in_registry_);
+  }
+  ::close(info_.fd);  // also leaves the epoll set
+  server_.curr_connections.fetch_sub(1);
+  if (server_.stopping.load() && w_.sessions.empty()) w_.loop.stop();
+}
+
+void Server::Impl::Session::close() {
+  info_.set(ConnState::closing);
+  delete this;
+}
+
+void Server::Impl::Session::on_ready(std::uint32_t events) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
+  drive();
+}
+
+Server::Impl::Session::Io Server::Impl::Session::send_output() {
+  exec::Output& out = handler_.output();
+  if (iov_.empty()) {
+    out.for_each_span([&](std::string_view s) {
+      iov_.push_back({const_cast<char*>(s.data()), s.size()});
+    });
+  }
+  while (iov_first_ < iov_.size()) {
+    if (!writable_) {
+      info_.set(ConnState::mwrite);  // the client is slow to read
+      return Io::wait;
     }
-  } on_exit{*this, w, sock, registered, listed};
-
-  // No O_NONBLOCK of our own: the tries that must not block say
-  // MSG_DONTWAIT (try_send, try_receive); Asio's epoll reactor sets it when
-  // it needs it, and its io_uring backend (MEMCORO_IO_URING) receives
-  // through the ring only from a blocking socket.
-  sock.set_option(tcp::no_delay(true), ignored);
-  try {
-    co_await serve(conn, w);
-  } catch (const std::exception& e) {
-    if (live.verbosity() > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
-  }
-  info.set(ConnState::closing);
-}
-
-namespace {
-
-// A send's or receive's result as Asio reports it: bytes, or the error
-// (would_block when the call would have had to wait).
-std::size_t transferred(ssize_t result, boost::system::error_code& ec) {
-  if (result >= 0) {
-    ec = {};
-    return static_cast<std::size_t>(result);
-  }
-  ec = errno == EAGAIN || errno == EWOULDBLOCK
-           ? boost::system::error_code(asio::error::would_block)
-           : boost::system::error_code(errno, boost::system::system_category());
-  return 0;
-}
-
-}  // namespace
-
-std::size_t Server::Impl::try_send(Socket& sock, std::span<const asio::const_buffer> bufs,
-                                   boost::system::error_code& ec) {
-  // As Asio's write_some: at most 64 buffers a call.
-  std::array<iovec, 64> iov;
-  const std::size_t n = std::min(bufs.size(), iov.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    iov[i].iov_base = const_cast<void*>(bufs[i].data());
-    iov[i].iov_len = bufs[i].size();
-  }
-  msghdr msg{};
-  msg.msg_iov = iov.data();
-  msg.msg_iovlen = n;
-  return transferred(::sendmsg(sock.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL), ec);
-}
-
-std::size_t Server::Impl::try_receive(Socket& sock, asio::mutable_buffer room,
-                                      boost::system::error_code& ec) {
-  return transferred(::recv(sock.native_handle(), room.data(), room.size(), MSG_DONTWAIT), ec);
-}
-
-Task<bool> Server::Impl::read_all(Socket& sock, char* dst, std::size_t n) {
-  while (n > 0) {
-    auto [ec, got] = co_await sock.async_read_some(asio::buffer(dst, n), worker_nothrow);
-    if (ec || got == 0) co_return false;
-    dst += got;
-    n -= got;
-  }
-  co_return true;
-}
-
-Task<bool> Server::Impl::write_all(Socket& sock, std::vector<asio::const_buffer>& iov,
-                                   ConnInfo& info) {
-  std::size_t first = 0;
-  bool try_now = true;
-  while (first < iov.size()) {
-    const std::span<const asio::const_buffer> rest(iov.data() + first, iov.size() - first);
-    boost::system::error_code ec;
-    std::size_t sent = 0;
-    if (try_now) {
-      // Replies usually fit the socket buffer: send them at once rather
-      // than through a completion handler (each handler round costs the
-      // scheduler another epoll_wait).
-      sent = try_send(sock, rest, ec);
-      try_now = false;
-      if (ec == asio::error::would_block) {
-        ec = {};
-        sent = 0;
-      }
-    } else {
-      info.set(ConnState::mwrite);  // the client is slow to read
-      std::tie(ec, sent) = co_await sock.async_write_some(rest, worker_nothrow);
+    msghdr msg{};
+    msg.msg_iov = iov_.data() + iov_first_;
+    msg.msg_iovlen = std::min<std::size_t>(iov_.size() - iov_first_, IOV_MAX);
+    const ssize_t n = ::sendmsg(info_.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return Io::failed;
+      writable_ = false;
+      continue;
     }
-    if (ec) co_return false;
-    while (first < iov.size() && sent >= iov[first].size()) {
-      sent -= iov[first].size();
-      ++first;
+    auto sent = static_cast<std::size_t>(n);
+    while (iov_first_ < iov_.size() && sent >= iov_[iov_first_].iov_len) {
+      sent -= iov_[iov_first_].iov_len;
+      ++iov_first_;
     }
-    if (first < iov.size()) iov[first] += sent;
+    if (iov_first_ < iov_.size()) {
+      iov_[iov_first_].iov_base = static_cast<char*>(iov_[iov_first_].iov_base) + sent;
+      iov_[iov_first_].iov_len -= sent;
+    }
   }
-  co_return true;
-}
-
-Task<bool> Server::Impl::send(Socket& sock, exec::Output& out, std::vector<asio::const_buffer>& iov,
-                              Worker& w, ConnInfo& info) {
-  iov.clear();
-  out.for_each_span([&](std::string_view s) { iov.emplace_back(s.data(), s.size()); });
-  const bool ok = co_await write_all(sock, iov, info);
-  w.counters.bytes_written.add(out.size());
+  w_.counters.bytes_written.add(out.size());
   out.clear();
-  co_return ok;
+  iov_.clear();
+  iov_first_ = 0;
+  return Io::done;
 }
 
-Task<void> Server::Impl::serve(Conn& conn, Worker& w) {
-  Socket& sock = conn.sock;
-  ConnInfo& info = conn.info;
-  exec::Context ctx{store, w.counters, this, &prefix_stats};
-  exec::StoreRunner runner(ctx);
-  exec::Connection handler(runner, limits);
-  std::vector<asio::const_buffer> iov;
-  for (;;) {
-    const exec::Connection::Step step = handler.next();
-    if (handler.take_line_seen()) {
-      // A complete command line: the idle timeout starts again.
-      conn.last_cmd = std::chrono::steady_clock::now();
-      info.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
+Server::Impl::Session::Io Server::Impl::Session::receive_exact() {
+  const std::span<char> all = step_.space;
+  while (done_ < all.size()) {
+    if (!readable_) return Io::wait;
+    const std::size_t want = all.size() - done_;
+    const ssize_t n = ::recv(info_.fd, all.data() + done_, want, MSG_DONTWAIT);
+    if (n > 0) {
+      done_ += static_cast<std::size_t>(n);
+      if (static_cast<std::size_t>(n) < want) readable_ = false;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      readable_ = false;
+    } else {
+      return Io::failed;  // the peer left, or the connection broke
     }
-    switch (step.kind) {
-      case exec::Connection::Step::close: co_return;
-      case exec::Connection::Step::write:
-        if (!co_await send(sock, handler.output(), iov, w, info)) co_return;
-        info.set(ConnState::parse_cmd);
-        break;
-      case exec::Connection::Step::read_exact:
-        info.set(ConnState::nread);
-        if (!co_await read_all(sock, step.space.data(), step.space.size())) co_return;
-        w.counters.bytes_read.add(step.space.size());
-        info.set(ConnState::parse_cmd);
-        handler.received(step.space.size());
-        break;
-      case exec::Connection::Step::read: {
-        std::size_t n = 0;
-        boost::system::error_code ec;
-        info.set(ConnState::read);
-        const asio::mutable_buffer room(step.space.data(), step.space.size());
-        if (stopping.load(std::memory_order_relaxed)) {
-          // A graceful stop: answer what has arrived; once nothing more is
-          // waiting in the socket, the connection is done.
-          n = try_receive(sock, room, ec);
-          if (ec == asio::error::would_block) co_return;
-        } else {
-          std::tie(ec, n) = co_await sock.async_read_some(room, worker_nothrow);
-          // begin_stop() woke this read: drain what the client already sent.
-          if (ec == asio::error::operation_aborted && stopping.load() && !conn.kicked) continue;
+  }
+  w_.counters.bytes_read.add(all.size());
+  handler_.received(all.size());
+  return Io::done;
+}
+
+Server::Impl::Session::Io Server::Impl::Session::receive_some() {
+  const bool stopping = server_.stopping.load(std::memory_order_relaxed);
+  // A graceful stop tries once more even when the socket looked empty: it
+  // answers whatever has arrived, and is done once nothing is waiting.
+  if (!readable_ && !stopping) return Io::wait;
+  for (;;) {
+    const ssize_t n = ::recv(info_.fd, step_.space.data(), step_.space.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      const auto got = static_cast<std::size_t>(n);
+      if (got < step_.space.size()) readable_ = false;
+      w_.counters.bytes_read.add(got);
+      ctx_.reply_limit = server_.live.conn_reply_limit();
+      handler_.received(got);
+      return Io::done;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      readable_ = false;
+      return stopping ? Io::failed : Io::wait;
+    }
+    return Io::failed;  // 0: the peer left; else the connection broke
+  }
+}
+
+void Server::Impl::Session::drive() {
+  try {
+    for (;;) {
+      if (!have_step_) {
+        step_ = handler_.next();
+        have_step_ = true;
+        done_ = 0;
+        if (handler_.take_line_seen()) {
+          // A complete command line: the idle timeout starts again.
+          last_cmd_ = std::chrono::steady_clock::now();
+          info_.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
         }
-        if (ec || n == 0) co_return;
-        w.counters.bytes_read.add(n);
-        info.set(ConnState::parse_cmd);
-        ctx.reply_limit = live.conn_reply_limit();
-        handler.received(n);
-        break;
       }
+      Io io = Io::failed;
+      switch (step_.kind) {
+        case exec::Connection::Step::close: break;
+        case exec::Connection::Step::write: io = send_output(); break;
+        case exec::Connection::Step::read_exact:
+          info_.set(ConnState::nread);
+          io = receive_exact();
+          break;
+        case exec::Connection::Step::read:
+          info_.set(ConnState::read);
+          io = receive_some();
+          break;
+      }
+      if (io == Io::wait) return;
+      if (io == Io::failed) return close();
+      have_step_ = false;
+      info_.set(ConnState::parse_cmd);
     }
+  } catch (const std::exception& e) {
+    if (server_.live.verbosity() > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
+    close();
   }
 }
 
-Task<void> Server::Impl::watch_idle(Worker& w) {
-  for (;;) {
-    w.idle_check.expires_after(std::chrono::seconds(1));
-    co_await w.idle_check.async_wait(worker_nothrow);
-    if (stopping.load()) co_return;
-    const std::uint32_t idle = live.idle_timeout();
-    if (idle == 0) continue;
-    const auto cutoff = std::chrono::steady_clock::now() - std::chrono::seconds(idle);
-    for (Conn* c : w.conns) {
-      if (c->kicked || c->last_cmd >= cutoff) continue;
-      c->kicked = true;
-      w.counters.idle_kicks.add();
-      if (live.verbosity() > 1) std::fprintf(stderr, "closing idle connection %d\n", c->info.fd);
-      boost::system::error_code ignored;
-      c->sock.shutdown(tcp::socket::shutdown_both, ignored);
-      c->sock.cancel(ignored);
-    }
+void Server::Impl::open_session(Worker& w, int fd, std::string addr, std::string listen_addr) {
+  auto* s = new Session(*this, w, fd, std::move(addr), std::move(listen_addr));
+  if (!w.loop.add(fd, *s)) {
+    if (live.verbosity() > 0) std::fprintf(stderr, "epoll_ctl: %s\n", std::strerror(errno));
+    s->close();
+    return;
   }
+  s->drive();
+}
+
+void Server::Impl::close_idle(Worker& w) {
+  if (stopping.load()) return;
+  const std::uint32_t idle = live.idle_timeout();
+  if (idle == 0) return;
+  const auto cutoff = std::chrono::steady_clock::now() - std::chrono::seconds(idle);
+  for (auto it = w.sessions.begin(); it != w.sessions.end();) {
+    Session* s = *it++;  // close() unlists s
+    if (!s->idle_since(cutoff)) continue;
+    w.counters.idle_kicks.add();
+    if (live.verbosity() > 1) std::fprintf(stderr, "closing idle connection %d\n", s->fd());
+    s->close();
+  }
+}
+
+void Server::Impl::drain(Worker& w) {
+  if (w.sessions.empty()) {
+    w.loop.stop();
+    return;
+  }
+  for (auto it = w.sessions.begin(); it != w.sessions.end();) {
+    Session* s = *it++;
+    if (s->state() == ConnState::read) s->drive();
+  }
+}
+
+void Server::Impl::close_all(Worker& w) {
+  while (!w.sessions.empty()) w.sessions.front()->close();
 }
 
 }  // namespace memcoro::server

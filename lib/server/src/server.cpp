@@ -16,7 +16,7 @@ awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
     Worker& w = *workers[next_worker];
     next_worker = (next_worker + 1) % workers.size();
-    auto [ec, sock] = co_await acceptor.async_accept(w.ctx, use_nothrow);
+    auto [ec, sock] = co_await acceptor.async_accept(use_nothrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) co_return;
       // Out of descriptors and similar: back off briefly instead of spinning.
@@ -25,6 +25,7 @@ awaitable<void> Server::Impl::accept_loop() {
       co_await t.async_wait(use_nothrow);
       continue;
     }
+    if (stopping) co_return;  // accepted just before the stop: not served
     if (curr_connections.load() >= live.conn_limit()) {
       // memcached's answer to one connection too many, then close.
       boost::system::error_code ignored;
@@ -40,7 +41,20 @@ awaitable<void> Server::Impl::accept_loop() {
     }
     total_connections.fetch_add(1);
     last_accept.store(std::time(nullptr), std::memory_order_relaxed);
-    asio::co_spawn(w.ctx, session(std::move(sock), w), asio::detached);
+    // The worker's own event loop serves it from here. No O_NONBLOCK: every
+    // receive and send there says MSG_DONTWAIT.
+    boost::system::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    std::string addr = describe(sock.remote_endpoint(ignored));
+    std::string local = describe(sock.local_endpoint(ignored));
+    const int fd = sock.release(ignored);
+    if (ignored) {
+      curr_connections.fetch_sub(1);
+      continue;
+    }
+    w.loop.post([this, &w, fd, addr = std::move(addr), local = std::move(local)]() mutable {
+      open_session(w, fd, std::move(addr), std::move(local));
+    });
   }
 }
 
@@ -74,21 +88,8 @@ void Server::Impl::begin_stop() {
   boost::system::error_code ignored;
   acceptor.close(ignored);
   signals.cancel(ignored);
-  // Drain: a connection waiting for its next request wakes up, answers
-  // whatever has already arrived, and closes once its socket is empty
-  // (see serve()); one busy receiving a value or sending replies goes on.
-  // run() bounds all of it by drain_timeout.
-  for (auto& w : workers) {
-    asio::post(w->ctx, [wp = w.get()] {
-      wp->idle_check.cancel();
-      for (Conn* c : wp->conns) {
-        if (c->info.state.load(std::memory_order_relaxed) != ConnState::read) continue;
-        boost::system::error_code e;
-        c->sock.cancel(e);
-      }
-    });
-  }
-  for (auto& g : guards) g.reset();
+  // Drain (connection.cpp); run() bounds it by drain_timeout.
+  for (auto& w : workers) w->loop.post([this, wp = w.get()] { drain(*wp); });
 }
 
 void Server::Impl::maintenance(std::stop_token stop) {
@@ -158,9 +159,9 @@ void Server::Impl::run() {
   wait_for_signal();
   asio::co_spawn(main_ctx, accept_loop(), asio::detached);
   for (auto& w : workers) {
-    asio::co_spawn(w->ctx, watch_idle(*w), asio::detached);
     w->thread = std::thread([this, wp = w.get()] {
-      wp->ctx.run();  // returns once the worker has no connection left
+      // Returns once stopping and the worker has no connection left.
+      wp->loop.run([this, wp] { close_idle(*wp); });
       std::lock_guard lock(finished_mu);
       ++workers_finished;
       finished_cv.notify_all();
@@ -174,19 +175,11 @@ void Server::Impl::run() {
     finished_cv.wait_until(lock, deadline, [this] { return workers_finished == workers.size(); });
   };
   wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(live.drain_timeout()));
-  // Past the drain timeout, close what is left: each session then ends
-  // by itself (and unregisters) before its io_context goes away.
-  for (auto& w : workers) {
-    asio::post(w->ctx, [wp = w.get()] {
-      for (Conn* c : wp->conns) {
-        boost::system::error_code ignored;
-        c->sock.close(ignored);
-      }
-    });
-  }
+  // Past the drain timeout, close what is left.
+  for (auto& w : workers) w->loop.post([this, wp = w.get()] { close_all(*wp); });
   wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   for (auto& w : workers) {
-    w->ctx.stop();
+    w->loop.stop();
     if (w->thread.joinable()) w->thread.join();
   }
 }

@@ -1,11 +1,10 @@
 #pragma once
 // The server's insides, shared by the files that implement it: server.cpp
-// (listening, lifecycle), connection.cpp (one coroutine per connection) and
-// server_stats.cpp (what `stats` and the admin port read). Not a public
-// header: only lib/server includes it.
+// (listening, lifecycle), connection.cpp (one Session per connection, on
+// its worker's EventLoop) and server_stats.cpp (what `stats` and the admin
+// port read). Not a public header: only lib/server includes it.
 #include <sys/socket.h>
 
-#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -14,10 +13,10 @@
 #include <cstdio>
 #include <list>
 #include <mutex>
-#include <span>
 #include <thread>
 #include <vector>
 
+#include "event_loop.hpp"
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/protocol/text_parser.hpp"
 #include "memcoro/server/server.hpp"
@@ -30,17 +29,6 @@ using asio::awaitable;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-
-// Connections run on their worker io_context's own executor type rather
-// than the type-erased any_io_executor: no type-erased call per operation.
-using WorkerExecutor = asio::io_context::executor_type;
-using Socket = asio::basic_stream_socket<tcp, WorkerExecutor>;
-template <class T>
-using Task = asio::awaitable<T, WorkerExecutor>;
-using Timer =
-    asio::basic_waitable_timer<std::chrono::steady_clock,
-                               asio::wait_traits<std::chrono::steady_clock>, WorkerExecutor>;
-inline constexpr auto worker_nothrow = asio::as_tuple(asio::use_awaitable_t<WorkerExecutor>{});
 
 // What `stats conns` shows of a connection, with memcached's state names.
 // The connection's own thread writes state and last_cmd; `stats conns`
@@ -61,26 +49,18 @@ struct ConnInfo {
   void set(ConnState s) { state.store(s, std::memory_order_relaxed); }
 };
 
-// A connection as its worker thread sees it (only that thread touches it).
-struct Conn {
-  Socket& sock;
-  ConnInfo& info;
-  // When the connection last sent a complete command line (memcached's
-  // last_cmd_time): the idle timeout counts from here.
-  std::chrono::steady_clock::time_point last_cmd;
-  bool kicked = false;  // closed by the idle timeout
-};
-
-// One worker thread: its io_context, its counters, its open connections.
-struct Worker {
-  asio::io_context ctx{1};
-  stats::ThreadCounters counters;
-  std::list<Conn*> conns;  // only touched on this worker's thread
-  Timer idle_check{ctx.get_executor()};
-  std::thread thread;
-};
 struct Server::Impl final : exec::ServerControl {
   using BindResult = Server::BindResult;
+  class Session;  // one client connection (connection.cpp)
+  // One worker thread: its event loop, its counters, its open connections
+  // (only that thread touches the list).
+  struct Worker {
+    EventLoop loop;
+    stats::ThreadCounters counters;
+    std::list<Session*> sessions;
+    std::thread thread;
+  };
+
   config::Live& live;
   const config::Settings at_start;  // for what only a restart changes (port, threads...)
   store::Store& store;
@@ -89,7 +69,6 @@ struct Server::Impl final : exec::ServerControl {
   asio::signal_set signals{main_ctx, SIGINT, SIGTERM, SIGHUP};
   std::function<void()> hup;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::size_t next_worker = 0;
   protocol::ParserLimits limits;
 
@@ -128,10 +107,8 @@ struct Server::Impl final : exec::ServerControl {
       : live(l), at_start(l.snapshot()), store(st), prefix_stats(at_start.prefix_delimiter) {
     limits.max_item_size = at_start.max_item_size;
     started = std::time(nullptr);
-    for (std::uint32_t i = 0; i < at_start.threads; ++i) {
+    for (std::uint32_t i = 0; i < at_start.threads; ++i)
       workers.push_back(std::make_unique<Worker>());
-      guards.push_back(asio::make_work_guard(workers.back()->ctx));
-    }
   }
 
   // --- ServerControl -------------------------------------------------------
@@ -153,29 +130,21 @@ struct Server::Impl final : exec::ServerControl {
   stats::CounterSnapshot sum_counters_raw() const;
   stats::GeneralInputs general_inputs();
 
-  // connection.cpp
-  Task<void> session(Socket sock, Worker& w);
-  // asio::async_read/async_write cap each system call at 64 KiB; a large
-  // value is better moved with as few calls as the kernel allows.
-  static Task<bool> read_all(Socket& sock, char* dst, std::size_t n);
-  // One system call that never blocks (would_block in ec instead): a
-  // gathered send of up to 64 buffers, a receive.
-  static std::size_t try_send(Socket& sock, std::span<const asio::const_buffer> bufs,
-                              boost::system::error_code& ec);
-  static std::size_t try_receive(Socket& sock, asio::mutable_buffer room,
-                                 boost::system::error_code& ec);
-  static Task<bool> write_all(Socket& sock, std::vector<asio::const_buffer>& iov, ConnInfo& info);
-  // Sends what `out` holds in one gathered write; false if the connection
-  // failed. Until the client has read it, this connection runs nothing more.
-  Task<bool> send(Socket& sock, exec::Output& out, std::vector<asio::const_buffer>& iov, Worker& w,
-                  ConnInfo& info);
-  Task<void> serve(Conn& conn, Worker& w);
-  // memcached's idle timeout: once a second, every connection of this
-  // worker that has not sent a complete command line for idle_timeout
+  // connection.cpp, each on the worker's own thread.
+  // A connection the acceptor handed over: served from now on.
+  void open_session(Worker& w, int fd, std::string addr, std::string listen_addr);
+  // memcached's idle timeout, checked once a second: every connection of
+  // this worker that has not sent a complete command line for idle_timeout
   // seconds is closed, whatever it is waiting for (its next line, the rest
   // of a data block, or the client to read its replies). Bytes that trickle
   // in without completing a line do not count.
-  Task<void> watch_idle(Worker& w);
+  void close_idle(Worker& w);
+  // A graceful stop: every connection waiting for a request answers what
+  // has arrived and closes once its socket is empty; one busy receiving a
+  // value or sending replies goes on. The loop stops when none is left.
+  void drain(Worker& w);
+  // Past drain_timeout: every connection closes now.
+  void close_all(Worker& w);
 
   // server.cpp
   awaitable<void> accept_loop();
