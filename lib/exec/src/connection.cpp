@@ -156,9 +156,6 @@ Connection::Step Connection::parse() {
     }
     note_line(false);
     if (r.status == protocol::ParseStatus::close) {
-      // Bad magic: memcached drops the binary replies it had not sent yet.
-      // (After an HTTP line, memcoro sends the text ones: see README.)
-      if (binary_) out_.clear();
       phase_ = Phase::closing;
       return next();
     }
