@@ -334,27 +334,28 @@ class Conformance(unittest.TestCase):
         self.assertIn(b" Z", ours[3])
         self.assertEqual(ours, theirs)
 
-    def test_meta_commands_count_in_stats_as_memcached_counts_them(self):
-        names = ("cmd_get get_hits get_misses cmd_set cmd_touch touch_hits touch_misses "
-                 "delete_hits delete_misses incr_hits incr_misses decr_hits decr_misses "
-                 "cas_hits cas_misses cas_badval get_expired").split()
-        sequence = (b"ms a 1\r\nx\r\nmg a v\r\nmg b v\r\nmg a T30 v\r\nmg b T30 v\r\n"
-                    b"md a\r\nmd a\r\nma n N0 J1\r\nma n\r\nma n MD\r\nma m\r\nma m MD\r\n"
-                    b"ms a 1 ME\r\ny\r\nms a 1 C1\r\nz\r\nms q 1 C1\r\nz\r\n"
-                    b"get a b\r\ngets a\r\nmg a q v\r\nmg zz q v\r\nmn\r\n")
+    COUNTED = ("cmd_get get_hits get_misses cmd_set cmd_touch touch_hits touch_misses "
+               "delete_hits delete_misses incr_hits incr_misses decr_hits decr_misses "
+               "cas_hits cas_misses cas_badval get_expired cmd_flush").split()
 
+    def assert_counted_alike(self, sequence):
+        """The sequence moves every counter of COUNTED on memcoro as on memcached."""
         def deltas(server):
             before = harness.stats(server)
             run_case(server, sequence)
             after = harness.stats(server)
-            return {n: int(after[n]) - int(before[n]) for n in names}
+            return {n: int(after[n]) - int(before[n]) for n in self.COUNTED}
 
         self.assertEqual(deltas(self.memcoro), deltas(self.memcached))
 
+    def test_meta_commands_count_in_stats_as_memcached_counts_them(self):
+        self.assert_counted_alike(
+            b"ms a 1\r\nx\r\nmg a v\r\nmg b v\r\nmg a T30 v\r\nmg b T30 v\r\n"
+            b"md a\r\nmd a\r\nma n N0 J1\r\nma n\r\nma n MD\r\nma m\r\nma m MD\r\n"
+            b"ms a 1 ME\r\ny\r\nms a 1 C1\r\nz\r\nms q 1 C1\r\nz\r\n"
+            b"get a b\r\ngets a\r\nmg a q v\r\nmg zz q v\r\nmn\r\n")
+
     def test_binary_commands_count_in_stats_as_memcached_counts_them(self):
-        names = ("cmd_get get_hits get_misses cmd_set cmd_touch touch_hits touch_misses "
-                 "delete_hits delete_misses incr_hits incr_misses decr_hits decr_misses "
-                 "cas_hits cas_misses cas_badval cmd_flush").split()
         ext = struct.pack(">II", 0, 0)
         arith = struct.pack(">QQI", 1, 5, 0)
         no_create = struct.pack(">QQI", 1, 5, 0xFFFFFFFF)
@@ -366,14 +367,7 @@ class Conformance(unittest.TestCase):
             req(0x0E, b"a", value=b"!"),
             req(0x05, b"n", arith), req(0x05, b"n", arith), req(0x06, b"m", no_create),
             req(0x04, b"a"), req(0x04, b"a"), req(0x04, b"n", cas=1 << 40), req(0x08)])
-
-        def deltas(server):
-            before = harness.stats(server)
-            run_case(server, sequence)
-            after = harness.stats(server)
-            return {n: int(after[n]) - int(before[n]) for n in names}
-
-        self.assertEqual(deltas(self.memcoro), deltas(self.memcached))
+        self.assert_counted_alike(sequence)
 
     def test_stats_detail_counts_what_memcached_counts(self):
         requests = (b"stats detail on\r\n"
