@@ -66,9 +66,9 @@ After run_binary(const protocol::Command& cmd, Context& ctx, Session& session, O
 // The reply of a binary storage request, whichever way it was stored.
 void answer_binary_store(const protocol::Command& cmd, const Written& w, Context& ctx, Output& out);
 
-// A connection's requests against the store (connection.hpp): execute(),
-// and large set/add/replace/cas values received straight into their item
-// (one copy, as memcached).
+// A connection's requests against the store (connection.hpp): execute()
+// for text and meta, run_binary() for binary, and large set/add/replace/cas
+// values received straight into their item (one copy, as memcached).
 class StoreRunner final : public Runner {
  public:
   explicit StoreRunner(Context& ctx) : ctx_(ctx) {}
