@@ -115,6 +115,30 @@ class Memcapable(unittest.TestCase):
         self.assertGreaterEqual(out.count("[pass]"), 27)
 
 
+class LibmemcachedToolsBinary(unittest.TestCase):
+    def test_copy_cat_stat_over_binary(self):
+        # libmemcached's command-line tools with --binary: memccp stores a
+        # file, memccat reads it back, memcstat lists the general stats.
+        if not shutil.which("memccp"):
+            self.skipTest("libmemcached-tools is not installed")
+        import tempfile
+        with harness.Server() as server, tempfile.TemporaryDirectory() as tmp:
+            servers = f"--servers=127.0.0.1:{server.port}"
+            path = os.path.join(tmp, "bin-file")
+            data = bytes(range(256)) * 400  # binary bytes, past one read buffer
+            with open(path, "wb") as f:
+                f.write(data)
+            run = lambda *args: subprocess.run(args, capture_output=True, timeout=60)
+            cp = run("memccp", servers, "--binary", path)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            cat = run("memccat", servers, "--binary", "bin-file")
+            self.assertEqual(cat.returncode, 0, cat.stderr)
+            self.assertEqual(cat.stdout, data + b"\n")  # memccat ends the value with a newline
+            stat = run("memcstat", servers, "--binary")
+            self.assertEqual(stat.returncode, 0, stat.stderr)
+            self.assertIn(b"curr_items: 1", stat.stdout)
+
+
 class PerlFast(unittest.TestCase):
     def test_cache_memcached_fast(self):
         script = r'''
