@@ -46,7 +46,6 @@ class TrivialRunner final : public memcoro::exec::Runner {
   Value begin_value(const Command&, Output&) override { return {}; }  // through the buffer
   void finish_value(const Command&, bool, Output&) override {}
   std::size_t reply_limit() const override { return SIZE_MAX; }  // one write per batch
-  void rejected_binary() override {}
 };
 
 // The same transport loop as memcoro's (lib/server), minus its limits.

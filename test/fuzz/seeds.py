@@ -22,10 +22,11 @@ import test_conformance  # noqa: E402
 CHUNKS = (255, 0, 6)  # first byte: chunks of 256, 1 and 7 bytes
 
 
-# Hostile inputs beyond the conformance cases: what a browser sends to the
-# cache port, binary-protocol requests (magic 0x80; the server closes such a
-# connection before parsing, the parser must still survive the bytes), and
-# multi-gets long enough to be answered in parts.
+# Hostile inputs beyond the conformance cases (whose binary-protocol
+# requests are seeds too): what a browser sends to the cache port, binary
+# requests the cases do not make (a large value received in place, lengths
+# that do not add up, text after binary), and multi-gets long enough to be
+# answered in parts.
 EXTRA = [
     ("browser_post", b"POST / HTTP/1.1\r\nHost: 127.0.0.1:11211\r\nContent-Type: text/plain\r\n"
      b"Content-Length: 21\r\n\r\nset xp 0 0 5\r\nhello\r\n"),
@@ -34,6 +35,13 @@ EXTRA = [
     ("binary_set", bytes([0x80, 1, 0, 1, 8, 0, 0, 0, 0, 0, 0, 10] + [0] * 12) +
      b"\xde\xad\xbe\xef\x00\x00\x0e\x10kv"),
     ("binary_then_text", bytes([0x80, 0x0a] + [0] * 22) + b"get a\r\n"),
+    ("binary_large_in_place", test_conformance.req(0x11, b"big", bytes(8), b"b" * 20000) +
+     test_conformance.req(0x00, b"big") + test_conformance.req(0x0a)),
+    ("binary_lengths", test_conformance.req(0x01, b"k", bytes(8), b"v", bodylen=0xfffffff0)),
+    ("binary_quiet_pipeline", b"".join(test_conformance.req(op, b"k%d" % i, bytes(8), b"v")
+                                       for i, op in enumerate((0x11, 0x12, 0x13))) +
+     b"".join(test_conformance.req(0x0d, b"k%d" % i) for i in range(4)) +
+     test_conformance.req(0x0a)),
     # Values of 16 KiB and more that have not all arrived are received
     # straight into their item: a good one, a bad chunk end, a refused one.
     ("large_in_place", b"set big 0 0 20000\r\n" + b"b" * 20000 + b"\r\nget big\r\n"
@@ -47,7 +55,12 @@ EXTRA = [
 def write_seeds(out):
     os.makedirs(out, exist_ok=True)
     n = 0
-    cases = EXTRA + [(c.name, c.request) for c in test_conformance.load_cases()]
+    cases = list(EXTRA)
+    for c in test_conformance.load_cases():
+        # A list runs on several connections: each part is its own input.
+        parts = c.request if isinstance(c.request, list) else [c.request]
+        for i, part in enumerate(parts):
+            cases.append((c.name if len(parts) == 1 else f"{c.name}-{i}", part))
     for name, request in cases:
         for chunk in CHUNKS:
             with open(os.path.join(out, f"{name}-{chunk}"), "wb") as f:

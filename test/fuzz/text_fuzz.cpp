@@ -4,7 +4,8 @@
 // feeds it: the input arrives in chunks (the first byte picks their size),
 // a request cut short waits for the next chunk. Nothing may crash, leak or
 // read out of bounds (ASan/UBSan), every request must make progress, every
-// answer must end its line, and item memory must stay under the limit.
+// text answer must end its line (binary: be whole packets), and item memory
+// must stay under the limit. A first byte of 0x80 makes it a binary client.
 //
 // Built with clang and -DMEMCORO_FUZZ=ON (scripts/fuzz.sh) it is a
 // libFuzzer target; otherwise it is a program that runs the files or
@@ -55,11 +56,28 @@ struct World {
   }();
 };
 
-// What a transport would write: every reply ends its line.
-void send(exec::Output& out) {
+// Whole binary-protocol response packets, back to back.
+bool whole_packets(std::string_view r) {
+  while (!r.empty()) {
+    if (r.size() < 24 || static_cast<unsigned char>(r[0]) != 0x81) return false;
+    std::size_t body = 0;
+    for (int i = 8; i < 12; ++i) body = body << 8 | static_cast<unsigned char>(r[i]);
+    if (r.size() < 24 + body) return false;
+    r.remove_prefix(24 + body);
+  }
+  return true;
+}
+
+// What a transport would write: every text reply ends its line, binary
+// replies are whole packets.
+void send(exec::Output& out, bool binary) {
   std::string reply;
   out.for_each_span([&](std::string_view s) { reply += s; });
-  check(reply.empty() || reply.ends_with("\r\n"), "a reply does not end its line");
+  if (binary) {
+    check(whole_packets(reply), "a binary reply is not whole packets");
+  } else {
+    check(reply.empty() || reply.ends_with("\r\n"), "a reply does not end its line");
+  }
   out.clear();
 }
 
@@ -76,6 +94,7 @@ void run_one(const std::uint8_t* data, std::size_t size) {
   exec::Connection conn(runner, world.limits);
   const std::size_t chunk = std::size_t{data[0]} + 1;
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  const bool binary = !input.empty() && static_cast<unsigned char>(input[0]) == 0x80;
   std::size_t fed = 0;
   std::size_t writes = 0;  // since the last read: bounded, or no progress is made
   for (bool open = true; open;) {
@@ -85,7 +104,7 @@ void run_one(const std::uint8_t* data, std::size_t size) {
       case exec::Connection::Step::write:
         check(!conn.output().empty(), "asked to write nothing");
         check(++writes <= input.size() + 2, "a connection writes without making progress");
-        send(conn.output());
+        send(conn.output(), binary);
         break;
       case exec::Connection::Step::read: {
         check(!step.space.empty(), "asked to read into no room");

@@ -1,6 +1,6 @@
 """Real memcached clients against memcoro: pymemcache (Debian's
-python3-pymemcache), libmemcached's memccapable, and Perl's
-Cache::Memcached::Fast."""
+python3-pymemcache), libmemcached's memccapable (text and binary), and
+Perl's Cache::Memcached::Fast."""
 import os
 import shutil
 import subprocess
@@ -93,16 +93,50 @@ class Pymemcache(unittest.TestCase):
 
 
 class Memcapable(unittest.TestCase):
-    def test_ascii_protocol(self):
+    def run_memcapable(self, flag):
         tool = shutil.which("memccapable") or shutil.which("memcapable")
         self.assertIsNotNone(tool, "memccapable (libmemcached-tools) is not installed")
         with harness.Server() as server:
-            out = subprocess.run([tool, "-h", "127.0.0.1", "-p", str(server.port), "-a"],
+            out = subprocess.run([tool, "-h", "127.0.0.1", "-p", str(server.port), flag],
                                  capture_output=True, text=True, timeout=120)
         print(out.stdout)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertIn("All tests passed", out.stdout)
         self.assertNotIn("[fail]", out.stdout)
+        return out.stdout
+
+    def test_ascii_protocol(self):
+        self.run_memcapable("-a")
+
+    def test_binary_protocol(self):
+        # libmemcached's 27 binary tests, every opcode it knows with its
+        # quiet variant, as memcached 1.6.18 passes them.
+        out = self.run_memcapable("-b")
+        self.assertGreaterEqual(out.count("[pass]"), 27)
+
+
+class LibmemcachedToolsBinary(unittest.TestCase):
+    def test_copy_cat_stat_over_binary(self):
+        # libmemcached's command-line tools with --binary: memccp stores a
+        # file, memccat reads it back, memcstat lists the general stats.
+        if not shutil.which("memccp"):
+            self.skipTest("libmemcached-tools is not installed")
+        import tempfile
+        with harness.Server() as server, tempfile.TemporaryDirectory() as tmp:
+            servers = f"--servers=127.0.0.1:{server.port}"
+            path = os.path.join(tmp, "bin-file")
+            data = bytes(range(256)) * 400  # binary bytes, past one read buffer
+            with open(path, "wb") as f:
+                f.write(data)
+            run = lambda *args: subprocess.run(args, capture_output=True, timeout=60)
+            cp = run("memccp", servers, "--binary", path)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            cat = run("memccat", servers, "--binary", "bin-file")
+            self.assertEqual(cat.returncode, 0, cat.stderr)
+            self.assertEqual(cat.stdout, data + b"\n")  # memccat ends the value with a newline
+            stat = run("memcstat", servers, "--binary")
+            self.assertEqual(stat.returncode, 0, stat.stderr)
+            self.assertIn(b"curr_items: 1", stat.stdout)
 
 
 class PerlFast(unittest.TestCase):

@@ -4,7 +4,12 @@ Each case of test/conformance/*.cases runs on a fresh connection against
 both servers; replies must match exactly (CAS values and the version string
 masked), and so must whether the server closed the connection. Cases marked
 "diff:" are deliberate differences: there the replies must differ, so the
-note stays true.
+note stays true. A case whose request is a list runs each part on its own
+connection, one after the other (text and binary clients on the same items).
+
+Binary-protocol requests (first byte 0x80) end with a binary NOOP of opaque
+0xffffffff instead of "mn"; their replies are compared as a list of packets,
+every header field shown (CAS values, the version and stat values masked).
 
 Under each case the file keeps memcached's reply (`=> b"..."`, `closed` when
 memcached closed the connection), so a reader sees request and answer
@@ -14,6 +19,7 @@ to the cases, `test_conformance.py --refresh` writes memcached's replies in.
 import collections
 import os
 import re
+import struct
 import sys
 import time
 import unittest
@@ -22,8 +28,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 CASE_DIR = os.path.join(os.path.dirname(__file__), "..", "conformance")
-CASE_FILES = ("text_protocol.cases", "meta_protocol.cases")
+CASE_FILES = ("text_protocol.cases", "meta_protocol.cases", "binary_protocol.cases")
 MARKER = b"mn\r\n"
+MARKER_REPLY = b"MN\r\n"
 # --refresh: write memcached's replies into the case files instead of checking them.
 REFRESH = "--refresh" in sys.argv
 if REFRESH:
@@ -35,11 +42,38 @@ EVAL_NAMES = {"__builtins__": {"str": str, "len": len, "range": range}}
 REPLY_PREFIX = "\t=> "
 
 
+def req(op, key=b"", extras=b"", value=b"", opaque=0, cas=0, magic=0x80, keylen=None,
+        extlen=None, bodylen=None, datatype=0, vbucket=0):
+    """A binary-protocol request; the lengths follow the parts unless given."""
+    kl = len(key) if keylen is None else keylen
+    el = len(extras) if extlen is None else extlen
+    bl = len(extras) + len(key) + len(value) if bodylen is None else bodylen
+    return struct.pack(">BBHBBHIIQ", magic, op, kl, el, datatype, vbucket, bl, opaque,
+                       cas) + extras + key + value
+
+
+BIN_MARKER = req(0x0A, opaque=0xFFFFFFFF)
+BIN_MARKER_REPLY = b"\x81\x0a" + bytes(10) + b"\xff" * 4 + bytes(8)
+# Names the binary cases use: req(), u32/u64 for extras, the opcodes.
+BINARY_ENV = {
+    "req": req,
+    "u32": lambda n: struct.pack(">I", n),
+    "u64": lambda n: struct.pack(">Q", n),
+    **{name: code for code, name in enumerate(
+        "GET SET ADD REPLACE DELETE INCR DECR QUIT FLUSH GETQ NOOP VERSION GETK GETKQ APPEND "
+        "PREPEND STAT SETQ ADDQ REPLACEQ DELETEQ INCRQ DECRQ QUITQ FLUSHQ APPENDQ PREPENDQ "
+        "VERBOSITY TOUCH GAT GATQ".split())},
+    "SASL_LIST_MECHS": 0x20, "SASL_AUTH": 0x21, "SASL_STEP": 0x22, "GATK": 0x23, "GATKQ": 0x24,
+}
+
+
 def load_cases(files=CASE_FILES):
-    env = {"K250": b"k" * 250, "K251": b"k" * 251}
+    env = {"K250": b"k" * 250, "K251": b"k" * 251, **BINARY_ENV}
     cases = []
     for name in files:
         cases += load_file(os.path.join(CASE_DIR, name), env)
+    names = [c.name for c in cases]
+    assert len(names) == len(set(names)), "case names must be unique across the files"
     return cases
 
 
@@ -94,7 +128,35 @@ def mask_meta(m):
     return line
 
 
+STAT_OPCODE = 0x10
+VERSION_OPCODE = 0x0B
+
+
+def normalize_binary(reply):
+    """The packets of a binary reply, one line each, every header field
+    shown; CAS values, the version and stat values masked."""
+    lines = []
+    while len(reply) >= 24:
+        magic, op, kl, el, dt, st, bl, opaque, cas = struct.unpack(">BBHBBHIIQ", reply[:24])
+        if magic != 0x81 or len(reply) < 24 + bl or kl + el > bl:
+            break
+        body = reply[24:24 + bl]
+        ext, key, value = body[:el], body[el:el + kl], body[el + kl:]
+        if op == VERSION_OPCODE and st == 0:
+            value = b"<v>"
+        if op == STAT_OPCODE and st == 0 and kl > 0 and key != b"detailed":
+            value = b"<stat>"  # (the detail dump is compared whole)
+        lines.append(f"{magic:02x} {op:02x} s{st:x} d{dt} o{opaque:x} c{'C' if cas else 0}"
+                     f" e{ext.hex()} k{key!r} v{value!r}")
+        reply = reply[24 + bl:]
+    if reply:
+        lines.append(f"raw {reply!r}")
+    return "\n".join(lines)
+
+
 def normalize(reply):
+    if reply[:1] == b"\x81":
+        return normalize_binary(reply)
     reply = re.sub(rb"(?m)^VERSION [^\r]*", b"VERSION <v>", reply)
     reply = re.sub(rb"(?m)^(VALUE \S+ \d+ \d+) \d+\r$", rb"\1 <cas>\r", reply)
     reply = META_LINE.sub(mask_meta, reply)
@@ -105,8 +167,24 @@ def normalize(reply):
 
 
 def run_case(server, request, fragment=None):
+    """Flushes, then sends the request (each part of a list on its own
+    connection); returns the normalized replies and whether the (last)
+    connection was closed."""
     with server.connect() as s:
         assert harness.command(s, b"flush_all\r\n") == b"OK\r\n"
+    parts = request if isinstance(request, list) else [request]
+    replies = []
+    for part in parts:
+        reply, closed = run_part(server, part, fragment)
+        replies.append(normalize(reply))
+    if isinstance(request, list):
+        return replies, closed
+    return replies[0], closed
+
+
+def run_part(server, request, fragment):
+    binary = request[:1] == b"\x80"
+    marker, marker_reply = (BIN_MARKER, BIN_MARKER_REPLY) if binary else (MARKER, MARKER_REPLY)
     with server.connect() as s:
         try:
             if fragment:
@@ -115,21 +193,21 @@ def run_case(server, request, fragment=None):
                     time.sleep(0.0002)
             else:
                 s.sendall(request)
-            if not request.endswith(b"\n"):
+            if not binary and not request.endswith(b"\n"):
                 # An unterminated line: let the server see it alone first.
                 time.sleep(0.3)
-            s.sendall(MARKER)
+            s.sendall(marker)
         except OSError:
             pass  # closed by the server; what it sent is still read below
-        # One "MN" per "mn" in the request, plus the marker's.
-        want = request.count(MARKER) + 1
+        # One end reply per end marker in the request, plus the marker's.
+        want = request.count(marker) + 1
         reply = b""
         while True:
-            chunk, closed = harness.read_reply(s, until=b"MN\r\n", idle=0.5)
+            chunk, closed = harness.read_reply(s, until=marker_reply, idle=0.5)
             reply += chunk
-            if closed or not chunk or reply.count(b"MN\r\n") >= want:
+            if closed or not chunk or reply.count(marker_reply) >= want:
                 break
-    return normalize(reply), closed
+    return reply, closed
 
 
 class Conformance(unittest.TestCase):
@@ -174,12 +252,51 @@ class Conformance(unittest.TestCase):
         # 2048-byte limit are left out: for them memcached's answer itself
         # depends on how the bytes arrive.
         for name, request, *_ in load_cases():
-            if len(request) > 4096 or any(len(line) > 2048 for line in request.split(b"\n")):
+            parts = request if isinstance(request, list) else [request]
+            if any(len(p) > 4096 or any(len(line) > 2048 for line in p.split(b"\n"))
+                   for p in parts if p[:1] != b"\x80") or sum(map(len, parts)) > 4096:
                 continue
             whole = run_case(self.memcoro, request)
             for fragment in (1, 7):
                 with self.subTest(case=name, fragment=fragment):
                     self.assertEqual(run_case(self.memcoro, request, fragment), whole)
+
+    def test_binary_stat_groups_are_the_text_reports(self):
+        # Each STAT group answers the text `stats` group's names, in order,
+        # one packet each, then the empty packet (values move: not compared).
+        with self.memcoro.connect() as s:
+            harness.command(s, b"set statkey 0 0 1\r\nx\r\n")
+        for group in (b"", b"settings", b"items", b"slabs"):
+            with self.subTest(group=group):
+                with self.memcoro.connect() as s:
+                    text = harness.command(s, b"stats " + group + b"\r\n", until=b"END\r\n")
+                names = [line.split(b" ")[1] for line in text.split(b"\r\n")[:-2]]
+                reply, _ = run_part(self.memcoro, req(STAT_OPCODE, group), None)
+                packets = normalize_binary(reply).split("\n")
+                self.assertEqual(packets[-2:], ["81 10 s0 d0 o0 c0 e kb'' vb''",
+                                                "81 0a s0 d0 offffffff c0 e kb'' vb''"])
+                keys = [re.search(r" kb'([^']*)'", p).group(1).encode() for p in packets[:-2]]
+                # (uptime, time and the like may tick between the two asks)
+                self.assertEqual(keys, names)
+
+    def test_large_binary_values_round_trip_as_on_memcached(self):
+        # Values past the read buffer arrive in place (memcoro) in pieces;
+        # read back by binary GETK and by text get, the same as memcached.
+        value = bytes(range(256)) * 900  # 230400 bytes
+        request = req(0x11, b"big", struct.pack(">II", 7, 0), value) + req(0x0C, b"big")
+
+        def run(server):
+            replies = []
+            for fragment in (None, 65536, 9999):
+                reply, closed = run_case(server, [request, b"get big\r\n"], fragment)
+                replies.append((reply, closed))
+            return replies
+
+        ours = run(self.memcoro)
+        self.assertEqual(ours, run(self.memcached))
+        binary, text = ours[0][0]
+        self.assertIn("e00000007 kb'big'", binary)
+        self.assertTrue(text.startswith(b"VALUE big 7 230400\r\n" + value[:100]))
 
     def test_cas_round_trip(self):
         # CAS values differ between servers, so the successful cas is a
@@ -236,22 +353,40 @@ class Conformance(unittest.TestCase):
         self.assertIn(b" Z", ours[3])
         self.assertEqual(ours, theirs)
 
-    def test_meta_commands_count_in_stats_as_memcached_counts_them(self):
-        names = ("cmd_get get_hits get_misses cmd_set cmd_touch touch_hits touch_misses "
-                 "delete_hits delete_misses incr_hits incr_misses decr_hits decr_misses "
-                 "cas_hits cas_misses cas_badval get_expired").split()
-        sequence = (b"ms a 1\r\nx\r\nmg a v\r\nmg b v\r\nmg a T30 v\r\nmg b T30 v\r\n"
-                    b"md a\r\nmd a\r\nma n N0 J1\r\nma n\r\nma n MD\r\nma m\r\nma m MD\r\n"
-                    b"ms a 1 ME\r\ny\r\nms a 1 C1\r\nz\r\nms q 1 C1\r\nz\r\n"
-                    b"get a b\r\ngets a\r\nmg a q v\r\nmg zz q v\r\nmn\r\n")
+    COUNTED = ("cmd_get get_hits get_misses cmd_set cmd_touch touch_hits touch_misses "
+               "delete_hits delete_misses incr_hits incr_misses decr_hits decr_misses "
+               "cas_hits cas_misses cas_badval get_expired cmd_flush").split()
 
+    def assert_counted_alike(self, sequence):
+        """The sequence moves every counter of COUNTED on memcoro as on memcached."""
         def deltas(server):
             before = harness.stats(server)
             run_case(server, sequence)
             after = harness.stats(server)
-            return {n: int(after[n]) - int(before[n]) for n in names}
+            return {n: int(after[n]) - int(before[n]) for n in self.COUNTED}
 
         self.assertEqual(deltas(self.memcoro), deltas(self.memcached))
+
+    def test_meta_commands_count_in_stats_as_memcached_counts_them(self):
+        self.assert_counted_alike(
+            b"ms a 1\r\nx\r\nmg a v\r\nmg b v\r\nmg a T30 v\r\nmg b T30 v\r\n"
+            b"md a\r\nmd a\r\nma n N0 J1\r\nma n\r\nma n MD\r\nma m\r\nma m MD\r\n"
+            b"ms a 1 ME\r\ny\r\nms a 1 C1\r\nz\r\nms q 1 C1\r\nz\r\n"
+            b"get a b\r\ngets a\r\nmg a q v\r\nmg zz q v\r\nmn\r\n")
+
+    def test_binary_commands_count_in_stats_as_memcached_counts_them(self):
+        ext = struct.pack(">II", 0, 0)
+        arith = struct.pack(">QQI", 1, 5, 0)
+        no_create = struct.pack(">QQI", 1, 5, 0xFFFFFFFF)
+        sequence = b"".join([
+            req(0x01, b"a", ext, b"x"), req(0x00, b"a"), req(0x00, b"b"), req(0x0D, b"b"),
+            req(0x1C, b"a", struct.pack(">I", 30)), req(0x1D, b"b", struct.pack(">I", 30)),
+            req(0x02, b"a", ext, b"y"), req(0x03, b"z", ext, b"y"),
+            req(0x01, b"a", ext, b"z", cas=1 << 40), req(0x01, b"q", ext, b"z", cas=1),
+            req(0x0E, b"a", value=b"!"),
+            req(0x05, b"n", arith), req(0x05, b"n", arith), req(0x06, b"m", no_create),
+            req(0x04, b"a"), req(0x04, b"a"), req(0x04, b"n", cas=1 << 40), req(0x08)])
+        self.assert_counted_alike(sequence)
 
     def test_stats_detail_counts_what_memcached_counts(self):
         requests = (b"stats detail on\r\n"

@@ -19,9 +19,7 @@ import harness  # noqa: E402
 # a field added here must say why a tool reading memcached's output would
 # want it anyway.
 MEMCORO_ONLY = {
-    # Binary-protocol connections refused at once (memcached serves them);
-    # goes away when memcoro serves the binary protocol.
-    "stats": ["rejected_binary_connections"],
+    "stats": [],
     "stats settings": [],
     "stats items": [],
     "stats slabs": [],

@@ -110,5 +110,4 @@ TEST_CASE("the general report emits memcached's fields in its order, shown-when 
   CHECK(out.find("STAT curr_items 2\r\n") != std::string::npos);
   CHECK(out.find("STAT lru_crawler_running 0\r\n") != std::string::npos);
   CHECK(out.find("idle_kicks") == std::string::npos);  // only with an idle timeout
-  CHECK(out.ends_with("STAT rejected_binary_connections 0\r\n"));
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/binary_parser.hpp"
 
 namespace memcoro::exec {
 
@@ -54,8 +55,9 @@ Connection::Step Connection::read_step() {
 void Connection::received(std::size_t n) {
   if (phase_ == Phase::in_place) {
     // The rest of a large value arrived in its item.
+    // (A binary value has no "\r\n" to check.)
     const char* end = in_place_end_;
-    runner_.finish_value(cmd_, end[-2] == '\r' && end[-1] == '\n', out_);
+    runner_.finish_value(cmd_, binary_ || (end[-2] == '\r' && end[-1] == '\n'), out_);
     phase_ = Phase::parse;
     return;
   }
@@ -63,13 +65,8 @@ void Connection::received(std::size_t n) {
   end_ += n;
   if (first_read_ && n > 0) {
     first_read_ = false;
-    // memcached picks the binary protocol by this first byte. Until it is
-    // served here, refuse it at once rather than wait for a text line that
-    // never comes.
-    if (buf_->data()[0] == '\x80') {
-      runner_.rejected_binary();
-      phase_ = Phase::closed;
-    }
+    // memcached picks the protocol by the connection's first byte, once.
+    binary_ = static_cast<unsigned char>(buf_->data()[0]) == protocol::binary::kRequestMagic;
   }
 }
 
@@ -119,11 +116,12 @@ Connection::Step Connection::parse() {
     }
     if (start_ == end_) break;
     const std::string_view pending(buf_->data() + start_, end_ - start_);
-    const protocol::ParseResult r = protocol::parse_text(pending, cmd_, limits_);
+    const protocol::ParseResult r = binary_ ? protocol::parse_binary(pending, cmd_, limits_)
+                                            : protocol::parse_text(pending, cmd_, limits_);
     if (r.status == protocol::ParseStatus::need_more) {
       if (!r.block) break;
       note_line(true);
-      const std::size_t block = cmd_.data_len + std::size_t{2};
+      const std::size_t block = cmd_.data_len + std::size_t{binary_ ? 0u : 2u};
       if (block >= kInPlaceMin) {
         const std::size_t body = start_ + r.consumed;
         const Runner::Value v = runner_.begin_value(cmd_, out_);

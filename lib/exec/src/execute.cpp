@@ -1,6 +1,7 @@
 #include "memcoro/exec/execute.hpp"
 
 #include "memcoro/exec/changes.hpp"
+#include "memcoro/protocol/binary_parser.hpp"
 #include "memcoro/protocol/numbers.hpp"
 
 namespace memcoro::exec {
@@ -36,19 +37,7 @@ bool get_command(const Command& cmd, Context& ctx, Output& out) {
       return false;
     }
     store::GetResult r = touch ? ctx.store.get_and_touch(key, cmd.exptime) : ctx.store.get(key);
-    if (touch) {
-      ctx.counters.cmd_touch.add();
-      (r.item ? ctx.counters.touch_hits : ctx.counters.touch_misses).add();
-      if (r.item) ctx.counters.cls(r.cls).touch_hits.add();
-    } else {
-      ctx.counters.cmd_get.add();
-      (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
-      if (r.item) count_class_hit(ctx.counters, r.cls, r.segment);
-    }
-    count_lookup(r.status, ctx.counters);
-    if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) {
-      ctx.prefixes->record_get(key, static_cast<bool>(r.item));
-    }
+    count_get(key, r, touch, ctx);
     if (!r.item) continue;
     const store::Item& it = *r.item.get();
     out.append("VALUE ");
@@ -69,6 +58,24 @@ bool get_command(const Command& cmd, Context& ctx, Output& out) {
   return true;
 }
 
+}  // namespace
+
+void count_get(std::string_view key, const store::GetResult& r, bool touch, Context& ctx) {
+  if (touch) {
+    ctx.counters.cmd_touch.add();
+    (r.item ? ctx.counters.touch_hits : ctx.counters.touch_misses).add();
+    if (r.item) ctx.counters.cls(r.cls).touch_hits.add();
+  } else {
+    ctx.counters.cmd_get.add();
+    (r.item ? ctx.counters.get_hits : ctx.counters.get_misses).add();
+    if (r.item) count_class_hit(ctx.counters, r.cls, r.segment);
+  }
+  count_lookup(r.status, ctx.counters);
+  if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) {
+    ctx.prefixes->record_get(key, static_cast<bool>(r.item));
+  }
+}
+
 StoreMode mode_of(CommandType type) {
   switch (type) {
     case CommandType::add: return StoreMode::add;
@@ -80,19 +87,22 @@ StoreMode mode_of(CommandType type) {
   }
 }
 
-// The meta flags a text storage command has: cas's unique.
-protocol::MetaFlags text_flags(const Command& cmd) {
+bool drops_on_failure(const Command& cmd) {
+  // memcached's binary set drops the old value also when it carried a CAS.
+  if (cmd.binary) return (cmd.bin.opcode & 0x0f) == protocol::binary::set;
+  return mode_of(cmd.type) == StoreMode::set;
+}
+
+protocol::MetaFlags store_flags(const Command& cmd) {
   protocol::MetaFlags m;
-  if (cmd.type == CommandType::cas) {
+  if (cmd.type == CommandType::cas || (cmd.binary && cmd.bin.cas != 0)) {
     m.has_cas = true;
     m.cas = cmd.cas_unique;
   }
   return m;
 }
 
-// The reply and counters of a storage command, whichever way it was stored.
-void reply_store(const Command& cmd, StoreStatus s, std::uint8_t cls, Context& ctx, Output& out) {
-  const StoreMode mode = mode_of(cmd.type);
+void count_store(const Command& cmd, StoreStatus s, std::uint8_t cls, Context& ctx) {
   stats::ThreadCounters::Class& per_class = ctx.counters.cls(cls);
   // memcached counts every storage command of the text protocol, stored or not.
   if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_set(cmd.key);
@@ -103,28 +113,36 @@ void reply_store(const Command& cmd, StoreStatus s, std::uint8_t cls, Context& c
   }
   switch (s) {
     case StoreStatus::stored:
-      if (mode == StoreMode::cas) {
+      if (mode_of(cmd.type) == StoreMode::cas) {
         ctx.counters.cas_hits.add();
         per_class.cas_hits.add();
       }
-      reply_line(cmd, "STORED", out);
       break;
-    case StoreStatus::not_stored: reply_line(cmd, "NOT_STORED", out); break;
+    case StoreStatus::not_stored: break;
     case StoreStatus::exists:
       ctx.counters.cas_badval.add();
       per_class.cas_badval.add();
-      reply_line(cmd, "EXISTS", out);
       break;
-    case StoreStatus::not_found:
-      ctx.counters.cas_misses.add();
-      reply_line(cmd, "NOT_FOUND", out);
-      break;
+    case StoreStatus::not_found: ctx.counters.cas_misses.add(); break;
+    case StoreStatus::too_large: ctx.counters.store_too_large.add(); break;
+    case StoreStatus::no_memory: ctx.counters.store_no_memory.add(); break;
+  }
+}
+
+namespace {
+
+// The reply and counters of a text storage command, whichever way it was stored.
+void reply_store(const Command& cmd, StoreStatus s, std::uint8_t cls, Context& ctx, Output& out) {
+  count_store(cmd, s, cls, ctx);
+  switch (s) {
+    case StoreStatus::stored: reply_line(cmd, "STORED", out); break;
+    case StoreStatus::not_stored: reply_line(cmd, "NOT_STORED", out); break;
+    case StoreStatus::exists: reply_line(cmd, "EXISTS", out); break;
+    case StoreStatus::not_found: reply_line(cmd, "NOT_FOUND", out); break;
     case StoreStatus::too_large:
-      ctx.counters.store_too_large.add();
       reply_line(cmd, "SERVER_ERROR object too large for cache", out);
       break;
     case StoreStatus::no_memory:
-      ctx.counters.store_no_memory.add();
       reply_line(cmd, "SERVER_ERROR out of memory storing object", out);
       break;
   }
@@ -135,13 +153,13 @@ void store_command(const Command& cmd, Context& ctx, Output& out) {
   if (cmd.too_large) {
     // The block was too large to buffer; a failed set must not leave the
     // old value behind (memcached drops it too).
-    if (mode == StoreMode::set) ctx.store.remove(cmd.key);
+    if (drops_on_failure(cmd)) ctx.store.remove(cmd.key);
     reply_store(cmd, StoreStatus::too_large, 0, ctx, out);
     return;
   }
   // No stale value may survive a failed set.
   const Written w = write_value(ctx.store, mode, cmd.key, cmd.flags, cmd.exptime, cmd.data,
-                                text_flags(cmd), mode == StoreMode::set);
+                                store_flags(cmd), drops_on_failure(cmd));
   reply_store(cmd, w.status, w.cls, ctx, out);
 }
 
@@ -176,6 +194,10 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
   write_error(error, out);
 }
 
+After StoreRunner::run(const Command& cmd, Output& out) {
+  return cmd.binary ? run_binary(cmd, ctx_, session_, out) : execute(cmd, ctx_, out);
+}
+
 Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
   if (!protocol::is_storage(cmd.type) || cmd.type == CommandType::append ||
       cmd.type == CommandType::prepend || cmd.too_large) {
@@ -184,12 +206,23 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
   store::Store::Allocation a =
       ctx_.store.allocate(cmd.key, cmd.flags, ctx_.store.to_rel_time(cmd.exptime), cmd.data_len);
   if (!a.item) {
-    if (mode_of(cmd.type) == StoreMode::set) ctx_.store.remove(cmd.key);
+    if (drops_on_failure(cmd)) ctx_.store.remove(cmd.key);
+    if (cmd.binary) {
+      answer_binary_store(cmd, Written{a.error}, ctx_, out);
+      return {Value::refused, {}};
+    }
     reply_store(cmd, a.error, 0, ctx_, out);
     return {Value::refused, {}};
   }
   pending_ = std::move(a.item);
-  return {Value::in_place, std::span<char>(pending_.value_line_data(), cmd.data_len + 2)};
+  char* data = pending_.value_line_data();
+  if (cmd.binary) {
+    // A binary value has no "\r\n"; the item keeps one for text gets.
+    data[cmd.data_len] = '\r';
+    data[cmd.data_len + 1] = '\n';
+    return {Value::in_place, std::span<char>(data, cmd.data_len)};
+  }
+  return {Value::in_place, std::span<char>(data, cmd.data_len + 2)};
 }
 
 void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out) {
@@ -198,8 +231,13 @@ void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);
     return;
   }
-  const Written w = link_value(ctx_.store, mode_of(cmd.type), std::move(pending_), text_flags(cmd));
-  reply_store(cmd, w.status, w.cls, ctx_, out);
+  const Written w =
+      link_value(ctx_.store, mode_of(cmd.type), std::move(pending_), store_flags(cmd));
+  if (cmd.binary) {
+    answer_binary_store(cmd, w, ctx_, out);
+  } else {
+    reply_store(cmd, w.status, w.cls, ctx_, out);
+  }
 }
 
 void count_class_hit(stats::ThreadCounters& c, unsigned cls, store::Segment seg) {

@@ -3,13 +3,21 @@
 namespace memcoro::exec {
 
 void Output::append_value(store::ItemRef item) {
-  const std::string_view line = item->value_line();
-  if (line.size() < kZeroCopyMin) {
-    text_.append(line);
+  append_piece(std::move(item), false);
+}
+
+void Output::append_bare_value(store::ItemRef item) {
+  append_piece(std::move(item), true);
+}
+
+void Output::append_piece(store::ItemRef item, bool bare) {
+  const std::string_view bytes = bare ? item->value() : item->value_line();
+  if (bytes.size() < kZeroCopyMin) {
+    text_.append(bytes);
     return;
   }
-  piece_bytes_ += line.size();
-  pieces_.push_back(Piece{text_.size(), std::move(item)});
+  piece_bytes_ += bytes.size();
+  pieces_.push_back(Piece{text_.size(), std::move(item), bare});
 }
 
 void Output::clear() {

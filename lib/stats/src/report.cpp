@@ -112,9 +112,6 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
   add("direct_reclaims", st.direct_reclaims);
   // LRU bumps are made inline, never queued, so none is dropped.
   off({"lru_bumps_dropped"});
-  // memcoro's own, after memcached's fields: binary protocol clients are
-  // refused until it is served.
-  add("rejected_binary_connections", c.rejected_binary_connections);
 }
 
 }  // namespace memcoro::stats

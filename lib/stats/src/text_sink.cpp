@@ -4,16 +4,16 @@
 
 namespace memcoro::stats {
 
-void TextSink::add(std::string_view name, const Value& value, Label label) {
-  std::string& o = out_;
-  o += "STAT ";
+void append_name(std::string& o, std::string_view name, Label label) {
   if (label.group == Group::item_class) o += "items:";
   if (label.group != Group::none) {
     o += std::to_string(label.id);
     o += ':';
   }
   o += name;
-  o += ' ';
+}
+
+void append_value(std::string& o, const Value& value) {
   if (auto* u = std::get_if<std::uint64_t>(&value)) {
     o += std::to_string(*u);
   } else if (auto* i = std::get_if<std::int64_t>(&value)) {
@@ -26,7 +26,14 @@ void TextSink::add(std::string_view name, const Value& value, Label label) {
   } else {
     o += std::get<std::string_view>(value);
   }
-  o += "\r\n";
+}
+
+void TextSink::add(std::string_view name, const Value& value, Label label) {
+  out_ += "STAT ";
+  append_name(out_, name, label);
+  out_ += ' ';
+  append_value(out_, value);
+  out_ += "\r\n";
 }
 
 }  // namespace memcoro::stats

@@ -43,8 +43,8 @@ class Runner {
   virtual After run(const protocol::Command& cmd, Output& out) = 0;
   // A parse error's reply (memcached's text), unless the parser says silent.
   virtual void refuse(std::string_view error, Output& out) = 0;
-  // A storage command whose data block (`size` bytes, \r\n included) has
-  // not all arrived: `in_place` with where to receive it (the item's own
+  // A storage command whose data block (cmd.data_len bytes, and \r\n for
+  // text) has not all arrived: `in_place` with where to receive it (the item's own
   // memory), `refused` when the command was already answered and its block
   // is to be skipped, or `buffer` to take it through the read buffer.
   struct Value {
@@ -52,14 +52,11 @@ class Runner {
     std::span<char> space;
   };
   virtual Value begin_value(const protocol::Command& cmd, Output& out) = 0;
-  // The in-place block arrived (`well_formed`: it ends with \r\n): store
-  // and answer, or answer the bad chunk.
+  // The in-place block arrived (`well_formed`: a text block ends with
+  // \r\n): store and answer, or answer the bad chunk.
   virtual void finish_value(const protocol::Command& cmd, bool well_formed, Output& out) = 0;
   // Replies queued past this many bytes go out before more requests run.
   virtual std::size_t reply_limit() const = 0;
-  // The connection's first byte was binary-protocol magic (0x80): counted
-  // and closed, until the binary protocol is served.
-  virtual void rejected_binary() = 0;
 };
 
 class Connection {
@@ -107,6 +104,7 @@ class Connection {
   std::size_t last_read_ = 0;
   unsigned small_batches_ = 0;  // in a row, while the buffer is large
   bool first_read_ = true;
+  bool binary_ = false;         // the first byte was 0x80: binary protocol
   bool block_pending_ = false;  // a storage line was seen; its block is arriving
   bool line_seen_ = false;
   Phase phase_ = Phase::parse;

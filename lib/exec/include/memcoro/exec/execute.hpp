@@ -5,6 +5,7 @@
 #include <span>
 #include <string_view>
 
+#include "memcoro/exec/changes.hpp"
 #include "memcoro/exec/connection.hpp"
 #include "memcoro/exec/output.hpp"
 #include "memcoro/protocol/command.hpp"
@@ -52,23 +53,47 @@ struct Context {
 
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
-// A connection's requests against the store (connection.hpp): execute(),
-// and large set/add/replace/cas values received straight into their item
-// (one copy, as memcached).
+// What one connection has established about its client. The binary
+// protocol consults `authenticated` before every request; SASL (-S) and
+// ASCII auth (-Y) will start connections unauthenticated and set it.
+struct Session {
+  bool authenticated = true;
+};
+
+// A binary-protocol request (binary.cpp): its replies as memcached 1.6.18
+// writes them, on the same items, rules and counters as text and meta.
+After run_binary(const protocol::Command& cmd, Context& ctx, Session& session, Output& out);
+// The reply of a binary storage request, whichever way it was stored.
+void answer_binary_store(const protocol::Command& cmd, const Written& w, Context& ctx, Output& out);
+
+// A connection's requests against the store (connection.hpp): execute()
+// for text and meta, run_binary() for binary, and large set/add/replace/cas
+// values received straight into their item (one copy, as memcached).
 class StoreRunner final : public Runner {
  public:
   explicit StoreRunner(Context& ctx) : ctx_(ctx) {}
-  After run(const protocol::Command& cmd, Output& out) override { return execute(cmd, ctx_, out); }
+  After run(const protocol::Command& cmd, Output& out) override;
   void refuse(std::string_view error, Output& out) override;
   Value begin_value(const protocol::Command& cmd, Output& out) override;
   void finish_value(const protocol::Command& cmd, bool well_formed, Output& out) override;
   std::size_t reply_limit() const override { return ctx_.reply_limit; }
-  void rejected_binary() override { ctx_.counters.rejected_binary_connections.add(); }
 
  private:
   Context& ctx_;
+  Session session_;
   store::ItemRef pending_;  // the item a value is being received into
 };
+
+// The counters of a get, gat or touch lookup, text and binary alike.
+void count_get(std::string_view key, const store::GetResult& r, bool touch, Context& ctx);
+// The counters of a storage command, whichever way it was stored.
+void count_store(const protocol::Command& cmd, store::StoreStatus s, std::uint8_t cls,
+                 Context& ctx);
+StoreMode mode_of(protocol::CommandType type);
+// A set: when no item can be made, the old value goes too.
+bool drops_on_failure(const protocol::Command& cmd);
+// The meta flags a text or binary storage command has: its CAS.
+protocol::MetaFlags store_flags(const protocol::Command& cmd);
 
 // A one-line reply and its "\r\n", unless the command said noreply.
 void reply_line(const protocol::Command& cmd, std::string_view line, Output& out);

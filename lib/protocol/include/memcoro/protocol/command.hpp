@@ -75,8 +75,25 @@ struct MetaFlags {
   std::uint8_t count = 0;
 };
 
+// The header fields of a binary-protocol request that its reply echoes or
+// that have no text counterpart (binary_parser.hpp).
+struct BinaryRequest {
+  std::uint8_t opcode = 0;  // as sent: a quiet variant stays quiet in the reply
+  bool quiet = false;       // ...Q: success (for gets: a miss) is not answered
+  bool with_key = false;    // GETK, GETKQ, GATK, GATKQ: the reply carries the key
+  bool vivify = false;      // incr/decr: create a missing item (exptime != 0xffffffff)
+  // Not 0: the parser refused the request with this status; the reply is
+  // that error, then the connection closes if close_after.
+  std::uint16_t error = 0;
+  bool close_after = false;
+  std::uint32_t opaque = 0;
+  std::uint64_t cas = 0;
+  std::uint64_t initial = 0;  // incr/decr
+};
+
 struct Command {
   CommandType type = CommandType::get;
+  bool binary = false;  // parsed by parse_binary(); `bin` holds its header
   bool noreply = false;
   // Storage command whose declared length exceeds the item size limit: the
   // data block is not buffered (the connection discards it) and the command
@@ -106,6 +123,7 @@ struct Command {
   MetaFlags meta;
   // A base64 key (meta flag b) decoded; `key` then points here.
   std::string key_buffer;
+  BinaryRequest bin;
 };
 
 // The next space-separated key of `list` at or after `pos`, which moves

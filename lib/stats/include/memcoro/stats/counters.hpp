@@ -38,9 +38,7 @@ namespace memcoro::stats {
   MEMCORO_COMMAND_COUNTERS(X)                                       \
   X(idle_kicks, "Number of connections closed by the idle timeout") \
   X(bytes_read, "Bytes read from the network")                      \
-  X(bytes_written, "Bytes written to the network")                  \
-  X(rejected_binary_connections,                                    \
-    "Connections closed because they spoke the binary protocol, not served yet")
+  X(bytes_written, "Bytes written to the network")
 
 // Per slab class: the first eight as memcached's `stats slabs` reports them;
 // hits_to_* split get_hits by the LRU segment the item was in (`stats items`).

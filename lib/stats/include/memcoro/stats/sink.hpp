@@ -32,6 +32,11 @@ class Sink {
   virtual void add(std::string_view name, const Value& value, Label label = {}) = 0;
 };
 
+// A stat's name as memcached writes it ("<class>:<name>", ...) and its
+// value as text, appended to `o`: TextSink's and the binary protocol's.
+void append_name(std::string& o, std::string_view name, Label label);
+void append_value(std::string& o, const Value& value);
+
 // memcached's text: "STAT <name> <value>\r\n" per stat, appended to `out`;
 // the caller ends the reply ("END\r\n").
 class TextSink final : public Sink {
