@@ -3,7 +3,7 @@
 # Does nothing when everything is already installed.
 set -eu
 PKGS="build-essential cmake ninja-build pkg-config
-      libboost1.81-dev libabsl-dev catch2 nlohmann-json3-dev libbenchmark-dev
+      libboost1.81-dev libabsl-dev catch2 nlohmann-json3-dev libbenchmark-dev liburing-dev
       memcached python3 python3-pymemcache libmemcached-tools linux-perf
       libcache-memcached-fast-perl netcat-openbsd clang-format curl
       python3-prometheus-client chromium nutcracker
