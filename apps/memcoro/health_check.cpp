@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,13 +44,11 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
   }
 }
 
-std::string probe_host(const std::string& listen) {
-  if (listen.empty() || listen == "0.0.0.0" || listen == "*") return "127.0.0.1";
-  if (listen == "::" || listen == "[::]") return "::1";
-  if (listen.size() > 2 && listen.front() == '[' && listen.back() == ']') {
-    return listen.substr(1, listen.size() - 2);
-  }
-  return listen;
+// A wildcard address is probed on loopback.
+std::string probe_host(const std::string& host) {
+  if (host.empty() || host == "0.0.0.0" || host == "*") return "127.0.0.1";
+  if (host == "::") return "::1";
+  return host;
 }
 
 int unhealthy(const std::string& where, const char* what) {
@@ -61,20 +60,37 @@ int unhealthy(const std::string& where, const char* what) {
 
 int health_check(const config::Settings& settings, int timeout_ms) {
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  const std::string host = probe_host(settings.listen);
-  const std::string port = std::to_string(settings.port);
-  const std::string where = host + " port " + port;
-
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-    return unhealthy(where, "cannot resolve the address");
+  Fd sock;
+  std::string where;
+  int rc = -1;
+  if (!settings.unix_socket.empty()) {
+    where = "unix socket " + settings.unix_socket;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (settings.unix_socket.size() >= sizeof addr.sun_path)
+      return unhealthy(where, "path too long");
+    std::memcpy(addr.sun_path, settings.unix_socket.data(), settings.unix_socket.size());
+    sock.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sock.fd >= 0) rc = ::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  } else {
+    // The first address of the listen list.
+    std::vector<config::ListenAddress> addrs;
+    if (std::string e = config::listen_addresses(settings, addrs); !e.empty())
+      return unhealthy(settings.listen, e.c_str());
+    const std::string host = probe_host(addrs.front().host);
+    const std::string port = std::to_string(addrs.front().port);
+    where = host + " port " + port;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+      return unhealthy(where, "cannot resolve the address");
+    }
+    sock.fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sock.fd >= 0) rc = ::connect(sock.fd, found->ai_addr, found->ai_addrlen);
+    ::freeaddrinfo(found);
   }
-  Fd sock{::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  const int rc = sock.fd < 0 ? -1 : ::connect(sock.fd, found->ai_addr, found->ai_addrlen);
-  ::freeaddrinfo(found);
-  if (sock.fd < 0 || (rc != 0 && errno != EINPROGRESS))
+  if (sock.fd < 0 || (rc != 0 && errno != EINPROGRESS && errno != EAGAIN))
     return unhealthy(where, std::strerror(errno));
   if (!wait_for(sock.fd, POLLOUT, deadline)) return unhealthy(where, "no connection in time");
   int error = 0;

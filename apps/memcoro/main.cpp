@@ -86,8 +86,7 @@ int main(int argc, char** argv) {
       memcoro::server::Server server(live, store);
       const auto bound = server.bind();
       if (!bound.error.empty()) {
-        std::fprintf(stderr, "memcoro: cannot listen on %s:%u: %s\n", settings.listen.c_str(),
-                     static_cast<unsigned>(settings.port), bound.error.c_str());
+        std::fprintf(stderr, "memcoro: cannot listen on %s\n", bound.error.c_str());
         return 71;  // EX_OSERR
       }
       const unsigned short port = bound.port;
@@ -114,8 +113,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "SIGHUP: config reload: %d %s", r.status, r.body.c_str());
       });
       if (settings.verbosity > 0) {
-        std::fprintf(stderr, "memcoro %s listening on %s:%u with %u threads\n",
-                     std::string(memcoro::config::kVersion).c_str(), settings.listen.c_str(), port,
+        const std::string where = settings.unix_socket.empty()
+                                      ? settings.listen + " (port " + std::to_string(port) + ")"
+                                      : "unix socket " + settings.unix_socket;
+        std::fprintf(stderr, "memcoro %s listening on %s with %u threads\n",
+                     std::string(memcoro::config::kVersion).c_str(), where.c_str(),
                      settings.threads);
       }
       server.run();

@@ -62,16 +62,21 @@ class _CannotListen(RuntimeError):
 class Server:
     """A running server process: memcoro (default) or memcached."""
 
-    def __init__(self, args=(), kind="memcoro", port=None, admin=False, binary=None, env=None):
+    def __init__(self, args=(), kind="memcoro", port=None, admin=False, binary=None, env=None,
+                 listen="127.0.0.1", unix=None):
         """admin=True gives memcoro an admin port (self.admin) as well;
         binary: another memcoro (or memcached) executable than the default;
-        env: environment variables to add to the server's.
+        env: environment variables to add to the server's;
+        listen: the -l list (port is the one for entries without their own);
+        unix: a unix socket path (-s) to serve on instead of TCP.
 
         Tests run in parallel: a port picked here can be taken by another
         test before the server binds it. When the ports were picked here and
         the server exits because it cannot listen, it is started again on new
         ports."""
         self.kind = kind
+        self.listen = listen
+        self.unix = unix
         self.env = {**os.environ, **(env or {})}
         self.binary = binary or (MEMCORO if kind == "memcoro" else MEMCACHED)
         for attempt in range(_START_ATTEMPTS):
@@ -95,9 +100,11 @@ class Server:
             elif not any(str(a).startswith("--admin-port") for a in args):
                 # No admin port unless the test asks for one: tests run in parallel.
                 args += ["--admin-port", "0"]
-            cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", *args]
+            cmd = [self.binary, "-p", str(self.port), "-l", self.listen, *args]
         else:
-            cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *args]
+            cmd = [self.binary, "-p", str(self.port), "-l", self.listen, "-U", "0", *args]
+        if self.unix:
+            cmd += ["-s", self.unix]
         self.cmd = cmd
         # A file, not a pipe: a chatty server must never block on its stderr.
         self.log = tempfile.TemporaryFile()
@@ -120,7 +127,9 @@ class Server:
                 raise error(f"{self.cmd} exited {self.proc.returncode}: {text}")
             try:
                 # Both ports: the server binds the admin port after the main one.
-                for port in (self.port, self.admin):
+                if self.unix:
+                    self.connect(timeout=0.2).close()
+                for port in (None if self.unix else self.port, self.admin):
                     if port is not None:
                         socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 return
@@ -129,6 +138,15 @@ class Server:
         raise RuntimeError(f"{self.cmd} did not start listening")
 
     def connect(self, timeout=5.0):
+        if self.unix:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(timeout)
+            try:
+                s.connect(self.unix)
+            except OSError:
+                s.close()
+                raise
+            return s
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return s

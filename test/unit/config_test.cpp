@@ -11,6 +11,13 @@
 using namespace memcoro::config;
 
 namespace {
+std::string stats_value(const Settings& s, std::string_view name) {
+  for (const auto& [n, v] : stats_settings(s)) {
+    if (n == name) return v;
+  }
+  return "?";
+}
+
 LoadResult load_args(std::vector<std::string> args, Settings& s) {
   args.insert(args.begin(), "memcoro");
   std::vector<char*> argv;
@@ -140,6 +147,38 @@ TEST_CASE("admin_allowed_hosts: a flag's comma list or a JSON array, normalized"
   CHECK(plan.rejected[0].needs_restart);
 }
 
+TEST_CASE("listen: memcached's -l list, repeated flags add to it") {
+  Settings s;
+  REQUIRE(load_args({"-p", "7000", "-l", "10.0.0.1,[::1]:7001", "-l", "host.example:7002", "-l",
+                     "fe80::1"},
+                    s)
+              .action == LoadResult::Action::run);
+  CHECK(s.listen == "10.0.0.1,[::1]:7001,host.example:7002,fe80::1");
+  std::vector<ListenAddress> a;
+  REQUIRE(listen_addresses(s, a).empty());
+  REQUIRE(a.size() == 4);
+  CHECK((a[0].host == "10.0.0.1" && a[0].port == 7000));
+  CHECK((a[1].host == "::1" && a[1].port == 7001));
+  CHECK((a[2].host == "host.example" && a[2].port == 7002));
+  CHECK((a[3].host == "fe80::1" && a[3].port == 7000));  // no brackets: all of it is the address
+  // One -l replaces the default; a JSON value is the whole list.
+  Settings one;
+  REQUIRE(load_args({"-l", "0.0.0.0"}, one).action == LoadResult::Action::run);
+  CHECK(one.listen == "0.0.0.0");
+  for (const char* bad : {"1.2.3.4:70000", "1.2.3.4:", "[::1", "[]", ":80", "[::1]x"}) {
+    INFO(bad);
+    Settings b;
+    CHECK(load_args({"-l", bad}, b).action == LoadResult::Action::exit_error);
+  }
+  // With a unix socket the list is not used (as memcached's -s).
+  Settings u;
+  REQUIRE(load_args({"-s", "/tmp/x.sock", "-a", "0750"}, u).action == LoadResult::Action::run);
+  CHECK(u.unix_mask == 0750);
+  CHECK(stats_value(u, "umask") == "750");
+  CHECK(stats_value(u, "domain_socket") == "/tmp/x.sock");
+  CHECK(stats_value(Settings{}, "domain_socket") == "NULL");
+}
+
 TEST_CASE("memory_limit in megabytes past 2^30 is refused, not wrapped") {
   Settings s;
   CHECK_FALSE(apply_json(s, R"({"memory_limit": 17592186044417})").empty());  // 2^44 + 1
@@ -170,6 +209,8 @@ TEST_CASE("a flag's text and a JSON value give the same value and the same error
       {"growth_factor", {.flag = "-f", .text = "1.5", .json = "1.5"}},
       {"prefix_delimiter", {.flag = "-D", .text = "#", .json = R"("#")"}},
       {"listen", {.flag = "-l", .text = "0.0.0.0", .json = R"("0.0.0.0")"}},
+      {"unix_socket", {.flag = "-s", .text = "/run/m.sock", .json = R"("/run/m.sock")"}},
+      {"unix_mask", {.flag = "-a", .text = "0766", .json = R"("0766")"}},
       {"admin_allowed_hosts",
        {.flag = "--admin-allowed-hosts",
         .text = "a.example,::1",
@@ -183,6 +224,8 @@ TEST_CASE("a flag's text and a JSON value give the same value and the same error
       {"growth_factor", {.flag = "-f", .text = "9", .json = "9"}},
       {"prefix_delimiter", {.flag = "-D", .text = "ab", .json = R"("ab")"}},
       {"listen", {.flag = "-l", .text = "", .json = R"("")"}},
+      {"unix_mask", {.flag = "-a", .text = "800", .json = R"("800")"}},
+      {"unix_mask", {.flag = "-a", .text = "1000", .json = R"("1000")"}},
       {"admin_allowed_hosts",
        {.flag = "--admin-allowed-hosts", .text = "*.example", .json = R"(["*.example"])"}},
   };

@@ -30,6 +30,7 @@ enum class Kind : std::uint8_t {
   text,       // a string; not empty when lo is 1
   character,  // one character
   hosts,      // host names or addresses: comma-separated (flag), an array (JSON)
+  octal,      // an unsigned integer in octal digits (a file mode), from lo to hi
 };
 
 using Field =
@@ -50,6 +51,9 @@ struct Def {
   std::string_view help = {};
   std::string_view stats_name = {};  // "" : not in `stats settings`
   bool live = false;                 // may change while running
+  // A repeated flag adds to the comma-separated list instead of replacing
+  // it (memcached's -l).
+  bool repeats = false;
   // A toggle's words in `stats settings` (memcached's: yes/no, or on/off).
   std::array<std::string_view, 2> words = {"yes", "no"};
 };

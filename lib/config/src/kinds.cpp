@@ -44,6 +44,12 @@ void set_uint(const Def& d, Settings& s, std::uint64_t v) {
 }
 
 // The error for a value `def` does not take, whichever way it came.
+std::string octal(std::uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%llo", static_cast<unsigned long long>(v));
+  return b;
+}
+
 std::string expected(const Def& d) {
   const std::string name(d.name);
   const std::string lo = std::to_string(d.lo), hi = std::to_string(d.hi);
@@ -59,6 +65,7 @@ std::string expected(const Def& d) {
       return name + (d.lo > 0 ? ": expected a non-empty string" : ": expected a string");
     case Kind::character: return name + ": expected one character";
     case Kind::hosts: return name + ": expected an array of strings";
+    case Kind::octal: return name + ": expected octal digits, at most " + octal(d.hi);
   }
   return name + ": invalid value";
 }
@@ -148,6 +155,14 @@ std::string set_from_text(const Def& d, Settings& s, std::string_view t) {
       return {};
     case Kind::hosts:
       return parse_host_list(split_commas(t), member<std::vector<std::string>>(d, s));
+    case Kind::octal: {
+      std::uint64_t v = 0;
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v, 8);
+      if (t.empty() || ec != std::errc{} || p != t.data() + t.size() || v < d.lo || v > d.hi)
+        return expected(d);
+      set_uint(d, s, v);
+      return {};
+    }
   }
   return expected(d);
 }
@@ -178,6 +193,7 @@ std::string set_from_json(const Def& d, Settings& s, const json& j) {
       return set_from_text(d, s, j.get<bool>() ? "true" : "false");
     case Kind::text:
     case Kind::character:
+    case Kind::octal:  // "0700": a JSON number would read as decimal
       if (!j.is_string()) return expected(d);
       return set_from_text(d, s, j.get<std::string>());
     case Kind::hosts: {
@@ -209,6 +225,7 @@ std::string show(const Def& d, const Settings& s) {
     case Kind::text: return member<std::string>(d, s);
     case Kind::character: return std::string(1, member<char>(d, s));
     case Kind::hosts: return join(member<std::vector<std::string>>(d, s));
+    case Kind::octal: return octal(get_uint(d, s));  // memcached's `umask 700`
   }
   return {};
 }
@@ -222,6 +239,7 @@ json value(const Def& d, const Settings& s) {
     case Kind::toggle: return member<bool>(d, s);
     case Kind::text:
     case Kind::character: return show(d, s);
+    case Kind::octal: return "0" + show(d, s);
     case Kind::hosts: return member<std::vector<std::string>>(d, s);
   }
   return nullptr;
@@ -241,6 +259,7 @@ std::string default_text(const Def& d) {
     case Kind::text:
     case Kind::character:
     case Kind::hosts: return show(d, kDefaults);
+    case Kind::octal: return value(d, kDefaults).get<std::string>();
   }
   return {};
 }

@@ -2,6 +2,7 @@
 // variables (for containers), the JSON file, the flags.
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -165,10 +166,16 @@ LoadResult load(int argc, char** argv, Settings& out) {
   }
   // Pass 2: flags over the file.
   optind = 0;  // 0: glibc re-initializes getopt completely
+  std::vector<const Def*> given;
   while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
     const Def* d = def_for(code);
     if (d == nullptr) continue;
-    if (std::string e = set_from_flag(*d, s, optarg); !e.empty()) {
+    const bool again = std::find(given.begin(), given.end(), d) != given.end();
+    given.push_back(d);
+    std::string joined;
+    if (again && d->repeats && optarg != nullptr) joined = show(*d, s) + "," + optarg;
+    if (std::string e = set_from_flag(*d, s, joined.empty() ? optarg : joined.c_str());
+        !e.empty()) {
       return {LoadResult::Action::exit_error, "memcoro: invalid value: " + e + "\n"};
     }
   }

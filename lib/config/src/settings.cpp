@@ -60,8 +60,26 @@ std::vector<Def> declare() {
        .short_flag = 'l',
        .long_flag = "listen",
        .arg = "ADDR",
-       .help = "interface to listen on; 0.0.0.0 for all IPv4",
-       .stats_name = "inter"},
+       .help = "interfaces to listen on: ADDR or ADDR:PORT, [IPV6] or [IPV6]:PORT, "
+               "comma-separated or -l repeated; 0.0.0.0 for all IPv4, [::] for all IPv6",
+       .stats_name = "inter",
+       .repeats = true},
+      {.name = "unix_socket",
+       .kind = Kind::text,
+       .field = &Settings::unix_socket,
+       .short_flag = 's',
+       .long_flag = "unix-socket",
+       .arg = "PATH",
+       .help = "listen on this unix socket instead of TCP (a stale socket file is replaced, "
+               "the file is removed at exit)"},
+      {.name = "unix_mask",
+       .kind = Kind::octal,
+       .field = &Settings::unix_mask,
+       .hi = 0777,
+       .short_flag = 'a',
+       .long_flag = "unix-mask",
+       .arg = "MASK",
+       .help = "permissions of the unix socket file, in octal"},
       {.name = "verbosity",
        .kind = Kind::count,
        .field = &Settings::verbosity,
@@ -271,6 +289,12 @@ std::string validate(const Settings& s) {
   }
   if (s.hot_lru_pct + s.warm_lru_pct > 80) {
     return "hot_lru_pct + warm_lru_pct must not exceed 80 (memcached's rule)";
+  }
+  if (std::vector<ListenAddress> addrs; !s.unix_socket.empty()) {
+    // sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
+    if (s.unix_socket.size() > 107) return "unix_socket: the path is longer than 107 bytes";
+  } else if (std::string e = listen_addresses(s, addrs); !e.empty()) {
+    return e;
   }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +

@@ -1,5 +1,6 @@
 // memcached's `stats settings`, every field in its order, from the settings
 // in force.
+#include <cstdio>
 #include <iterator>
 
 #include "memcoro/config/settings.hpp"
@@ -26,8 +27,8 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       {"verbosity", ""},
       {"oldest", "0"},  // runtime: the flush_all marker
       {"evictions", ""},
-      {"domain_socket", "NULL"},   // off: no unix socket listener
-      {"umask", "700"},            // off: memcached's default, for a unix socket
+      {"domain_socket", ""},       // below: the unix socket's path, or NULL
+      {"umask", ""},               // below: its mode, in octal
       {"shutdown_command", "no"},  // off: no `shutdown` command (SIGTERM stops)
       {"growth_factor", ""},
       {"chunk_size", ""},
@@ -106,6 +107,12 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       if (name == f.name) value = v;
     }
     if (f.name == "num_threads_per_udp") value = std::to_string(s.threads);
+    if (f.name == "domain_socket") value = s.unix_socket.empty() ? "NULL" : s.unix_socket;
+    if (f.name == "umask") {
+      char b[16];
+      std::snprintf(b, sizeof b, "%o", static_cast<unsigned>(s.unix_mask));
+      value = b;
+    }
     if (f.name == "slab_chunk_max") value = std::to_string((s.max_item_size + 7) / 8 * 8);
     for (const auto& [name, v] : runtime) {
       if (name == f.name) value = v;

@@ -12,7 +12,17 @@ constexpr std::string_view kTooManyConnections = "ERROR Too many open connection
 
 }  // namespace
 
-awaitable<void> Server::Impl::accept_loop() {
+// "unix:pid=N,uid=N": who is on the other end of a unix socket (memcached
+// shows "?:<AF 0>", the unnamed peer address; its credentials say more).
+std::string describe_unix_peer(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "unix:";
+  return "unix:pid=" + std::to_string(cred.pid) + ",uid=" + std::to_string(cred.uid);
+}
+
+template <class Acceptor>
+awaitable<void> Server::Impl::accept_loop(Acceptor& acceptor, std::string local) {
   for (;;) {
     Worker& w = *workers[next_worker];
     next_worker = (next_worker + 1) % workers.size();
@@ -26,9 +36,9 @@ awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     if (stopping) co_return;  // accepted just before the stop: not served
+    boost::system::error_code ignored;
     if (curr_connections.load() >= live.conn_limit()) {
       // memcached's answer to one connection too many, then close.
-      boost::system::error_code ignored;
       sock.non_blocking(true, ignored);
       sock.write_some(asio::buffer(kTooManyConnections), ignored);
       sock.close(ignored);
@@ -41,52 +51,137 @@ awaitable<void> Server::Impl::accept_loop() {
     }
     total_connections.fetch_add(1);
     last_accept.store(std::time(nullptr), std::memory_order_relaxed);
+    std::string addr;
+    std::string here = local;
+    if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
+      sock.set_option(tcp::no_delay(true), ignored);
+      addr = describe(sock.remote_endpoint(ignored));
+      here = describe(sock.local_endpoint(ignored));  // the address a wildcard took
+    } else {
+      addr = describe_unix_peer(sock.native_handle());
+    }
     // The worker's own event loop serves it from here. No O_NONBLOCK: every
     // receive and send there says MSG_DONTWAIT.
-    boost::system::error_code ignored;
-    sock.set_option(tcp::no_delay(true), ignored);
-    std::string addr = describe(sock.remote_endpoint(ignored));
-    std::string local = describe(sock.local_endpoint(ignored));
     const int fd = sock.release(ignored);
     if (ignored) {
       curr_connections.fetch_sub(1);
       continue;
     }
-    w.loop.post([this, &w, fd, addr = std::move(addr), local = std::move(local)]() mutable {
-      open_session(w, fd, std::move(addr), std::move(local));
+    w.loop.post([this, &w, fd, addr = std::move(addr), here = std::move(here)]() mutable {
+      open_session(w, fd, std::move(addr), std::move(here));
     });
   }
 }
 
 Server::BindResult Server::Impl::bind() {
+  if (!at_start.unix_socket.empty()) return bind_unix();
+  std::vector<config::ListenAddress> addrs;
+  if (std::string e = config::listen_addresses(at_start, addrs); !e.empty()) return {0, e};
+  unsigned short first = 0;
+  for (const config::ListenAddress& a : addrs) {
+    const BindResult r = bind_tcp(a);
+    if (!r.error.empty()) return r;
+    if (first == 0) first = r.port;
+  }
+  return {first, {}};
+}
+
+// Every address `where` resolves to (a name may give IPv4 and IPv6 ones).
+Server::BindResult Server::Impl::bind_tcp(const config::ListenAddress& where) {
+  const bool bracket = where.host.find(':') != std::string::npos;
+  const std::string name =
+      (bracket ? "[" + where.host + "]" : where.host) + ":" + std::to_string(where.port);
   boost::system::error_code ec;
-  const asio::ip::address addr = asio::ip::make_address(at_start.listen, ec);
-  if (ec) return {0, "'" + at_start.listen + "' is not an IP address"};
-  const tcp::endpoint ep(addr, at_start.port);
+  tcp::resolver resolver(main_ctx);
+  const auto found = resolver.resolve(where.host, std::to_string(where.port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) return {0, name + ": " + ec.message()};
+  unsigned short port = 0;
+  for (const auto& entry : found) {
+    const tcp::endpoint ep = entry.endpoint();
+    auto acceptor = std::make_unique<tcp::acceptor>(main_ctx);
+    const char* step = "open";
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) {
+      step = "set SO_REUSEADDR";
+      acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    }
+    if (!ec && ep.address().is_v6()) {
+      // As memcached: [::] is IPv6 only, so that 0.0.0.0 can be listed too.
+      step = "set IPV6_V6ONLY";
+      acceptor->set_option(asio::ip::v6_only(true), ec);
+    }
+    if (!ec) {
+      step = "bind";
+      acceptor->bind(ep, ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor->listen(static_cast<int>(at_start.backlog), ec);
+    }
+    if (ec) return {0, name + ": " + step + ": " + ec.message()};
+    const tcp::endpoint bound = acceptor->local_endpoint();
+    if (port == 0) port = bound.port();
+    listeners.push_back({acceptor->native_handle(), describe(bound)});
+    tcp_acceptors.push_back(std::move(acceptor));
+  }
+  return {port, {}};
+}
+
+Server::BindResult Server::Impl::bind_unix() {
+  const std::string& path = at_start.unix_socket;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return {0, path + ": exists and is not a socket"};
+    // A socket file: stale (left by a server that did not exit cleanly) if
+    // nobody accepts on it, so replaced; a live server's is left alone.
+    unix_stream::socket probe(main_ctx);
+    boost::system::error_code ec;
+    probe.open(unix_stream(), ec);
+    if (!ec) probe.non_blocking(true, ec);
+    if (!ec) probe.connect(unix_stream::endpoint(path), ec);
+    if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) {
+      return {0, path + ": a server is listening on it"};
+    }
+    if (ec != asio::error::connection_refused) return {0, path + ": " + ec.message()};
+    ::unlink(path.c_str());
+  }
+  boost::system::error_code ec;
   const char* step = "open";
-  acceptor.open(ep.protocol(), ec);
+  unix_acceptor.open(unix_stream(), ec);
   if (!ec) {
-    step = "set SO_REUSEADDR";
-    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  }
-  if (!ec) {
+    // The file gets unix_mask's mode from its creation on (memcached's way:
+    // a chmod after bind would leave a moment with the default mode). No
+    // other thread runs yet to see the process umask change.
     step = "bind";
-    acceptor.bind(ep, ec);
+    const mode_t old = ::umask(~static_cast<mode_t>(at_start.unix_mask) & 0777);
+    unix_acceptor.bind(unix_stream::endpoint(path), ec);
+    ::umask(old);
   }
   if (!ec) {
+    unix_path = path;
+    if (::stat(path.c_str(), &st) == 0) unix_inode = st.st_ino;
     step = "listen";
-    acceptor.listen(static_cast<int>(at_start.backlog), ec);
+    unix_acceptor.listen(static_cast<int>(at_start.backlog), ec);
   }
-  if (ec) return {0, std::string(step) + ": " + ec.message()};
-  listen_fd = acceptor.native_handle();
-  listen_text = describe(acceptor.local_endpoint());
-  return {acceptor.local_endpoint().port(), {}};
+  if (ec) return {0, path + ": " + step + ": " + ec.message()};
+  listeners.push_back({unix_acceptor.native_handle(), "unix:" + path});
+  return {0, {}};
+}
+
+// The socket file bind_unix() made, unless someone replaced it since.
+void Server::Impl::remove_unix_socket() {
+  struct stat st {};
+  if (!unix_path.empty() && ::stat(unix_path.c_str(), &st) == 0 && st.st_ino == unix_inode) {
+    ::unlink(unix_path.c_str());
+  }
 }
 
 void Server::Impl::begin_stop() {
   if (stopping.exchange(true)) return;
   boost::system::error_code ignored;
-  acceptor.close(ignored);
+  for (auto& a : tcp_acceptors) a->close(ignored);
+  unix_acceptor.close(ignored);
   signals.cancel(ignored);
   // Drain (connection.cpp); run() bounds it by drain_timeout.
   for (auto& w : workers) w->loop.post([this, wp = w.get()] { drain(*wp); });
@@ -157,7 +252,12 @@ void Server::Impl::wait_for_signal() {
 void Server::Impl::run() {
   std::jthread maintainer([this](std::stop_token st) { maintenance(st); });
   wait_for_signal();
-  asio::co_spawn(main_ctx, accept_loop(), asio::detached);
+  for (std::size_t i = 0; i < tcp_acceptors.size(); ++i) {
+    asio::co_spawn(main_ctx, accept_loop(*tcp_acceptors[i], std::string()), asio::detached);
+  }
+  if (unix_acceptor.is_open()) {
+    asio::co_spawn(main_ctx, accept_loop(unix_acceptor, "unix:" + unix_path), asio::detached);
+  }
   for (auto& w : workers) {
     w->thread = std::thread([this, wp = w.get()] {
       // Returns once stopping and the worker has no connection left.
@@ -193,7 +293,7 @@ void Server::on_sighup(std::function<void()> fn) {
 }
 
 bool Server::accepting() const {
-  return impl_->listen_fd >= 0 && !impl_->stopping;
+  return !impl_->listeners.empty() && !impl_->stopping;
 }
 
 Server::Server(config::Live& live, store::Store& store)

@@ -4,6 +4,7 @@
 // its worker's EventLoop) and server_stats.cpp (what `stats` and the admin
 // port read). Not a public header: only lib/server includes it.
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -65,7 +66,12 @@ struct Server::Impl final : exec::ServerControl {
   const config::Settings at_start;  // for what only a restart changes (port, threads...)
   store::Store& store;
   asio::io_context main_ctx{1};
-  tcp::acceptor acceptor{main_ctx};
+  // The listening sockets: one per address of `listen`, or the unix socket.
+  using unix_stream = asio::local::stream_protocol;
+  std::vector<std::unique_ptr<tcp::acceptor>> tcp_acceptors;
+  unix_stream::acceptor unix_acceptor{main_ctx};
+  std::string unix_path;  // the socket file bind() made, removed at exit
+  ino_t unix_inode = 0;
   asio::signal_set signals{main_ctx, SIGINT, SIGTERM, SIGHUP};
   std::function<void()> hup;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -80,11 +86,14 @@ struct Server::Impl final : exec::ServerControl {
   std::int64_t started = 0;
   stats::PrefixStats prefix_stats;
   std::atomic<std::int64_t> last_accept{0};
-  // The listening socket as `stats conns` shows it: set by bind(), before
-  // any thread but the main one runs; the acceptor itself is the main
-  // thread's alone.
-  int listen_fd = -1;
-  std::string listen_text;
+  // The listening sockets as `stats conns` shows them: set by bind(),
+  // before any thread but the main one runs; the acceptors themselves are
+  // the main thread's alone.
+  struct Listener {
+    int fd;
+    std::string text;  // "tcp:ADDR:PORT", "tcp6:[ADDR]:PORT", "unix:PATH"
+  };
+  std::vector<Listener> listeners;
 
   // Every client connection, for `stats conns` (taken when a connection
   // opens or closes and by `stats conns`, never per request).
@@ -110,6 +119,7 @@ struct Server::Impl final : exec::ServerControl {
     for (std::uint32_t i = 0; i < at_start.threads; ++i)
       workers.push_back(std::make_unique<Worker>());
   }
+  ~Impl() override { remove_unix_socket(); }  // also when run() never ran
 
   // --- ServerControl -------------------------------------------------------
   std::string_view version() const override { return config::kVersion; }
@@ -147,8 +157,14 @@ struct Server::Impl final : exec::ServerControl {
   void close_all(Worker& w);
 
   // server.cpp
-  awaitable<void> accept_loop();
+  // Accepts on one listening socket (tcp or unix) and hands each
+  // connection to the next worker.
+  template <class Acceptor>
+  awaitable<void> accept_loop(Acceptor& acceptor, std::string local);
   BindResult bind();
+  BindResult bind_tcp(const config::ListenAddress& where);
+  BindResult bind_unix();
+  void remove_unix_socket();
   void begin_stop();
   // Page moves, shrinking, automove and the expiry crawler, ten times a second.
   void maintenance(std::stop_token stop);

@@ -64,17 +64,20 @@ void Server::Impl::report_conns(stats::Sink& sink) {
   auto secs = [&](std::int64_t t) { return std::int64_t{now > t ? now - t : 0}; };
   struct Row {
     int fd;
-    const ConnInfo* info;  // null: the listening socket
+    const ConnInfo* info;       // null: a listening socket
+    const std::string* listen;  // that listening socket's address
   };
   std::lock_guard lock(conns_mu);
   std::vector<Row> rows;
-  if (listen_fd >= 0 && !stopping.load()) rows.push_back({listen_fd, nullptr});
-  for (const ConnInfo* c : conns) rows.push_back({c->fd, c});
+  if (!stopping.load()) {
+    for (const Listener& l : listeners) rows.push_back({l.fd, nullptr, &l.text});
+  }
+  for (const ConnInfo* c : conns) rows.push_back({c->fd, c, nullptr});
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.fd < b.fd; });
   for (const Row& r : rows) {
     const stats::Label conn{stats::Group::connection, static_cast<std::uint64_t>(r.fd)};
     if (r.info == nullptr) {
-      sink.add("addr", listen_text, conn);
+      sink.add("addr", *r.listen, conn);
       sink.add("state", "conn_listening", conn);
       sink.add("secs_since_last_cmd", secs(last_accept.load(std::memory_order_relaxed)), conn);
       continue;

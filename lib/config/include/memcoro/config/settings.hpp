@@ -16,7 +16,12 @@ inline constexpr std::string_view kVersion = "1.6.18-memcoro-0.1.0";
 
 struct Settings {
   std::uint16_t port = 11211;
+  // Where to listen, as memcached's -l: "ADDR", "ADDR:PORT", "[IPV6]" or
+  // "[IPV6]:PORT", comma-separated; an entry without a port uses `port`.
   std::string listen = "127.0.0.1";
+  // memcached's -s: a unix socket instead of TCP, created with unix_mask.
+  std::string unix_socket;
+  std::uint32_t unix_mask = 0700;
   std::uint32_t conn_limit = 1024;
   std::uint32_t threads = 4;
   std::uint64_t memory_limit = 64ull << 20;  // bytes
@@ -67,6 +72,14 @@ std::string apply_json(Settings& s, std::string_view json_text);
 std::string validate(const Settings& s);
 
 std::string help_text();
+
+// One entry of the `listen` list, with its port.
+struct ListenAddress {
+  std::string host;  // an address or a name; IPv6 without brackets
+  std::uint16_t port = 0;
+};
+// `listen` parsed (listen_list.cpp); "" or the error, naming the entry.
+std::string listen_addresses(const Settings& s, std::vector<ListenAddress>& out);
 
 // memcached 1.6.18's `stats settings`, every field in its order: the
 // settings under their memcached names, `runtime` values (name, value) for
