@@ -33,11 +33,13 @@ bool runs_unauthenticated(std::uint8_t opcode) {
 }
 
 void run_sasl(const protocol::Command& cmd, Context& ctx, Session& session, Output& out) {
+  using Sasl = Session::Sasl;
   if (ctx.auth == nullptr || !ctx.auth->sasl()) {
     binary::write_error(cmd, bin::unknown, out);  // (its value was skipped)
     return;
   }
   if (cmd.type == CommandType::sasl_list_mechs) {
+    session.authenticated = false;  // memcached starts its SASL connection over here
     binary::write_packet(cmd, bin::ok, {}, kMechanisms, out);
     return;
   }
@@ -49,15 +51,29 @@ void run_sasl(const protocol::Command& cmd, Context& ctx, Session& session, Outp
     binary::write_error(cmd, bin::no_memory, out);
     return;
   }
-  // Every attempt starts over: one that fails leaves the connection
-  // unauthenticated, even after an earlier success.
+  // Every attempt starts unauthenticated: one that fails leaves the
+  // connection so, even after an earlier success.
   session.authenticated = false;
+  const bool auth = cmd.type == CommandType::sasl_auth;
+  bool ok = false;
+  if (session.sasl == Sasl::done) {
+    session.sasl = Sasl::fresh;  // an exchange that already ended
+  } else if (auth && is_plain(cmd.key) && cmd.data.empty()) {
+    // PLAIN without its message: the client sends it in a STEP.
+    session.sasl = Sasl::continuing;
+    binary::write_header(cmd, bin::auth_continue, 0, 0, 0, 0, out);
+    return;
+  } else if (auth ? is_plain(cmd.key) : session.sasl == Sasl::continuing) {
+    std::string_view user;
+    std::string_view password;
+    ok = parse_plain(cmd.data, user, password) && ctx.auth->check(Auth::Gate::sasl, user, password);
+    if (auth && !ok) session.sasl = Sasl::fresh;
+  } else if (auth) {
+    session.sasl = Sasl::fresh;  // a mechanism memcoro does not offer
+  }
   ctx.counters.auth_cmds.add();
-  std::string_view user;
-  std::string_view password;
-  // PLAIN takes one step: a STEP has nothing to continue.
-  if (cmd.type == CommandType::sasl_auth && is_plain(cmd.key) &&
-      parse_plain(cmd.data, user, password) && ctx.auth->check(Auth::Gate::sasl, user, password)) {
+  if (ok) {
+    session.sasl = Sasl::done;
     session.authenticated = true;
     binary::write_packet(cmd, bin::ok, {}, "Authenticated", out);
     return;

@@ -57,10 +57,13 @@ struct Context {
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
 // What one connection has established about its client: under -S or -Y it
-// starts unauthenticated; a SASL AUTH or the ASCII login sets it, and a
-// failed SASL AUTH or STEP clears it again (as memcached's does).
+// starts unauthenticated; a SASL exchange or the ASCII login sets it.
 struct Session {
   bool authenticated = true;
+  // Where its SASL exchange is, as memcached's Cyrus connection keeps it:
+  // an AUTH with no PLAIN message waits for it in a STEP; one that
+  // succeeded is done, and the next AUTH or STEP fails (then starts over).
+  enum class Sasl : unsigned char { fresh, continuing, done } sasl = Sasl::fresh;
 };
 
 // The requests that authenticate (auth_commands.cpp): the binary SASL
