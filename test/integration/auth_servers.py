@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import unittest
 
 import harness
 
@@ -59,3 +60,15 @@ def sasl_server(kind, creds, args=(), **kw):
 
 def ascii_server(kind, creds, args=(), **kw):
     return harness.Server(["-Y", creds.file, *args], kind=kind, **kw)
+
+
+class WithCredentials(unittest.TestCase):
+    """A test class whose tests share one Credentials (self.creds)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.creds = Credentials()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.creds.remove()

@@ -56,15 +56,7 @@ def sasl_login(server, user=b"alice", password=b"secret"):
     return reply[24:]
 
 
-class Auth(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.creds = auth_servers.Credentials()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.creds.remove()
-
+class Auth(auth_servers.WithCredentials):
     def need_sasldb(self):
         if self.creds.sasl_conf is None:
             self.skipTest("no saslpasswd2 (Debian's sasl2-bin) to make memcached's sasldb")

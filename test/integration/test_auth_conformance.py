@@ -38,15 +38,7 @@ PROFILES = {
 }
 
 
-class AuthConformance(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.creds = auth_servers.Credentials()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.creds.remove()
-
+class AuthConformance(auth_servers.WithCredentials):
     def run_file(self, file):
         start, prepare, settle = PROFILES[file]
         cases = tc.load_cases((file,))

@@ -54,12 +54,7 @@ bool login_length(std::string_view t, std::uint32_t& out) {
 }
 
 ParseResult error(std::string_view text, std::size_t consumed, std::size_t swallow = 0) {
-  ParseResult r;
-  r.status = ParseStatus::error;
-  r.error = text;
-  r.consumed = consumed;
-  r.swallow = swallow;
-  return r;
+  return {.status = ParseStatus::error, .consumed = consumed, .swallow = swallow, .error = text};
 }
 
 }  // namespace
