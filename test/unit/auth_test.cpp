@@ -75,7 +75,8 @@ TEST_CASE("the credential file: user:password lines, malformed without a colon")
 TEST_CASE("PLAIN messages: [authzid] NUL user NUL password") {
   std::string_view user;
   std::string_view password;
-  CHECK(exec::parse_plain("\0alice\0secret"s, user, password));
+  const std::string message = "\0alice\0secret"s;  // (the views point into it)
+  CHECK(exec::parse_plain(message, user, password));
   CHECK((user == "alice" && password == "secret"));
   CHECK(exec::parse_plain("alice\0alice\0secret"s, user, password));
   CHECK_FALSE(exec::parse_plain("bob\0alice\0secret"s, user, password));
