@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake ninja-build pkg-config
       libboost1.81-dev libabsl-dev catch2 nlohmann-json3-dev libbenchmark-dev liburing-dev
       memcached python3 python3-pymemcache libmemcached-tools linux-perf
-      libcache-memcached-fast-perl netcat-openbsd clang-format curl
+      libcache-memcached-fast-perl netcat-openbsd clang-format curl sasl2-bin python3-pylibmc
       python3-prometheus-client chromium nutcracker
       podman buildah runc podman-compose debootstrap
       golang-github-containernetworking-plugin-dnsname"

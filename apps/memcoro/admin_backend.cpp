@@ -65,9 +65,34 @@ admin::Reply AdminBackend::put_config(std::string_view body) {
 }
 
 admin::Reply AdminBackend::reload_config() {
-  if (live_.snapshot().config_file.empty()) {
+  const bool with_config = !live_.snapshot().config_file.empty();
+  if (!with_config && !auth_.any()) {
     return {400, "{\"applied\": false, \"error\": \"started without --config\"}\n"};
   }
+  // The credential files first, into tables not yet in force.
+  AuthFiles::Tables tables;
+  if (std::string error; !auth_.read(tables, error)) {
+    nlohmann::json body = {{"applied", false}, {"error", error}};
+    std::fprintf(stderr, "config (reload): refused, nothing changed: %s\n", error.c_str());
+    return {400, body.dump(2) + "\n"};
+  }
+  nlohmann::json reloaded = nlohmann::json::array();
+  if (tables.sasl != nullptr) reloaded.push_back("sasl_pwdb");
+  if (tables.ascii != nullptr) reloaded.push_back("auth_file");
+  admin::Reply reply{200, "{\"applied\": true, \"changed\": []}"};
+  if (with_config) {
+    reply = reload_settings();
+    if (reply.status != 200) return reply;
+  }
+  auth_.commit(std::move(tables));
+  if (reloaded.empty()) return reply;
+  std::fprintf(stderr, "config (reload): %s re-read\n", reloaded.dump().c_str());
+  nlohmann::json body = nlohmann::json::parse(reply.body);
+  body["reloaded"] = reloaded;
+  return {200, body.dump(2) + "\n"};
+}
+
+admin::Reply AdminBackend::reload_settings() {
   // Defaults < file < flags, as at startup.
   std::vector<char*> argv;
   for (std::string& a : argv_) argv.push_back(a.data());

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "admin_backend.hpp"
+#include "auth_files.hpp"
 #include "health_check.hpp"
 #include "memcoro/admin/admin.hpp"
 #include "memcoro/config/live.hpp"
@@ -68,6 +69,13 @@ int main(int argc, char** argv) {
                  settings.admin_listen.c_str());
   }
 
+  // -S and -Y: their files must parse before anything listens.
+  memcoro::AuthFiles auth;
+  if (std::string error; !auth.load(settings, error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;  // EXIT_FAILURE, as memcached
+  }
+
   memcoro::store::SystemClock clock;
   try {
     memcoro::store::Store store(memcoro::store_config(settings), clock);
@@ -83,7 +91,7 @@ int main(int argc, char** argv) {
       // The settings in force from here on: every change goes through it.
       memcoro::config::Live live(settings);
       memcoro::apply_to_store(live, store);
-      memcoro::server::Server server(live, store);
+      memcoro::server::Server server(live, store, auth.auth());
       const auto bound = server.bind();
       if (!bound.error.empty()) {
         std::fprintf(stderr, "memcoro: cannot listen on %s\n", bound.error.c_str());
@@ -92,7 +100,7 @@ int main(int argc, char** argv) {
       const unsigned short port = bound.port;
 
       std::vector<std::string> args(argv, argv + argc);
-      memcoro::AdminBackend backend(live, args, server, store);
+      memcoro::AdminBackend backend(live, args, server, store, auth);
       memcoro::admin::Options admin_options;
       admin_options.listen = settings.admin_listen;
       admin_options.port = settings.admin_port;

@@ -29,6 +29,9 @@ import harness  # noqa: E402
 
 CASE_DIR = os.path.join(os.path.dirname(__file__), "..", "conformance")
 CASE_FILES = ("text_protocol.cases", "meta_protocol.cases", "binary_protocol.cases")
+# Cases for servers that ask clients to authenticate (auth_servers.py): the
+# same users in memcached's sasldb / auth file and memcoro's user files.
+AUTH_CASE_FILES = ("sasl.cases", "ascii_auth.cases")
 MARKER = b"mn\r\n"
 MARKER_REPLY = b"MN\r\n"
 # --refresh: write memcached's replies into the case files instead of checking them.
@@ -65,10 +68,15 @@ BINARY_ENV = {
         "VERBOSITY TOUCH GAT GATQ".split())},
     "SASL_LIST_MECHS": 0x20, "SASL_AUTH": 0x21, "SASL_STEP": 0x22, "GATK": 0x23, "GATKQ": 0x24,
 }
+# For the auth cases: a SASL PLAIN message, and an ASCII login's two lines.
+AUTH_ENV = {
+    "plain": lambda user, password, authzid=b"": authzid + b"\0" + user + b"\0" + password,
+    "login": lambda tokens: b"set k 0 0 %d\r\n%s\r\n" % (len(tokens), tokens),
+}
 
 
 def load_cases(files=CASE_FILES):
-    env = {"K250": b"k" * 250, "K251": b"k" * 251, **BINARY_ENV}
+    env = {"K250": b"k" * 250, "K251": b"k" * 251, **BINARY_ENV, **AUTH_ENV}
     cases = []
     for name in files:
         cases += load_file(os.path.join(CASE_DIR, name), env)
@@ -166,23 +174,28 @@ def normalize(reply):
     return reply
 
 
-def run_case(server, request, fragment=None):
-    """Flushes, then sends the request (each part of a list on its own
-    connection); returns the normalized replies and whether the (last)
-    connection was closed."""
+def flush(server):
     with server.connect() as s:
         assert harness.command(s, b"flush_all\r\n") == b"OK\r\n"
+
+
+def run_case(server, request, fragment=None, prepare=flush, settle=0):
+    """Flushes (`prepare`), then sends the request (each part of a list on
+    its own connection); returns the normalized replies and whether the
+    (last) connection was closed. settle: seconds to wait before the end
+    marker, so that the server reads the request alone first."""
+    prepare(server)
     parts = request if isinstance(request, list) else [request]
     replies = []
     for part in parts:
-        reply, closed = run_part(server, part, fragment)
+        reply, closed = run_part(server, part, fragment, settle)
         replies.append(normalize(reply))
     if isinstance(request, list):
         return replies, closed
     return replies[0], closed
 
 
-def run_part(server, request, fragment):
+def run_part(server, request, fragment, settle=0):
     binary = request[:1] == b"\x80"
     marker, marker_reply = (BIN_MARKER, BIN_MARKER_REPLY) if binary else (MARKER, MARKER_REPLY)
     with server.connect() as s:
@@ -196,6 +209,7 @@ def run_part(server, request, fragment):
             if not binary and not request.endswith(b"\n"):
                 # An unterminated line: let the server see it alone first.
                 time.sleep(0.3)
+            time.sleep(settle)
             s.sendall(marker)
         except OSError:
             pass  # closed by the server; what it sent is still read below
@@ -208,6 +222,30 @@ def run_part(server, request, fragment):
             if closed or not chunk or reply.count(marker_reply) >= want:
                 break
     return reply, closed
+
+
+def check_cases(test, cases, memcached, memcoro, **run):
+    """Each case against both servers (`run`: run_case's options): memcoro
+    answers as memcached, or differs where the case says so, and memcached
+    answers what the file records. Returns memcached's replies by name."""
+    live = {}  # memcached's replies, as they are today
+    for name, request, diff, recorded, closed in cases:
+        with test.subTest(case=name):
+            expected = run_case(memcached, request, **run)
+            live[name] = expected
+            if not REFRESH:
+                test.assertEqual((recorded, closed), expected,
+                                 f"{name}: memcached's reply in the case file is not what "
+                                 "memcached answers; run test_conformance.py --refresh")
+            actual = run_case(memcoro, request, **run)
+            if diff is None:
+                test.assertEqual(actual, expected, f"{name}: memcoro differs from memcached")
+            else:
+                test.assertNotEqual(actual, expected,
+                                    f"{name}: marked as a difference but the replies match")
+                print(f"expected difference {name}: {diff}\n  memcached: {expected[0][:200]!r}"
+                      f"\n  memcoro:   {actual[0][:200]!r}")
+    return live
 
 
 class Conformance(unittest.TestCase):
@@ -224,24 +262,7 @@ class Conformance(unittest.TestCase):
     def test_cases(self):
         cases = load_cases()
         self.assertGreater(len(cases), 100)
-        live = {}  # memcached's replies, as they are today
-        for name, request, diff, recorded, closed in cases:
-            with self.subTest(case=name):
-                expected = run_case(self.memcached, request)
-                live[name] = expected
-                if not REFRESH:
-                    self.assertEqual((recorded, closed), expected,
-                                     f"{name}: memcached's reply in the case file is not what "
-                                     "memcached answers; run test_conformance.py --refresh")
-                actual = run_case(self.memcoro, request)
-                if diff is None:
-                    self.assertEqual(actual, expected, f"{name}: memcoro differs from memcached")
-                else:
-                    self.assertNotEqual(actual, expected,
-                                        f"{name}: marked as a difference but the replies match")
-                    print(f"expected difference {name}: {diff}\n  memcached: {expected[0][:200]!r}"
-                          f"\n  memcoro:   {actual[0][:200]!r}")
-
+        live = check_cases(self, cases, self.memcached, self.memcoro)
         if REFRESH:
             for file in CASE_FILES:
                 write_replies(os.path.join(CASE_DIR, file), live)

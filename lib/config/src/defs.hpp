@@ -26,7 +26,7 @@ enum class Kind : std::uint8_t {
   size,       // bytes, or with a k/m/g suffix, from lo to hi bytes
   megabytes,  // as size, but a plain number is megabytes (memcached's -m)
   number,     // a decimal number above lo, at most hi
-  toggle,     // true or false; its flag (no argument) turns it off
+  toggle,     // true or false; its flag (no argument) turns it off, or on with flag_on
   text,       // a string; not empty when lo is 1
   character,  // one character
   hosts,      // host names or addresses: comma-separated (flag), an array (JSON)
@@ -56,6 +56,7 @@ struct Def {
   bool repeats = false;
   // A toggle's words in `stats settings` (memcached's: yes/no, or on/off).
   std::array<std::string_view, 2> words = {"yes", "no"};
+  bool flag_on = false;  // a toggle whose flag turns it on (-S)
 };
 
 // Every setting, in the order --help and GET /config list them.

@@ -172,7 +172,7 @@ std::string set_from_flag(const Def& d, Settings& s, const char* arg) {
   if (d.kind == Kind::count) {
     return set_from_text(d, s, std::to_string(std::min(get_uint(d, s) + 1, d.hi)));  // -vv
   }
-  return set_from_text(d, s, "false");  // a toggle's flag turns it off (-M)
+  return set_from_text(d, s, d.flag_on ? "true" : "false");  // a toggle's flag: -S on, -M off
 }
 
 std::string set_from_json(const Def& d, Settings& s, const json& j) {

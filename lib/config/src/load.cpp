@@ -28,6 +28,7 @@ constexpr EnvSetting kEnvironment[] = {
     {"MEMCORO_ADMIN_LISTEN", "admin_listen"},
     {"MEMCORO_ADMIN_TOKEN_FILE", "admin_token_file"},
     {"MEMCORO_ADMIN_ALLOWED_HOSTS", "admin_allowed_hosts"},
+    {"MEMCACHED_SASL_PWDB", "sasl_pwdb"},  // memcached's own (its pwdb build)
 };
 // Names a config file that is read when it exists (the container image
 // points it at /etc/memcoro/memcoro.json, which a user may or may not mount).

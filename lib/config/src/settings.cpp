@@ -243,6 +243,39 @@ std::vector<Def> declare() {
        .long_flag = "admin-token-file",
        .arg = "FILE",
        .help = "file holding the bearer token that changes need on the admin port"},
+      {.name = "protocol",
+       .kind = Kind::text,
+       .field = &Settings::protocol,
+       .short_flag = 'B',
+       .long_flag = "protocol",
+       .arg = "auto|ascii|binary",
+       .help = "the protocol clients speak: auto (by each connection's first byte), ascii "
+               "(text and meta) or binary; -S makes it binary and -Y ascii"},
+      {.name = "sasl",
+       .kind = Kind::toggle,
+       .field = &Settings::sasl,
+       .short_flag = 'S',
+       .long_flag = "enable-sasl",
+       .help = "require SASL PLAIN authentication (binary protocol only), checked against "
+               "--sasl-pwdb",
+       .stats_name = "auth_enabled_sasl",
+       .flag_on = true},
+      {.name = "sasl_pwdb",
+       .kind = Kind::text,
+       .field = &Settings::sasl_pwdb,
+       .long_flag = "sasl-pwdb",
+       .arg = "FILE",
+       .help = "SASL's user:password file (also MEMCACHED_SASL_PWDB); re-read on SIGHUP and "
+               "reload"},
+      {.name = "auth_file",
+       .kind = Kind::text,
+       .field = &Settings::auth_file,
+       .short_flag = 'Y',
+       .long_flag = "auth-file",
+       .arg = "FILE",
+       .help = "require the ASCII login (text protocol only) with a user:password line of this "
+               "file; re-read on SIGHUP and reload",
+       .stats_name = "auth_enabled_ascii"},
       // Not live, like admin_listen and admin_token_file: who may talk to the
       // admin port is fixed at start, so no request through it can widen it.
       {.name = "admin_allowed_hosts",
@@ -296,11 +329,33 @@ std::string validate(const Settings& s) {
   } else if (std::string e = listen_addresses(s, addrs); !e.empty()) {
     return e;
   }
+  // memcached's refusals, in its words.
+  if (s.protocol != "auto" && s.protocol != "ascii" && s.protocol != "binary") {
+    return "Invalid value for binding protocol: " + s.protocol +
+           " -- should be one of auto, binary, or ascii";
+  }
+  if (s.sasl && s.protocol == "ascii") {
+    return "ERROR: You cannot allow the ASCII protocol while using SASL.";
+  }
+  if (!s.auth_file.empty() && s.protocol == "binary") {
+    return "ERROR: You cannot allow the BINARY protocol while using ascii authentication "
+           "tokens.";
+  }
+  if (s.sasl && s.sasl_pwdb.empty()) {
+    return "-S needs a password file of user:password lines: --sasl-pwdb FILE or "
+           "MEMCACHED_SASL_PWDB=FILE";
+  }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +
            ") must not exceed memory_limit (" + std::to_string(s.memory_limit) + ")";
   }
   return {};
+}
+
+std::string_view binding_protocol(const Settings& s) {
+  if (s.protocol == "ascii" || (s.protocol == "auto" && !s.auth_file.empty())) return "ascii";
+  if (s.protocol == "binary" || (s.protocol == "auto" && s.sasl)) return "binary";
+  return "auto-negotiate";
 }
 
 UpdatePlan plan_replace(const Settings& current, const Settings& candidate) {

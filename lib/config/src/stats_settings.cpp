@@ -39,9 +39,9 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       {"reqs_per_event", "20"},  // off: a connection runs its whole batch (no yield)
       {"cas_enabled", "yes"},    // CAS is always on (no -C)
       {"tcp_backlog", ""},
-      {"binding_protocol", "ascii"},  // text and meta only: binary is not served
-      {"auth_enabled_sasl", "no"},    // off: no SASL
-      {"auth_enabled_ascii", "no"},   // off: no ASCII auth file
+      {"binding_protocol", ""},    // below: what -B, -S and -Y make it
+      {"auth_enabled_sasl", ""},   // -S
+      {"auth_enabled_ascii", ""},  // -Y: the file, or "no"
       {"item_size_max", ""},
       {"maxconns_fast", "yes"},  // a connection over -c is told and closed at once
       {"hashpower_init", "0"},   // off: the index sizes itself (no -o hashpower)
@@ -113,6 +113,8 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       std::snprintf(b, sizeof b, "%o", static_cast<unsigned>(s.unix_mask));
       value = b;
     }
+    if (f.name == "binding_protocol") value = binding_protocol(s);
+    if (f.name == "auth_enabled_ascii" && s.auth_file.empty()) value = "no";
     if (f.name == "slab_chunk_max") value = std::to_string((s.max_item_size + 7) / 8 * 8);
     for (const auto& [name, v] : runtime) {
       if (name == f.name) value = v;

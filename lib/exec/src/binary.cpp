@@ -177,13 +177,16 @@ void answer_binary_store(const Command& cmd, const Written& w, Context& ctx, Out
 }
 
 After run_binary(const Command& cmd, Context& ctx, Session& session, Output& out) {
+  // memcached's order: lengths that cannot be (Unknown command, close),
+  // then authentication, then the key's length and the opcode's shape.
+  const bool impossible_lengths = cmd.bin.error == bin::unknown && cmd.bin.close_after;
+  if (!impossible_lengths && !session.authenticated && !runs_unauthenticated(cmd.bin.opcode)) {
+    binary::write_error(cmd, bin::auth_error, out);
+    return After::close;
+  }
   if (cmd.bin.error != 0) {
     binary::write_error(cmd, cmd.bin.error, out);
     return cmd.bin.close_after ? After::close : After::keep_open;
-  }
-  if (!session.authenticated && cmd.type != CommandType::version) {
-    binary::write_error(cmd, bin::auth_error, out);
-    return After::close;
   }
   switch (cmd.type) {
     case CommandType::get:
@@ -211,6 +214,9 @@ After run_binary(const Command& cmd, Context& ctx, Session& session, Output& out
       break;
     }
     case CommandType::stats: run_binary_stats(cmd, ctx, out); break;
+    case CommandType::sasl_list_mechs:
+    case CommandType::sasl_auth:
+    case CommandType::sasl_step: run_sasl(cmd, ctx, session, out); break;
     default: binary::write_error(cmd, bin::unknown, out); break;  // (the parser maps no other)
   }
   return After::keep_open;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/ascii_login_parser.hpp"
 #include "memcoro/protocol/binary_parser.hpp"
 
 namespace memcoro::exec {
@@ -65,8 +66,15 @@ void Connection::received(std::size_t n) {
   end_ += n;
   if (first_read_ && n > 0) {
     first_read_ = false;
-    // memcached picks the protocol by the connection's first byte, once.
-    binary_ = static_cast<unsigned char>(buf_->data()[0]) == protocol::binary::kRequestMagic;
+    // memcached picks the protocol by the connection's first byte, once,
+    // unless -B (or -S, -Y) binds every connection to one.
+    switch (runner_.binding()) {
+      case Binding::auto_detect:
+        binary_ = static_cast<unsigned char>(buf_->data()[0]) == protocol::binary::kRequestMagic;
+        break;
+      case Binding::ascii: binary_ = false; break;
+      case Binding::binary: binary_ = true; break;
+    }
   }
 }
 
@@ -117,10 +125,16 @@ Connection::Step Connection::parse() {
     if (start_ == end_) break;
     const std::string_view pending(buf_->data() + start_, end_ - start_);
     const protocol::ParseResult r = binary_ ? protocol::parse_binary(pending, cmd_, limits_)
-                                            : protocol::parse_text(pending, cmd_, limits_);
+                                    : runner_.needs_login()
+                                        ? protocol::parse_ascii_login(pending, cmd_)
+                                        : protocol::parse_text(pending, cmd_, limits_);
     if (r.status == protocol::ParseStatus::need_more) {
       if (!r.block) break;
       note_line(true);
+      if (!runner_.admit(cmd_, out_)) {
+        phase_ = Phase::closing;
+        return next();
+      }
       const std::size_t block = cmd_.data_len + std::size_t{binary_ ? 0u : 2u};
       if (block >= kInPlaceMin) {
         const std::size_t body = start_ + r.consumed;

@@ -195,7 +195,12 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
 }
 
 After StoreRunner::run(const Command& cmd, Output& out) {
-  return cmd.binary ? run_binary(cmd, ctx_, session_, out) : execute(cmd, ctx_, out);
+  if (cmd.binary) return run_binary(cmd, ctx_, session_, out);
+  if (cmd.type == CommandType::ascii_login) {
+    run_ascii_login(cmd, ctx_, session_, out);
+    return After::keep_open;
+  }
+  return execute(cmd, ctx_, out);
 }
 
 Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
@@ -331,6 +336,12 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::cache_memlimit:
     case CommandType::lru_crawler:
     case CommandType::lru: run_maintenance(cmd, ctx, out); break;
+    // Never text commands: StoreRunner sends them to run_binary() and
+    // run_ascii_login(), which know the connection's Session.
+    case CommandType::sasl_list_mechs:
+    case CommandType::sasl_auth:
+    case CommandType::sasl_step:
+    case CommandType::ascii_login: write_error("ERROR", out); break;
   }
   return After::keep_open;
 }

@@ -130,8 +130,14 @@ bool shape(Command& cmd, std::uint8_t op, const char* extras, std::size_t extlen
       if (extlen != 4 || keylen == 0) return false;
       cmd.exptime = be32(extras);
       return true;
+    // (Without -S, exec answers these "Unknown command", as memcached.)
+    case sasl_list_mechs: cmd.type = CommandType::sasl_list_mechs; return empty;
+    case sasl_auth:
+    case sasl_step:
+      cmd.type = op == sasl_auth ? CommandType::sasl_auth : CommandType::sasl_step;
+      return extlen == 0 && keylen > 0;
     default:
-      // VERBOSITY, TOUCHQ, the SASL opcodes (no -S), anything newer.
+      // VERBOSITY, TOUCHQ, anything newer.
       unknown = true;
       return true;
   }
@@ -193,7 +199,8 @@ ParseResult parse_binary(std::string_view in, Command& cmd, const ParserLimits& 
   if (cmd.type == CommandType::stats) {
     if (keylen > 0) cmd.args.push_back(cmd.key);
   }
-  if (!is_storage(cmd.type)) {
+  const bool sasl_data = cmd.type == CommandType::sasl_auth || cmd.type == CommandType::sasl_step;
+  if (!is_storage(cmd.type) && !sasl_data) {
     // Body bytes past the extras and key of the other opcodes (TOUCH, GAT,
     // STAT) are read as the next request, as memcached reads them.
     r.status = ParseStatus::complete;
@@ -201,6 +208,7 @@ ParseResult parse_binary(std::string_view in, Command& cmd, const ParserLimits& 
     return r;
   }
   cmd.data_len = static_cast<std::uint32_t>(value_len);
+  // (memcached reads SASL data into an item too.)
   if (value_len + 2 > limits.max_item_size) {  // stored with "\r\n", as text
     cmd.too_large = true;
     r.status = ParseStatus::complete;

@@ -62,7 +62,11 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
                                std::string listen_addr)
     : server_(server),
       w_(w),
-      ctx_{server.store, w.counters, &server, &server.prefix_stats},
+      ctx_{.store = server.store,
+           .counters = w.counters,
+           .control = &server,
+           .prefixes = &server.prefix_stats,
+           .auth = server.auth},
       runner_(ctx_),
       handler_(runner_, server.limits),
       last_cmd_(std::chrono::steady_clock::now()) {

@@ -296,8 +296,8 @@ bool Server::accepting() const {
   return !impl_->listeners.empty() && !impl_->stopping;
 }
 
-Server::Server(config::Live& live, store::Store& store)
-    : impl_(std::make_unique<Impl>(live, store)) {}
+Server::Server(config::Live& live, store::Store& store, const exec::Auth* auth)
+    : impl_(std::make_unique<Impl>(live, store, auth)) {}
 Server::~Server() = default;
 Server::BindResult Server::bind() {
   return impl_->bind();

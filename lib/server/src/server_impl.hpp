@@ -112,8 +112,14 @@ struct Server::Impl final : exec::ServerControl {
   std::uint64_t baseline_total_connections = 0;
   std::uint64_t baseline_rejected = 0;
 
-  Impl(config::Live& l, store::Store& st)
-      : live(l), at_start(l.snapshot()), store(st), prefix_stats(at_start.prefix_delimiter) {
+  const exec::Auth* auth;
+
+  Impl(config::Live& l, store::Store& st, const exec::Auth* a)
+      : live(l),
+        at_start(l.snapshot()),
+        store(st),
+        prefix_stats(at_start.prefix_delimiter),
+        auth(a) {
     limits.max_item_size = at_start.max_item_size;
     started = std::time(nullptr);
     for (std::uint32_t i = 0; i < at_start.threads; ++i)

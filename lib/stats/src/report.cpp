@@ -39,9 +39,6 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
 #define MEMCORO_X(name, help) add(#name, c.name);
   MEMCORO_COMMAND_COUNTERS(MEMCORO_X)
 #undef MEMCORO_X
-  // No SASL or ASCII authentication in memcoro: memcached's values with
-  // authentication off.
-  off({"auth_cmds", "auth_errors"});
   // As memcached: shown only while an idle timeout is set.
   if (in.idle_timeout != 0) add("idle_kicks", c.idle_kicks);
   add("bytes_read", c.bytes_read);

@@ -46,8 +46,20 @@ struct Settings {
   std::vector<std::string> admin_allowed_hosts;
   std::uint32_t backlog = 1024;
   char prefix_delimiter = ':';  // -D: `stats detail` counts keys by what precedes it
+  // Authentication (README: Authentication): -S, its password file, -Y,
+  // and memcached's -B, which they decide unless it is given.
+  bool sasl = false;
+  std::string sasl_pwdb;
+  std::string auth_file;
+  std::string protocol = "auto";  // auto | ascii | binary
   std::string config_file;
 };
+
+// How connections are read with these settings, in memcached's words for
+// `stats settings` binding_protocol: "auto-negotiate", "ascii" or "binary"
+// (-Y makes it ascii, -S binary, unless -B says otherwise; validate()
+// refuses the contradictions as memcached does).
+std::string_view binding_protocol(const Settings& s);
 
 struct LoadResult {
   // health_check: settings loaded, but --health-check asks to probe a
@@ -59,7 +71,7 @@ struct LoadResult {
 };
 
 // argv -> settings: defaults < MEMCORO_LISTEN, MEMCORO_ADMIN_LISTEN,
-// MEMCORO_ADMIN_TOKEN_FILE, MEMCORO_ADMIN_ALLOWED_HOSTS < the JSON file
+// MEMCORO_ADMIN_TOKEN_FILE, MEMCORO_ADMIN_ALLOWED_HOSTS, MEMCACHED_SASL_PWDB < the JSON file
 // (--config FILE, or MEMCORO_CONFIG when that file exists) < flags.
 // Never exits the process.
 LoadResult load(int argc, char** argv, Settings& out);

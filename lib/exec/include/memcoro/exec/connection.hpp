@@ -32,6 +32,10 @@ namespace memcoro::exec {
 // where it stopped.
 enum class After : unsigned char { keep_open, close, more };
 
+// How a connection's bytes are read (memcached's -B): by its first byte
+// (0x80: binary), or always as one protocol.
+enum class Binding : unsigned char { auto_detect, ascii, binary };
+
 // What a connection runs its requests against: the store (StoreRunner,
 // runner.hpp) or, in benchmarks/trivial_server, nothing at all.
 class Runner {
@@ -57,6 +61,16 @@ class Runner {
   virtual void finish_value(const protocol::Command& cmd, bool well_formed, Output& out) = 0;
   // Replies queued past this many bytes go out before more requests run.
   virtual std::size_t reply_limit() const = 0;
+
+  // Authentication (auth.hpp); a runner without it keeps the defaults.
+  virtual Binding binding() const { return Binding::auto_detect; }
+  // -Y: the connection has not logged in, so its lines are read by
+  // parse_ascii_login() instead of parse_text().
+  virtual bool needs_login() const { return false; }
+  // A request whose value has not all arrived: false when it may not run
+  // at all (answered; the connection closes now, as memcached closes it
+  // before reading the value).
+  virtual bool admit(const protocol::Command& /*cmd*/, Output& /*out*/) { return true; }
 };
 
 class Connection {

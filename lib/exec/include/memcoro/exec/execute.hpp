@@ -5,6 +5,7 @@
 #include <span>
 #include <string_view>
 
+#include "memcoro/exec/auth.hpp"
 #include "memcoro/exec/changes.hpp"
 #include "memcoro/exec/connection.hpp"
 #include "memcoro/exec/output.hpp"
@@ -49,16 +50,29 @@ struct Context {
   // waits here.
   std::size_t reply_limit = SIZE_MAX;
   std::size_t next_key = 0;
+  // -S, -Y, -B (auth.hpp); null: neither gate, the protocol by first byte.
+  const Auth* auth = nullptr;
 };
 
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
-// What one connection has established about its client. The binary
-// protocol consults `authenticated` before every request; SASL (-S) and
-// ASCII auth (-Y) will start connections unauthenticated and set it.
+// What one connection has established about its client: under -S or -Y it
+// starts unauthenticated; a SASL exchange or the ASCII login sets it.
 struct Session {
   bool authenticated = true;
+  // Where its SASL exchange is, as memcached's Cyrus connection keeps it:
+  // an AUTH with no PLAIN message waits for it in a STEP; one that
+  // succeeded is done, and the next AUTH or STEP fails (then starts over).
+  enum class Sasl : unsigned char { fresh, continuing, done } sasl = Sasl::fresh;
 };
+
+// The requests that authenticate (auth_commands.cpp): the binary SASL
+// opcodes (answered "Unknown command" without -S) and the -Y login.
+void run_sasl(const protocol::Command& cmd, Context& ctx, Session& session, Output& out);
+void run_ascii_login(const protocol::Command& cmd, Context& ctx, Session& session, Output& out);
+// Whether a binary request may run before the connection authenticated:
+// only VERSION and the SASL opcodes may.
+bool runs_unauthenticated(std::uint8_t opcode);
 
 // A binary-protocol request (binary.cpp): its replies as memcached 1.6.18
 // writes them, on the same items, rules and counters as text and meta.
@@ -71,12 +85,20 @@ void answer_binary_store(const protocol::Command& cmd, const Written& w, Context
 // values received straight into their item (one copy, as memcached).
 class StoreRunner final : public Runner {
  public:
-  explicit StoreRunner(Context& ctx) : ctx_(ctx) {}
+  explicit StoreRunner(Context& ctx)
+      : ctx_(ctx), session_{ctx.auth == nullptr || (!ctx.auth->sasl() && !ctx.auth->ascii())} {}
   After run(const protocol::Command& cmd, Output& out) override;
   void refuse(std::string_view error, Output& out) override;
   Value begin_value(const protocol::Command& cmd, Output& out) override;
   void finish_value(const protocol::Command& cmd, bool well_formed, Output& out) override;
   std::size_t reply_limit() const override { return ctx_.reply_limit; }
+  Binding binding() const override {
+    return ctx_.auth != nullptr ? ctx_.auth->binding() : Binding::auto_detect;
+  }
+  bool needs_login() const override {
+    return !session_.authenticated && ctx_.auth != nullptr && ctx_.auth->ascii();
+  }
+  bool admit(const protocol::Command& cmd, Output& out) override;
 
  private:
   Context& ctx_;

@@ -5,7 +5,7 @@
 //               bytes, then `swallow` more (a refused or too-large value);
 //   need_more - `need` is the total number of bytes the request needs;
 //               `block` when the header, extras and key are parsed and only
-//               a storage command's value (cmd.data_len bytes, no "\r\n")
+//               a storage (or SASL) request's value (cmd.data_len bytes, no "\r\n")
 //               is still to come, starting at `consumed`;
 //   close     - not a binary request (bad magic): close without a reply.
 // A request memcached refuses (bad lengths, a key over 250 bytes, a shape

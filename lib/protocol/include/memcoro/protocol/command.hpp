@@ -39,6 +39,13 @@ enum class CommandType : std::uint8_t {
   cache_memlimit,   // cache_memlimit <MB> [noreply]
   lru_crawler,      // lru_crawler crawl|metadump|enable|disable|tocrawl|sleep ...
   lru,              // lru tune|mode|temp_ttl ...
+  // The requests that authenticate a connection: binary SASL (key = the
+  // mechanism, data = its bytes) and the -Y login (key = user, data =
+  // password; ascii_login_parser.hpp).
+  sasl_list_mechs,
+  sasl_auth,
+  sasl_step,
+  ascii_login,
 };
 
 // True for the commands that carry a data block after the command line.

@@ -16,8 +16,9 @@ namespace memcoro::server {
 class Server {
  public:
   // Serves with `live`'s settings: those that only a restart changes as
-  // they are now, the rest as they change.
-  Server(config::Live& live, store::Store& store);
+  // they are now, the rest as they change. `auth` (may be null: none) is
+  // every connection's -S/-Y/-B; it must outlive the server.
+  Server(config::Live& live, store::Store& store, const exec::Auth* auth = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -31,7 +31,9 @@ namespace memcoro::stats {
   X(touch_hits, "Number of keys touched with a new expiration time")                  \
   X(touch_misses, "Number of touch requests for missing keys")                        \
   X(store_too_large, "Number of items rejected as larger than the item limit")        \
-  X(store_no_memory, "Number of items rejected for lack of memory")
+  X(store_no_memory, "Number of items rejected for lack of memory")                   \
+  X(auth_cmds, "Number of authentication attempts (SASL AUTH/STEP, ASCII logins)")    \
+  X(auth_errors, "Number of failed authentication attempts")
 
 // ... and the rest, which the report shows apart.
 #define MEMCORO_THREAD_COUNTERS(X)                                  \
