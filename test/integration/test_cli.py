@@ -33,7 +33,7 @@ class CommandLine(unittest.TestCase):
         self.assertTrue(v.stdout.startswith("memcoro "))
 
     def test_bad_flags_exit_nonzero_with_a_message(self):
-        for args in (["--bogus"], ["-p", "notaport"], ["-U", "11211"], ["-I", "5x"], ["-D", "ab"],
+        for args in (["--bogus"], ["-p", "notaport"], ["-U", "70000"], ["-I", "5x"], ["-D", "ab"],
                      ["-m", "1", "-I", "4m"], ["-t", "0"], ["extra"]):
             r = run(*args)
             self.assertNotEqual(r.returncode, 0, args)

@@ -65,7 +65,7 @@ TEST_CASE("memcached's flags") {
 TEST_CASE("bad flags and values are refused with a message") {
   for (auto args : std::vector<std::vector<std::string>>{{"-p", "x"},
                                                          {"-p", "70000"},
-                                                         {"-U", "1"},
+                                                         {"-U", "70000"},
                                                          {"-t", "0"},
                                                          {"-I", "1q"},
                                                          {"-I", "2g"},

@@ -28,6 +28,7 @@ std::string parse_entry(std::string_view e, std::uint16_t port, ListenAddress& o
     if (rest.empty()) return {};
     if (rest.front() != ':' || !parse_port(rest.substr(1), out.port))
       return what + "has a bad port";
+    out.own_port = true;
     return {};
   }
   const std::size_t colon = e.find(':');
@@ -38,6 +39,7 @@ std::string parse_entry(std::string_view e, std::uint16_t port, ListenAddress& o
   out.host = std::string(e.substr(0, colon));
   if (out.host.empty()) return what + "has no address";
   if (!parse_port(e.substr(colon + 1), out.port)) return what + "has a bad port";
+  out.own_port = true;
   return {};
 }
 

@@ -47,11 +47,12 @@ std::vector<Def> declare() {
        .kind = Kind::count,
        .field = &Settings::udp_port,
        .lo = 0,
-       .hi = 0,
+       .hi = 65535,
        .short_flag = 'U',
        .long_flag = "udp-port",
-       .arg = "0",
-       .help = "UDP port; only 0 (off) is supported, as in memcached's default",
+       .arg = "PORT",
+       .help = "UDP port on each listen address (memcached's UDP protocol); 0: off, as in "
+               "memcached's default",
        .stats_name = "udpport"},
       {.name = "listen",
        .kind = Kind::text,
@@ -344,6 +345,12 @@ std::string validate(const Settings& s) {
   if (s.sasl && s.sasl_pwdb.empty()) {
     return "-S needs a password file of user:password lines: --sasl-pwdb FILE or "
            "MEMCACHED_SASL_PWDB=FILE";
+  }
+  if (s.udp_port != 0 && s.sasl) {
+    return "ERROR: Cannot enable UDP while using binary SASL authentication.";
+  }
+  if (s.udp_port != 0 && !s.auth_file.empty()) {
+    return "Cannot use UDP with ascii authentication enabled (-U 0 to disable)";
   }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +

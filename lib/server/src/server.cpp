@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 
 #include "server_impl.hpp"
 
@@ -82,8 +83,48 @@ Server::BindResult Server::Impl::bind() {
     const BindResult r = bind_tcp(a);
     if (!r.error.empty()) return r;
     if (first == 0) first = r.port;
+    if (at_start.udp_port != 0) {
+      config::ListenAddress u = a;
+      if (!a.own_port) u.port = at_start.udp_port;
+      if (BindResult e = bind_udp(u); !e.error.empty()) return e;
+    }
   }
   return {first, {}};
+}
+
+// -U: a datagram socket on every address `where` resolves to, each served
+// by the next worker.
+Server::BindResult Server::Impl::bind_udp(const config::ListenAddress& where) {
+  const std::string name = "udp " + where.host + ":" + std::to_string(where.port);
+  boost::system::error_code ec;
+  asio::ip::udp::resolver resolver(main_ctx);
+  const auto found = resolver.resolve(
+      where.host, std::to_string(where.port),
+      asio::ip::udp::resolver::passive | asio::ip::udp::resolver::numeric_service, ec);
+  if (ec) return {0, name + ": " + ec.message()};
+  for (const auto& entry : found) {
+    const asio::ip::udp::endpoint ep = entry.endpoint();
+    const int fd = ::socket(ep.protocol().family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return {0, name + ": socket: " + std::strerror(errno)};
+    auto sock = std::make_unique<UdpSocket>(*this, *workers[udp_sockets.size() % workers.size()],
+                                            fd);  // closes fd on every way out
+    const int one = 1;
+    if (ep.address().is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+      return {0, name + ": set IPV6_V6ONLY: " + std::strerror(errno)};
+    if (::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0)
+      return {0, name + ": bind: " + std::strerror(errno)};
+    asio::ip::udp::endpoint bound;
+    socklen_t len = static_cast<socklen_t>(bound.capacity());
+    ::getsockname(fd, bound.data(), &len);
+    bound.resize(len);
+    const asio::ip::address a = bound.address();
+    listeners.push_back({fd,
+                         a.is_v6() ? "udp6:[" + a.to_string() + "]:" + std::to_string(bound.port())
+                                   : "udp:" + a.to_string() + ":" + std::to_string(bound.port()),
+                         true});
+    udp_sockets.push_back(std::move(sock));
+  }
+  return {0, {}};
 }
 
 // Every address `where` resolves to (a name may give IPv4 and IPv6 ones).
@@ -254,6 +295,9 @@ void Server::Impl::run() {
   wait_for_signal();
   for (std::size_t i = 0; i < tcp_acceptors.size(); ++i) {
     asio::co_spawn(main_ctx, accept_loop(*tcp_acceptors[i], std::string()), asio::detached);
+  }
+  for (auto& u : udp_sockets) {
+    u->worker().loop.post([sock = u.get()] { sock->worker().loop.add(sock->fd(), *sock); });
   }
   if (unix_acceptor.is_open()) {
     asio::co_spawn(main_ctx, accept_loop(unix_acceptor, "unix:" + unix_path), asio::detached);

@@ -61,6 +61,26 @@ struct Server::Impl final : exec::ServerControl {
     std::list<Session*> sessions;
     std::thread thread;
   };
+  // One UDP socket (-U), served by a worker's loop (udp.cpp).
+  class UdpSocket final : public EventLoop::Handler {
+   public:
+    UdpSocket(Impl& server, Worker& w, int fd);
+    ~UdpSocket();
+    UdpSocket(const UdpSocket&) = delete;
+    UdpSocket& operator=(const UdpSocket&) = delete;
+    void on_ready(std::uint32_t events) override;
+    int fd() const { return fd_; }
+    Worker& worker() const { return w_; }
+
+   private:
+    void serve(std::size_t n, const sockaddr_storage& peer, socklen_t peer_len);
+    void send(const unsigned char* request_header, std::string_view message,
+              const sockaddr_storage& peer, socklen_t peer_len);
+    Impl& server_;
+    Worker& w_;
+    int fd_;
+    std::vector<char> buffer_;
+  };
 
   config::Live& live;
   const config::Settings at_start;  // for what only a restart changes (port, threads...)
@@ -91,9 +111,12 @@ struct Server::Impl final : exec::ServerControl {
   // the main thread's alone.
   struct Listener {
     int fd;
-    std::string text;  // "tcp:ADDR:PORT", "tcp6:[ADDR]:PORT", "unix:PATH"
+    std::string text;  // "tcp:ADDR:PORT", "tcp6:[ADDR]:PORT", "unix:PATH", "udp:ADDR:PORT"
+    bool udp = false;
   };
   std::vector<Listener> listeners;
+  // -U: a socket per listen address, each served by one worker's loop.
+  std::vector<std::unique_ptr<UdpSocket>> udp_sockets;
 
   // Every client connection, for `stats conns` (taken when a connection
   // opens or closes and by `stats conns`, never per request).
@@ -169,6 +192,7 @@ struct Server::Impl final : exec::ServerControl {
   awaitable<void> accept_loop(Acceptor& acceptor, std::string local);
   BindResult bind();
   BindResult bind_tcp(const config::ListenAddress& where);
+  BindResult bind_udp(const config::ListenAddress& where);
   BindResult bind_unix();
   void remove_unix_socket();
   void begin_stop();

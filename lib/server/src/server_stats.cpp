@@ -66,16 +66,24 @@ void Server::Impl::report_conns(stats::Sink& sink) {
     int fd;
     const ConnInfo* info;       // null: a listening socket
     const std::string* listen;  // that listening socket's address
+    bool udp;
   };
   std::lock_guard lock(conns_mu);
   std::vector<Row> rows;
   if (!stopping.load()) {
-    for (const Listener& l : listeners) rows.push_back({l.fd, nullptr, &l.text});
+    for (const Listener& l : listeners) rows.push_back({l.fd, nullptr, &l.text, l.udp});
   }
-  for (const ConnInfo* c : conns) rows.push_back({c->fd, c, nullptr});
+  for (const ConnInfo* c : conns) rows.push_back({c->fd, c, nullptr, false});
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.fd < b.fd; });
   for (const Row& r : rows) {
     const stats::Label conn{stats::Group::connection, static_cast<std::uint64_t>(r.fd)};
+    if (r.info == nullptr && r.udp) {  // memcached's rows for a UDP socket
+      sink.add("UDP", "UDP", conn);
+      sink.add("addr", *r.listen, conn);
+      sink.add("state", "conn_read", conn);
+      sink.add("secs_since_last_cmd", secs(started), conn);
+      continue;
+    }
     if (r.info == nullptr) {
       sink.add("addr", *r.listen, conn);
       sink.add("state", "conn_listening", conn);
@@ -124,6 +132,7 @@ stats::GeneralInputs Server::Impl::general_inputs() {
   in.threads = workers.size();
   in.accepting_conns = !stopping.load();
   in.idle_timeout = in_force.idle_timeout;
+  in.udp_port = at_start.unix_socket.empty() ? at_start.udp_port : 0;
   in.lru_crawler = in_force.lru_crawler;
   in.store.total_items -= baseline_total_items;
   in.counters = sum_counters_raw();

@@ -41,6 +41,7 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
 #undef MEMCORO_X
   // As memcached: shown only while an idle timeout is set.
   if (in.idle_timeout != 0) add("idle_kicks", c.idle_kicks);
+  if (in.udp_port != 0) add("udp_dropped", c.udp_dropped);
   add("bytes_read", c.bytes_read);
   add("bytes_written", c.bytes_written);
   add("limit_maxbytes", in.limit_maxbytes);

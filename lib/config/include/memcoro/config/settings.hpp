@@ -89,6 +89,7 @@ std::string help_text();
 struct ListenAddress {
   std::string host;  // an address or a name; IPv6 without brackets
   std::uint16_t port = 0;
+  bool own_port = false;  // "ADDR:PORT": also UDP's port there, as in memcached
 };
 // `listen` parsed (listen_list.cpp); "" or the error, naming the entry.
 std::string listen_addresses(const Settings& s, std::vector<ListenAddress>& out);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,19 +64,28 @@ class Auth {
   bool sasl() const { return sasl_on_; }
   bool ascii() const { return ascii_on_; }
   bool check(Gate gate, std::string_view user, std::string_view password) const {
-    const std::shared_ptr<const AuthTable> t = (gate == Gate::sasl ? sasl_ : ascii_).load();
-    return t != nullptr && t->check(user, password);
+    std::shared_ptr<const AuthTable> t;
+    {
+      std::lock_guard lock(mu_);
+      t = gate == Gate::sasl ? sasl_ : ascii_;
+    }
+    return t != nullptr && t->check(user, password);  // outside the lock
   }
   void replace(Gate gate, std::shared_ptr<const AuthTable> table) {
-    (gate == Gate::sasl ? sasl_ : ascii_).store(std::move(table));
+    std::lock_guard lock(mu_);
+    (gate == Gate::sasl ? sasl_ : ascii_) = std::move(table);
   }
 
  private:
   const Binding binding_;
   const bool sasl_on_;
   const bool ascii_on_;
-  std::atomic<std::shared_ptr<const AuthTable>> sasl_;
-  std::atomic<std::shared_ptr<const AuthTable>> ascii_;
+  // A mutex, not std::atomic<std::shared_ptr>: logins are rare, and
+  // libstdc++ 12's atomic shared_ptr hides its lock in the pointer's low
+  // bit, where ThreadSanitizer cannot see it.
+  mutable std::mutex mu_;
+  std::shared_ptr<const AuthTable> sasl_;
+  std::shared_ptr<const AuthTable> ascii_;
 };
 
 // SASL PLAIN (RFC 4616): "[authzid] NUL user NUL password". False when the

@@ -36,10 +36,11 @@ namespace memcoro::stats {
   X(auth_errors, "Number of failed authentication attempts")
 
 // ... and the rest, which the report shows apart.
-#define MEMCORO_THREAD_COUNTERS(X)                                  \
-  MEMCORO_COMMAND_COUNTERS(X)                                       \
-  X(idle_kicks, "Number of connections closed by the idle timeout") \
-  X(bytes_read, "Bytes read from the network")                      \
+#define MEMCORO_THREAD_COUNTERS(X)                                      \
+  MEMCORO_COMMAND_COUNTERS(X)                                           \
+  X(idle_kicks, "Number of connections closed by the idle timeout")     \
+  X(udp_dropped, "UDP datagrams dropped: too short, or multi-datagram") \
+  X(bytes_read, "Bytes read from the network")                          \
   X(bytes_written, "Bytes written to the network")
 
 // Per slab class: the first eight as memcached's `stats slabs` reports them;

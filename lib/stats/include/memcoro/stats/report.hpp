@@ -29,6 +29,7 @@ struct GeneralInputs {
   std::uint64_t threads = 0;
   bool accepting_conns = true;     // the listener is open
   std::uint64_t idle_timeout = 0;  // seconds; idle_kicks is shown only when set
+  std::uint64_t udp_port = 0;      // udp_dropped (memcoro's own) only with UDP on
   bool lru_crawler = true;         // lru_crawler_* are shown only when enabled
   StoreCounters store;             // total_items since `stats reset`
   CounterSnapshot counters;
