@@ -40,19 +40,18 @@ WORKLOADS = {
           ["--threads", "2", "--connections", "25", "--ratio", "1:10", "--data-size", "32",
            "--pipeline", "32", "--meta-quiet"],
           ["--key-maximum", "100000", "--data-size", "32"]),
-    "g": ("binary GET/SET, 32 B, 1:10, 50 conns, no pipelining",
-          ["--threads", "2", "--connections", "25", "--ratio", "1:10", "--data-size", "32",
-           "--protocol", "binary"],
-          ["--key-maximum", "100000", "--data-size", "32"]),
-    "h": ("binary quiet pipelines of 32 (GETKQ/SETQ ... NOOP)",
-          ["--threads", "2", "--connections", "25", "--ratio", "1:10", "--data-size", "32",
-           "--pipeline", "32", "--protocol", "binary"],
-          ["--key-maximum", "100000", "--data-size", "32"]),
     "storm": ("1,000 connections at once, 5 requests each",
               ["--threads", "4", "--connections", "250", "--requests", "5000", "--ratio", "1:10",
                "--data-size", "32"],
               None),
 }
+
+# The binary protocol on the workloads of b and c: GET/SET one at a time, and
+# quiet pipelines (GETKQ/SETQ ... NOOP) of 32.
+WORKLOADS["g"] = ("binary GET/SET, 32 B, 1:10, 50 conns, no pipelining",
+                  [*WORKLOADS["b"][1], "--protocol", "binary"], WORKLOADS["b"][2])
+WORKLOADS["h"] = ("binary quiet pipelines of 32 (GETKQ/SETQ ... NOOP)",
+                  [*WORKLOADS["c"][1], "--protocol", "binary"], WORKLOADS["c"][2])
 
 
 def cpu_split(pid):

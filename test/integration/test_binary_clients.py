@@ -61,22 +61,23 @@ class ClientFlows:
         self.assertEqual(ours, theirs)
         return ours
 
+    def sasl(self, password):
+        if not self.creds.sasl_conf:
+            self.skipTest("saslpasswd2 (sasl2-bin) is not installed")
+        return self.side_by_side(lambda kind: sasl_server(kind, self.creds), "alice", password)
+
     def test_same_replies_as_memcached(self):
         lines = self.side_by_side(lambda kind: harness.Server(kind=kind))
         for line in self.expected:
             self.assertIn(line, lines)
 
     def test_sasl_same_replies_as_memcached(self):
-        if not self.creds.sasl_conf:
-            self.skipTest("saslpasswd2 (sasl2-bin) is not installed")
-        lines = self.side_by_side(lambda kind: sasl_server(kind, self.creds), "alice", "secret")
+        lines = self.sasl("secret")
         for line in self.expected:
             self.assertIn(line, lines)
 
     def test_sasl_wrong_password_refused(self):
-        if not self.creds.sasl_conf:
-            self.skipTest("saslpasswd2 (sasl2-bin) is not installed")
-        lines = self.side_by_side(lambda kind: sasl_server(kind, self.creds), "alice", "wrong")
+        lines = self.sasl("wrong")
         # Every call fails (Dalli's get_multi swallows the error and answers {}).
         self.assertTrue(" raised " in lines[0] or " error " in lines[0], lines[0])
         for line in self.expected:
