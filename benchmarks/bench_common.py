@@ -46,6 +46,13 @@ WORKLOADS = {
               None),
 }
 
+# The binary protocol on the workloads of b and c: GET/SET one at a time, and
+# quiet pipelines (GETKQ/SETQ ... NOOP) of 32.
+WORKLOADS["g"] = ("binary GET/SET, 32 B, 1:10, 50 conns, no pipelining",
+                  [*WORKLOADS["b"][1], "--protocol", "binary"], WORKLOADS["b"][2])
+WORKLOADS["h"] = ("binary quiet pipelines of 32 (GETKQ/SETQ ... NOOP)",
+                  [*WORKLOADS["c"][1], "--protocol", "binary"], WORKLOADS["c"][2])
+
 
 def cpu_split(pid):
     """(user, kernel) CPU seconds of pid, all its threads."""

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "binary_requests.hpp"
 #include "memcoro/client/meta.hpp"
 #include "memcoro/client/reply_scanner.hpp"
 #include "options.hpp"
@@ -66,6 +67,10 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
   std::uniform_int_distribution<unsigned> expiry(o.expiry_min,
                                                  std::max(o.expiry_min, o.expiry_max));
   const bool meta = o.protocol == "meta";
+  const bool binary = o.protocol == "binary";
+  // Batches in which only hits and failures answer, closed by a no-op:
+  // --meta-quiet, and binary pipelines (GETKQ/SETQ ... NOOP).
+  const bool quiet = o.meta_quiet || (binary && o.pipeline > 1);
   std::string out;
   // Replies are read straight into `in`; in[at, end) is not parsed yet.
   std::vector<char> in(256 * 1024);
@@ -107,7 +112,9 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
         const std::string_view key = next_key();
         const std::size_t size = size_dist(keys.rng());
         const unsigned ttl = o.expiry_max ? expiry(keys.rng()) : 0;
-        if (meta) {
+        if (binary) {
+          binary::write_set(out, key, std::string_view(sh.value).substr(0, size), ttl, quiet);
+        } else if (meta) {
           memcoro::client::Request r =
               memcoro::client::Request::set(key, std::string_view(sh.value).substr(0, size));
           if (ttl) r.ttl(ttl);
@@ -127,7 +134,10 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
         ++totals.sets;
       } else {
         ++gets_in_batch;
-        if (meta) {
+        if (binary) {
+          for (unsigned g = 0; g < o.multi_get; ++g) binary::write_get(out, next_key(), quiet);
+          expected += o.multi_get - 1;  // one reply per key
+        } else if (meta) {
           for (unsigned g = 0; g < o.multi_get; ++g) {
             memcoro::client::Request r =
                 memcoro::client::Request::get(next_key()).return_value().return_flags();
@@ -148,9 +158,12 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
       ++expected;
     }
     const std::uint64_t batch_gets = static_cast<std::uint64_t>(gets_in_batch) * o.multi_get;
-    if (o.meta_quiet) {
-      // Only hits and failures answer; the MN closes the batch.
-      memcoro::client::write_request(memcoro::client::Request::noop(), out);
+    if (quiet) {
+      // Only hits and failures answer; the MN (NOOP) closes the batch.
+      if (binary)
+        binary::write_noop(out);
+      else
+        memcoro::client::write_request(memcoro::client::Request::noop(), out);
       totals.ops += expected;
       expected = 1;
     }
@@ -169,7 +182,10 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
     while (got < expected) {
       memcoro::client::ReplyCount count;
       const std::string_view pending(in.data() + at, end - at);
-      const std::size_t used = memcoro::client::scan_reply(pending, meta, o.multi_get, count);
+      bool batch_end = false;
+      const std::size_t used = binary
+                                   ? binary::scan_reply(pending, count, batch_end)
+                                   : memcoro::client::scan_reply(pending, meta, o.multi_get, count);
       if (used == 0) {
         if (at > 0) {
           std::memmove(in.data(), in.data() + at, end - at);
@@ -192,8 +208,8 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
         continue;
       }
       at += used;
-      if (o.meta_quiet) {
-        if (pending.starts_with("MN\r\n")) {
+      if (quiet) {
+        if (binary ? batch_end : pending.starts_with("MN\r\n")) {
           ++got;
           totals.hits += batch_hits;
           totals.misses += batch_gets - std::min(batch_gets, batch_hits);
@@ -210,8 +226,8 @@ awaitable<void> connection(Shared& sh, Totals& totals, unsigned id) {
       totals.errors += count.error;
       totals.latency.add(latency);
     }
-    if (!o.meta_quiet) totals.ops += expected;
-    sh.done.fetch_add(o.meta_quiet ? o.pipeline : expected, std::memory_order_relaxed);
+    if (!quiet) totals.ops += expected;
+    sh.done.fetch_add(quiet ? o.pipeline : expected, std::memory_order_relaxed);
   }
 }
 

@@ -25,7 +25,8 @@ void usage() {
       "  --data-size-range A-B    value bytes, uniform in [A, B]\n"
       "  --expiry-range A-B       TTL of sets, uniform in [A, B] seconds (0: none)\n"
       "  --multi-get N            keys per get (1)\n"
-      "  --protocol text|meta     (text)\n"
+      "  --protocol text|meta|binary  (text); binary with --pipeline N > 1 sends quiet\n"
+      "                           batches: GETKQ and SETQ, then NOOP\n"
       "  --test-time S            seconds to run (10)\n"
       "  --requests N             total requests instead of a time\n"
       "  --rate R                 R requests a second over all connections, on a fixed\n"
@@ -127,8 +128,8 @@ int parse_options(int argc, char** argv, Options& o) {
       default: usage(); return 64;
     }
   }
-  if (o.protocol != "text" && o.protocol != "meta") {
-    std::fprintf(stderr, "memcoro-bench: --protocol is text or meta\n");
+  if (o.protocol != "text" && o.protocol != "meta" && o.protocol != "binary") {
+    std::fprintf(stderr, "memcoro-bench: --protocol is text, meta or binary\n");
     return 64;
   }
   if (o.pattern != "uniform" && o.pattern != "gaussian" && o.pattern != "zipf" &&

@@ -18,7 +18,7 @@ struct Options {
   std::string pattern = "uniform";  // uniform gaussian zipf sequential
   std::size_t size_min = 32, size_max = 32;
   unsigned multi_get = 1;
-  std::string protocol = "text";  // text | meta
+  std::string protocol = "text";  // text | meta | binary
   double test_time = 10;
   std::uint64_t requests = 0;  // total; 0: use test_time
   bool prefill = false;

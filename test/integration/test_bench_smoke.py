@@ -52,6 +52,22 @@ class BenchSmoke(unittest.TestCase):
                        "--key-pattern", "gaussian", "--expiry-range", "10-100")
         self.assertEqual(j["errors"], 0)
 
+    def test_binary_protocol(self):
+        # Keys bin-1..1000 stored (in text), gets over 1..2000: about half hit,
+        # one GET at a time and in quiet GETKQ ... NOOP pipelines alike.
+        self.bench("--prefill", "--key-prefix", "bin-", "--key-maximum", "1000", "--requests", "1")
+        for pipeline in ("1", "16"):
+            j = self.bench("--protocol", "binary", "--pipeline", pipeline, "--key-prefix", "bin-",
+                           "--key-maximum", "2000", "--ratio", "0:1")
+            self.assertEqual(j["errors"], 0)
+            self.assertEqual(j["hits"] + j["misses"], j["gets"])
+            self.assertGreater(j["hits"], j["gets"] // 4)
+            self.assertGreater(j["misses"], j["gets"] // 4)
+            j = self.bench("--protocol", "binary", "--pipeline", pipeline, "--key-maximum", "2000",
+                           "--data-size-range", "10-2000", "--expiry-range", "10-100")
+            self.assertEqual(j["errors"], 0)
+            self.assertGreater(j["sets"], 0)
+
     def test_fixed_rate(self):
         # 400 requests a second for 1.5 s: about 600 requests, where the
         # closed loop sends tens of thousands.
@@ -62,7 +78,7 @@ class BenchSmoke(unittest.TestCase):
         self.assertLess(j["ops"], 700)
 
     def test_bad_flags(self):
-        r = subprocess.run([BENCH, "--protocol", "binary"], capture_output=True, text=True)
+        r = subprocess.run([BENCH, "--protocol", "ascii"], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
 
 
