@@ -27,9 +27,9 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       {"verbosity", ""},
       {"oldest", "0"},  // runtime: the flush_all marker
       {"evictions", ""},
-      {"domain_socket", ""},       // below: the unix socket's path, or NULL
-      {"umask", ""},               // below: its mode, in octal
-      {"shutdown_command", "no"},  // off: no `shutdown` command (SIGTERM stops)
+      {"domain_socket", ""},  // below: the unix socket's path, or NULL
+      {"umask", ""},          // below: its mode, in octal
+      {"shutdown_command", ""},
       {"growth_factor", ""},
       {"chunk_size", ""},
       {"num_threads", ""},

@@ -325,6 +325,21 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       reply_line(cmd, "OK", out);
       break;
     case CommandType::quit: return After::close;
+    case CommandType::shutdown: {
+      // memcached's order: enabled at all, then the mode; a stop that
+      // begins answers nothing and closes this connection.
+      const bool graceful = cmd.args.size() == 1 && cmd.args[0] == "graceful";
+      if (ctx.control == nullptr || !ctx.control->shutdown_enabled()) {
+        out.append("ERROR: shutdown not enabled\r\n");
+        break;
+      }
+      if (!cmd.args.empty() && !graceful) {
+        out.append("CLIENT_ERROR invalid shutdown mode\r\n");
+        break;
+      }
+      ctx.control->shutdown(graceful);
+      return After::close;
+    }
     case CommandType::meta_noop: out.append("MN\r\n"); break;
     case CommandType::stats: run_stats(cmd, ctx, out); break;
     case CommandType::meta_get:

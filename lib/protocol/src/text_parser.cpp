@@ -16,7 +16,6 @@ constexpr std::string_view kBadDelta = "CLIENT_ERROR invalid numeric delta argum
 constexpr std::string_view kBadChunk = "CLIENT_ERROR bad data chunk";
 constexpr std::string_view kDeleteUsage =
     "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
-constexpr std::string_view kShutdownDisabled = "ERROR: shutdown not enabled";
 
 // memcached tokenizes at most 23 tokens per pass (MAX_TOKENS 24, one slot for
 // the terminal token); argument-count checks see at most that many.
@@ -437,7 +436,11 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
         for (std::size_t i = 1; i < t.n; ++i) cmd.args.push_back(t.tok[i]);
         return make_complete(line_len);
       }
-      if (name == "shutdown") return make_error(kShutdownDisabled, line_len, false);
+      if (name == "shutdown") {  // whether it is enabled (-A) is the server's to say
+        cmd.type = CommandType::shutdown;
+        for (std::size_t i = 1; i < t.n; ++i) cmd.args.push_back(t.tok[i]);
+        return make_complete(line_len);
+      }
       if (name == "slabs") return parse_admin(t, CommandType::slabs, cmd, line_len);
       return error();
     case 'a':

@@ -278,6 +278,13 @@ void Server::Impl::set_lru_segments(unsigned hot_pct, unsigned warm_pct) {
   });
 }
 
+// Any worker thread. Both modes stop as SIGTERM does (memcoro's every stop
+// is graceful: connections answer what they sent, within drain_timeout).
+void Server::Impl::shutdown(bool graceful) {
+  if (live.verbosity() > 0 || graceful) std::fprintf(stderr, "Gracefully stopping\n");
+  asio::post(main_ctx, [this] { begin_stop(); });
+}
+
 void Server::Impl::wait_for_signal() {
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;

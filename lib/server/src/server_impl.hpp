@@ -158,6 +158,8 @@ struct Server::Impl final : exec::ServerControl {
   void set_automove(unsigned level) override;
   void set_lru_crawler(bool on) override;
   void set_lru_segments(unsigned hot_pct, unsigned warm_pct) override;
+  bool shutdown_enabled() const override { return at_start.enable_shutdown; }
+  void shutdown(bool graceful) override;
 
   // server_stats.cpp
   stats::CounterSnapshot counters() override;

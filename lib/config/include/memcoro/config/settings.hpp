@@ -53,6 +53,7 @@ struct Settings {
   std::string auth_file;
   std::string protocol = "auto";  // auto | ascii | binary
   std::string config_file;
+  bool enable_shutdown = false;  // -A: the `shutdown` command stops the server
 };
 
 // How connections are read with these settings, in memcached's words for

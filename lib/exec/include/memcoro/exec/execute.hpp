@@ -38,6 +38,10 @@ class ServerControl {
   virtual void set_automove(unsigned level) = 0;
   virtual void set_lru_crawler(bool on) = 0;
   virtual void set_lru_segments(unsigned hot_pct, unsigned warm_pct) = 0;
+  // memcached's `shutdown [graceful]`, when -A enables it: the server
+  // begins to stop.
+  virtual bool shutdown_enabled() const { return false; }
+  virtual void shutdown(bool /*graceful*/) {}
 };
 
 struct Context {

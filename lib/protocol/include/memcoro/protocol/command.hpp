@@ -27,6 +27,7 @@ enum class CommandType : std::uint8_t {
   flush_all,
   version,
   verbosity,
+  shutdown,  // args: the mode (none, or graceful)
   quit,
   stats,
   meta_noop,        // mn
