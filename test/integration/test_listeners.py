@@ -39,7 +39,10 @@ def listening(server):
     """The addresses `stats conns` lists as conn_listening, in fd order."""
     rows = re.findall(r"STAT (\d+):(\w+) (\S+)\r\n", command(server, b"stats conns\r\n"))
     addrs = {fd: v for fd, k, v in rows if k == "addr"}
-    return [addrs[fd] for fd, k, v in rows if k == "state" and v == "conn_listening"]
+    # Distinct addresses: memcached sometimes lists a listener twice (a
+    # closed connection's slot that still says conn_listening).
+    return list(dict.fromkeys(addrs[fd] for fd, k, v in rows
+                              if k == "state" and v == "conn_listening"))
 
 
 def setting(server, name):
