@@ -66,8 +66,18 @@ admin::Reply AdminBackend::put_config(std::string_view body) {
 
 admin::Reply AdminBackend::reload_config() {
   const bool with_config = !live_.snapshot().config_file.empty();
-  if (!with_config && !auth_.any()) {
+  const bool with_tls = server_.tls().loaded();
+  if (!with_config && !auth_.any() && !with_tls) {
     return {400, "{\"applied\": false, \"error\": \"started without --config\"}\n"};
+  }
+  // The certificate and key re-read (refresh_certs): a file that does not
+  // load keeps the old context and refuses the whole reload.
+  if (with_tls) {
+    if (std::string error = server_.tls().refresh(); !error.empty()) {
+      nlohmann::json body = {{"applied", false}, {"error", error}};
+      std::fprintf(stderr, "config (reload): refused, nothing changed: %s\n", error.c_str());
+      return {400, body.dump(2) + "\n"};
+    }
   }
   // The credential files first, into tables not yet in force.
   AuthFiles::Tables tables;
@@ -79,6 +89,7 @@ admin::Reply AdminBackend::reload_config() {
   nlohmann::json reloaded = nlohmann::json::array();
   if (tables.sasl != nullptr) reloaded.push_back("sasl_pwdb");
   if (tables.ascii != nullptr) reloaded.push_back("auth_file");
+  if (with_tls) reloaded.push_back("ssl_chain_cert");
   admin::Reply reply{200, "{\"applied\": true, \"changed\": []}"};
   if (with_config) {
     reply = reload_settings();

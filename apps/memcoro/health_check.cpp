@@ -1,6 +1,7 @@
 #include "health_check.hpp"
 
 #include <netdb.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +58,61 @@ int unhealthy(const std::string& where, const char* what) {
   return 1;
 }
 
+constexpr std::string_view kRequest = "version\r\n";
+
+// `version` and its reply line over a connected socket: null, or what failed.
+const char* version_over_tcp(int fd, Clock::time_point deadline, std::string& reply) {
+  if (::send(fd, kRequest.data(), kRequest.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(kRequest.size())) {
+    return "cannot send";
+  }
+  while (reply.find("\r\n") == std::string::npos && reply.size() < 256) {
+    if (!wait_for(fd, POLLIN, deadline)) return "no answer in time";
+    char buf[256];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return "connection closed before an answer";
+    reply.append(buf, static_cast<std::size_t>(n));
+  }
+  return nullptr;
+}
+
+// The same through TLS (-Z without a notls: listener). The server's
+// certificate is not verified: the probe asks whether this server answers,
+// and the server is the one on this machine that the settings describe.
+const char* version_over_tls(int fd, Clock::time_point deadline, std::string& reply) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        SSL_CTX_free);
+  if (!ctx) return "cannot create a TLS context";
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) return "cannot create a TLS connection";
+  // Each step again until it is done, waiting for what OpenSSL wants.
+  auto until_done = [&](auto&& step) -> bool {
+    for (;;) {
+      const int r = step();
+      if (r > 0) return true;
+      const int e = SSL_get_error(ssl.get(), r);
+      if (e == SSL_ERROR_WANT_READ && wait_for(fd, POLLIN, deadline)) continue;
+      if (e == SSL_ERROR_WANT_WRITE && wait_for(fd, POLLOUT, deadline)) continue;
+      return false;
+    }
+  };
+  if (!until_done([&] { return SSL_connect(ssl.get()); })) return "TLS handshake failed";
+  if (!until_done([&] {
+        return SSL_write(ssl.get(), kRequest.data(), static_cast<int>(kRequest.size()));
+      })) {
+    return "cannot send";
+  }
+  while (reply.find("\r\n") == std::string::npos && reply.size() < 256) {
+    char buf[256];
+    int n = 0;
+    if (!until_done([&] { return n = SSL_read(ssl.get(), buf, sizeof buf); })) {
+      return "connection closed before an answer";
+    }
+    reply.append(buf, static_cast<std::size_t>(n));
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int health_check(const config::Settings& settings, int timeout_ms) {
@@ -63,6 +120,7 @@ int health_check(const config::Settings& settings, int timeout_ms) {
   Fd sock;
   std::string where;
   int rc = -1;
+  bool use_tls = false;
   if (!settings.unix_socket.empty()) {
     where = "unix socket " + settings.unix_socket;
     sockaddr_un addr{};
@@ -73,12 +131,20 @@ int health_check(const config::Settings& settings, int timeout_ms) {
     sock.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (sock.fd >= 0) rc = ::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   } else {
-    // The first address of the listen list.
+    // The first plain address of the listen list, else the first (in TLS).
     std::vector<config::ListenAddress> addrs;
     if (std::string e = config::listen_addresses(settings, addrs); !e.empty())
       return unhealthy(settings.listen, e.c_str());
-    const std::string host = probe_host(addrs.front().host);
-    const std::string port = std::to_string(addrs.front().port);
+    const config::ListenAddress* target = &addrs.front();
+    for (const config::ListenAddress& a : addrs) {
+      if (!settings.ssl_enabled || !a.tls) {
+        target = &a;
+        break;
+      }
+    }
+    use_tls = settings.ssl_enabled && target->tls;
+    const std::string host = probe_host(target->host);
+    const std::string port = std::to_string(target->port);
     where = host + " port " + port;
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
@@ -98,18 +164,10 @@ int health_check(const config::Settings& settings, int timeout_ms) {
   ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &error, &len);
   if (error != 0) return unhealthy(where, std::strerror(error));
 
-  constexpr std::string_view request = "version\r\n";
-  if (::send(sock.fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
-    return unhealthy(where, "cannot send");
-  }
   std::string reply;
-  while (reply.find("\r\n") == std::string::npos && reply.size() < 256) {
-    if (!wait_for(sock.fd, POLLIN, deadline)) return unhealthy(where, "no answer in time");
-    char buf[256];
-    const ssize_t n = ::recv(sock.fd, buf, sizeof buf, 0);
-    if (n <= 0) return unhealthy(where, "connection closed before an answer");
-    reply.append(buf, static_cast<std::size_t>(n));
+  if (const char* e = use_tls ? version_over_tls(sock.fd, deadline, reply)
+                              : version_over_tcp(sock.fd, deadline, reply)) {
+    return unhealthy(where, e);
   }
   if (!reply.starts_with("VERSION ")) return unhealthy(where, "answer is not VERSION");
   return 0;

@@ -15,6 +15,7 @@
 #include "memcoro/store/clock.hpp"
 #include "memcoro/store/store.hpp"
 #include "store_wiring.hpp"
+#include "tls_wiring.hpp"
 
 namespace {
 
@@ -92,6 +93,13 @@ int main(int argc, char** argv) {
       memcoro::config::Live live(settings);
       memcoro::apply_to_store(live, store);
       memcoro::server::Server server(live, store, auth.auth());
+      if (settings.ssl_enabled || settings.admin_tls) {
+        if (std::string e = server.tls().load(settings); !e.empty()) {
+          std::fprintf(stderr, "%s\n", e.c_str());
+          return 64;  // EX_USAGE, as memcached
+        }
+        memcoro::apply_to_tls(live, server.tls());
+      }
       const auto bound = server.bind();
       if (!bound.error.empty()) {
         std::fprintf(stderr, "memcoro: cannot listen on %s\n", bound.error.c_str());

@@ -7,6 +7,7 @@ import ctypes
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -63,12 +64,14 @@ class Server:
     """A running server process: memcoro (default) or memcached."""
 
     def __init__(self, args=(), kind="memcoro", port=None, admin=False, binary=None, env=None,
-                 listen="127.0.0.1", unix=None):
+                 listen="127.0.0.1", unix=None, tls=None):
         """admin=True gives memcoro an admin port (self.admin) as well;
         binary: another memcoro (or memcached) executable than the default;
         env: environment variables to add to the server's;
         listen: the -l list (port is the one for entries without their own);
-        unix: a unix socket path (-s) to serve on instead of TCP.
+        unix: a unix socket path (-s) to serve on instead of TCP;
+        tls: an ssl.SSLContext that connect() wraps its sockets in (the
+        server must be started with -Z in args).
 
         Tests run in parallel: a port picked here can be taken by another
         test before the server binds it. When the ports were picked here and
@@ -77,6 +80,7 @@ class Server:
         self.kind = kind
         self.listen = listen
         self.unix = unix
+        self.tls = tls
         self.env = {**os.environ, **(env or {})}
         self.binary = binary or (MEMCORO if kind == "memcoro" else MEMCACHED)
         for attempt in range(_START_ATTEMPTS):
@@ -149,6 +153,12 @@ class Server:
             return s
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            try:
+                return self.tls.wrap_socket(s, server_hostname="127.0.0.1")
+            except OSError:
+                s.close()
+                raise
         return s
 
     def terminate(self):
@@ -197,8 +207,8 @@ def read_reply(sock, until=None, idle=0.5, limit=64 << 20):
             chunk = sock.recv(1 << 20)
         except socket.timeout:
             return bytes(out), False
-        except ConnectionResetError:
-            return bytes(out), True
+        except (ConnectionResetError, ssl.SSLError):
+            return bytes(out), True  # reset, or (TLS) closed without close_notify
         if not chunk:
             return bytes(out), True
         out += chunk

@@ -49,7 +49,13 @@ std::string listen_addresses(const Settings& s, std::vector<ListenAddress>& out)
   out.clear();
   for (const std::string& e : split_commas(s.listen)) {
     ListenAddress a;
-    if (std::string err = parse_entry(e, s.port, a); !err.empty()) return err;
+    std::string_view entry = e;
+    if (entry.starts_with("notls:")) {  // memcached's: a plain listener beside TLS ones
+      entry.remove_prefix(6);
+      a.tls = false;
+      if (entry.empty()) return "listen: '" + e + "' has no address";
+    }
+    if (std::string err = parse_entry(entry, s.port, a); !err.empty()) return err;
     out.push_back(std::move(a));
   }
   if (out.empty()) return "listen: no address";

@@ -56,6 +56,39 @@ std::string read_file(const std::string& path, std::string& out, bool& missing) 
   return {};
 }
 
+// memcached's -o: "NAME=VALUE,NAME,no_NAME,...". Any setting by its JSON
+// name (memcached's ssl_* options, idle_timeout, hot_lru_pct... share their
+// names); a bare NAME turns a toggle on and no_NAME turns it off, as
+// memcached's -o does.
+std::string apply_extended(Settings& s, std::string_view list) {
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == list.npos) comma = list.size();
+    const std::string_view item = list.substr(start, comma - start);
+    start = comma + 1;
+    if (item.empty()) continue;
+    const std::size_t eq = item.find('=');
+    std::string_view name = item.substr(0, eq);
+    std::string text;
+    if (eq != item.npos) {
+      text = std::string(item.substr(eq + 1));
+    } else if (const Def* d = find_def(name); d != nullptr && d->kind == Kind::toggle) {
+      text = "true";
+    } else if (name.starts_with("no_") && find_def(name.substr(3)) != nullptr &&
+               find_def(name.substr(3))->kind == Kind::toggle) {
+      name.remove_prefix(3);
+      text = "false";
+    }
+    const Def* d = find_def(name);
+    if (d == nullptr || (eq == item.npos && text.empty())) {
+      return "Illegal suboption \"" + std::string(item) + "\"";
+    }
+    if (std::string e = set_from_text(*d, s, text); !e.empty()) return e;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string help_text() {
@@ -76,6 +109,9 @@ std::string help_text() {
     line(f, std::string(d.help) + (fallback.empty() ? "" : " (default " + fallback + ")") +
                 (d.live ? "" : " [restart to change]"));
   }
+  line("-o, --extended LIST",
+       "NAME=VALUE,... of the settings above by their JSON names, as memcached's -o "
+       "(ssl_chain_cert=FILE,...); NAME or no_NAME for on/off");
   line("--config FILE", "JSON settings file (flags override it); see config/memcoro.json");
   line("--health-check",
        "ask the server these settings (or process 1's) describe for its version; exit 0 if it "
@@ -86,7 +122,7 @@ std::string help_text() {
 }
 LoadResult load(int argc, char** argv, Settings& out) {
   // getopt tables from the declarations.
-  std::string shorts = "+hV";
+  std::string shorts = "+hVo:";
   std::vector<option> longs;
   std::vector<std::string> long_names;
   long_names.reserve(defs().size() + 3);
@@ -102,6 +138,7 @@ LoadResult load(int argc, char** argv, Settings& out) {
                            1000 + static_cast<int>(i)});
   }
   longs.push_back(option{"config", required_argument, nullptr, 900});
+  longs.push_back(option{"extended", required_argument, nullptr, 'o'});
   longs.push_back(option{"health-check", no_argument, nullptr, 901});
   longs.push_back(option{"help", no_argument, nullptr, 'h'});
   longs.push_back(option{"version", no_argument, nullptr, 'V'});
@@ -169,6 +206,12 @@ LoadResult load(int argc, char** argv, Settings& out) {
   optind = 0;  // 0: glibc re-initializes getopt completely
   std::vector<const Def*> given;
   while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
+    if (code == 'o') {
+      if (std::string e = apply_extended(s, optarg); !e.empty()) {
+        return {LoadResult::Action::exit_error, "memcoro: -o: " + e + "\n"};
+      }
+      continue;
+    }
     const Def* d = def_for(code);
     if (d == nullptr) continue;
     const bool again = std::find(given.begin(), given.end(), d) != given.end();

@@ -285,6 +285,76 @@ std::vector<Def> declare() {
        .help = "require the ASCII login (text protocol only) with a user:password line of this "
                "file; re-read on SIGHUP and reload",
        .stats_name = "auth_enabled_ascii"},
+      {.name = "ssl_enabled",
+       .kind = Kind::toggle,
+       .field = &Settings::ssl_enabled,
+       .short_flag = 'Z',
+       .long_flag = "enable-ssl",
+       .help = "TLS on every TCP listener but those listed as notls:ADDR:PORT (needs "
+               "ssl_chain_cert)",
+       .stats_name = "ssl_enabled",
+       .flag_on = true},
+      {.name = "ssl_chain_cert",
+       .kind = Kind::text,
+       .field = &Settings::ssl_chain_cert,
+       .long_flag = "ssl-chain-cert",
+       .arg = "FILE",
+       .help = "the server's certificate chain, PEM (also -o ssl_chain_cert=FILE)",
+       .live = true},
+      {.name = "ssl_key",
+       .kind = Kind::text,
+       .field = &Settings::ssl_key,
+       .long_flag = "ssl-key",
+       .arg = "FILE",
+       .help = "its private key, PEM, if not in the chain file",
+       .live = true},
+      {.name = "ssl_ca_cert",
+       .kind = Kind::text,
+       .field = &Settings::ssl_ca_cert,
+       .long_flag = "ssl-ca-cert",
+       .arg = "FILE",
+       .help = "CA certificates, PEM, that client certificates are verified against",
+       .live = true},
+      {.name = "ssl_verify_mode",
+       .kind = Kind::count,
+       .field = &Settings::ssl_verify_mode,
+       .lo = 0,
+       .hi = 3,
+       .long_flag = "ssl-verify-mode",
+       .arg = "0-3",
+       .help = "client certificates: 0 not asked, 1 requested, 2 required, 3 required once",
+       .stats_name = "ssl_verify_mode",
+       .live = true},
+      {.name = "ssl_min_version",
+       .kind = Kind::count,
+       .field = &Settings::ssl_min_version,
+       .lo = 0,
+       .hi = 3,
+       .long_flag = "ssl-min-version",
+       .arg = "0-3",
+       .help = "oldest TLS version accepted: 0 TLS 1.0, 1 TLS 1.1, 2 TLS 1.2, 3 TLS 1.3",
+       .live = true},
+      {.name = "ssl_ciphers",
+       .kind = Kind::text,
+       .field = &Settings::ssl_ciphers,
+       .long_flag = "ssl-ciphers",
+       .arg = "LIST",
+       .help = "OpenSSL cipher list for TLS 1.2 and older (\"\": OpenSSL's default)",
+       .live = true},
+      {.name = "ssl_session_cache",
+       .kind = Kind::toggle,
+       .field = &Settings::ssl_session_cache,
+       .long_flag = "ssl-session-cache",
+       .help = "keep TLS sessions so that clients can resume them",
+       .stats_name = "ssl_session_cache",
+       .live = true,
+       .flag_on = true},
+      {.name = "admin_tls",
+       .kind = Kind::toggle,
+       .field = &Settings::admin_tls,
+       .long_flag = "admin-tls",
+       .help = "serve the admin port over TLS (HTTPS) with ssl_chain_cert and ssl_key",
+       .flag_on = true},
       // Not live, like admin_listen and admin_token_file: who may talk to the
       // admin port is fixed at start, so no request through it can widen it.
       {.name = "admin_allowed_hosts",
@@ -359,6 +429,12 @@ std::string validate(const Settings& s) {
   }
   if (s.udp_port != 0 && !s.auth_file.empty()) {
     return "Cannot use UDP with ascii authentication enabled (-U 0 to disable)";
+  }
+  if (s.ssl_enabled && s.ssl_chain_cert.empty()) {
+    return "-Z needs the server's certificate: -o ssl_chain_cert=FILE (and ssl_key=FILE)";
+  }
+  if (s.admin_tls && s.ssl_chain_cert.empty()) {
+    return "admin_tls needs the server's certificate: ssl_chain_cert (and ssl_key)";
   }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +

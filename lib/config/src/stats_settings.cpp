@@ -83,18 +83,18 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       {"ext_max_frag", "0.80"},
       {"slab_automove_freeratio", "0.010"},
       {"ext_drop_unread", "no"},
-      // off: no TLS; memcached's values without -Z.
-      {"ssl_enabled", "no"},
-      {"ssl_chain_cert", "(null)"},
-      {"ssl_key", "(null)"},
-      {"ssl_verify_mode", "0"},
-      {"ssl_keyformat", "1"},
-      {"ssl_ciphers", "NULL"},
-      {"ssl_ca_cert", "NULL"},
-      {"ssl_wbuf_size", "16384"},
-      {"ssl_session_cache", "no"},
-      {"ssl_kernel_tls", "no"},
-      {"ssl_min_version", "tlsv1.2"},
+      // TLS; below: the paths ("(null)" or "NULL" when unset, as memcached).
+      {"ssl_enabled", ""},
+      {"ssl_chain_cert", ""},
+      {"ssl_key", ""},
+      {"ssl_verify_mode", ""},
+      {"ssl_keyformat", "1"},  // PEM: the only key format memcoro reads
+      {"ssl_ciphers", ""},
+      {"ssl_ca_cert", ""},
+      {"ssl_wbuf_size", "16384"},  // records of up to 16 KB, as memcached's default
+      {"ssl_session_cache", ""},
+      {"ssl_kernel_tls", "no"},    // off: no kernel TLS offload
+      {"ssl_min_version", ""},     // below: memcached's name for it
       {"num_napi_ids", "(null)"},  // off: no NAPI-id thread selection
       {"memory_file", "(null)"},   // off: no warm restart file (-e)
   };
@@ -115,6 +115,14 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
     }
     if (f.name == "binding_protocol") value = binding_protocol(s);
     if (f.name == "auth_enabled_ascii" && s.auth_file.empty()) value = "no";
+    if (f.name == "ssl_chain_cert") value = s.ssl_chain_cert.empty() ? "(null)" : s.ssl_chain_cert;
+    if (f.name == "ssl_key") value = s.ssl_key.empty() ? "(null)" : s.ssl_key;
+    if (f.name == "ssl_ciphers") value = s.ssl_ciphers.empty() ? "NULL" : s.ssl_ciphers;
+    if (f.name == "ssl_ca_cert") value = s.ssl_ca_cert.empty() ? "NULL" : s.ssl_ca_cert;
+    if (f.name == "ssl_min_version") {
+      static constexpr std::string_view kVersions[] = {"tlsv1.0", "tlsv1.1", "tlsv1.2", "tlsv1.3"};
+      value = kVersions[s.ssl_min_version & 3];
+    }
     if (f.name == "slab_chunk_max") value = std::to_string((s.max_item_size + 7) / 8 * 8);
     for (const auto& [name, v] : runtime) {
       if (name == f.name) value = v;

@@ -340,6 +340,13 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       ctx.control->shutdown(graceful);
       return After::close;
     }
+    case CommandType::refresh_certs: {
+      const std::string error =
+          ctx.control != nullptr ? ctx.control->refresh_certs() : "Error TLS not enabled";
+      out.append(error.empty() ? std::string_view("OK\r\n") : std::string_view(error));
+      if (!error.empty()) out.append("\r\n");
+      break;
+    }
     case CommandType::meta_noop: out.append("MN\r\n"); break;
     case CommandType::stats: run_stats(cmd, ctx, out); break;
     case CommandType::meta_get:

@@ -452,6 +452,10 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       return error();
     case 'r':
     case 'p':
+      if (name == "refresh_certs") {  // memcached ignores its arguments
+        cmd.type = CommandType::refresh_certs;
+        return make_complete(line_len);
+      }
       if (name == "replace" || name == "prepend") {
         if (!want(ntokens, 6, 7)) return error();
         return parse_storage(in, line_len, t,

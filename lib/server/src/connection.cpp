@@ -1,6 +1,7 @@
 // One client connection on its worker's event loop: the transport side of
-// an exec::Connection (receive, hand over, send) driven by readiness; the
-// idle timeout; the per-connection reply limit; draining on a graceful stop.
+// an exec::Connection (receive, hand over, send) driven by readiness, in
+// plain TCP or TLS; the idle timeout; the per-connection reply limit;
+// draining on a graceful stop.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/uio.h>
@@ -9,12 +10,14 @@
 #include <climits>
 
 #include "server_impl.hpp"
+#include "tls_channel.hpp"
 
 namespace memcoro::server {
 
 class Server::Impl::Session final : public EventLoop::Handler {
  public:
-  Session(Impl& server, Worker& w, int fd, std::string addr, std::string listen_addr);
+  // With `ssl` (owned from here on), the connection speaks TLS.
+  Session(Impl& server, Worker& w, int fd, std::string addr, std::string listen_addr, SSL* ssl);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -32,8 +35,12 @@ class Server::Impl::Session final : public EventLoop::Handler {
  private:
   enum class Io : unsigned char { done, wait, failed };
   Io send_output();
+  Io send_tls();
   Io receive_exact();
   Io receive_some();
+  // One receive of at most `want` bytes into p (plain or TLS); `force`
+  // tries even when the socket looked drained.
+  Io receive(char* p, std::size_t want, std::size_t& got, bool force);
 
   Impl& server_;
   Worker& w_;
@@ -48,6 +55,10 @@ class Server::Impl::Session final : public EventLoop::Handler {
   std::size_t done_ = 0;  // read_exact: bytes of step_.space already received
   std::vector<iovec> iov_;
   std::size_t iov_first_ = 0;
+  // TLS: the channel, and replies copied into records of up to 16 KB (one
+  // SSL_write each, retried as they are until the socket takes them).
+  std::unique_ptr<TlsChannel> tls_;
+  std::string tls_staged_;
   // Edge-triggered readiness, kept here so that none is lost: set by an
   // event, cleared by a receive that came back short (the socket is then
   // empty) or a send that would block.
@@ -59,7 +70,7 @@ class Server::Impl::Session final : public EventLoop::Handler {
 };
 
 Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr,
-                               std::string listen_addr)
+                               std::string listen_addr, SSL* ssl)
     : server_(server),
       w_(w),
       ctx_{.store = server.store,
@@ -80,6 +91,7 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
   }
   in_worker_ = w_.sessions.insert(w_.sessions.end(), this);
   ctx_.reply_limit = server_.live.conn_reply_limit();
+  if (ssl != nullptr) tls_ = std::make_unique<TlsChannel>(ssl, fd, readable_, writable_);
 }
 
 Server::Impl::Session::~Session() {
@@ -98,6 +110,10 @@ Server::Impl::Session::~Session() {
 
 void Server::Impl::Session::close() {
   info_.set(ConnState::closing);
+  if (tls_) {
+    if (tls_->handshake_failed()) server_.ssl_handshake_errors.fetch_add(1);
+    tls_->shutdown();
+  }
   delete this;
 }
 
@@ -113,6 +129,9 @@ Server::Impl::Session::Io Server::Impl::Session::send_output() {
     out.for_each_span([&](std::string_view s) {
       iov_.push_back({const_cast<char*>(s.data()), s.size()});
     });
+  }
+  if (tls_) {
+    if (const Io io = send_tls(); io != Io::done) return io;
   }
   while (iov_first_ < iov_.size()) {
     if (!writable_) {
@@ -146,22 +165,65 @@ Server::Impl::Session::Io Server::Impl::Session::send_output() {
   return Io::done;
 }
 
+// Replies through TLS: iov_'s bytes, from iov_first_ on, copied into
+// records. Done when all are sent (iov_ is then used up).
+Server::Impl::Session::Io Server::Impl::Session::send_tls() {
+  constexpr std::size_t kRecord = 16384;
+  for (;;) {
+    if (tls_staged_.empty()) {
+      while (iov_first_ < iov_.size() && tls_staged_.size() < kRecord) {
+        iovec& v = iov_[iov_first_];
+        const std::size_t take = std::min(v.iov_len, kRecord - tls_staged_.size());
+        tls_staged_.append(static_cast<const char*>(v.iov_base), take);
+        v.iov_base = static_cast<char*>(v.iov_base) + take;
+        v.iov_len -= take;
+        if (v.iov_len == 0) ++iov_first_;
+      }
+      if (tls_staged_.empty()) return Io::done;
+    }
+    const TlsChannel::Result r = tls_->write(tls_staged_.data(), tls_staged_.size());
+    if (r.status == TlsChannel::Status::wait) {
+      info_.set(ConnState::mwrite);  // the client is slow to read
+      return Io::wait;
+    }
+    if (r.status != TlsChannel::Status::ok) return Io::failed;
+    tls_staged_.clear();  // SSL_write wrote the whole record
+  }
+}
+
+Server::Impl::Session::Io Server::Impl::Session::receive(char* p, std::size_t want,
+                                                         std::size_t& got, bool force) {
+  if (tls_) {
+    if (force) readable_ = true;
+    const TlsChannel::Result r = tls_->read(p, want);
+    got = r.bytes;
+    if (r.status == TlsChannel::Status::ok) return Io::done;
+    return r.status == TlsChannel::Status::wait ? Io::wait : Io::failed;
+  }
+  for (;;) {
+    if (!readable_ && !force) return Io::wait;
+    const ssize_t n = ::recv(info_.fd, p, want, MSG_DONTWAIT);
+    if (n > 0) {
+      got = static_cast<std::size_t>(n);
+      if (got < want) readable_ = false;  // a short receive: the socket is drained
+      return Io::done;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      readable_ = false;
+      return Io::wait;
+    }
+    return Io::failed;  // 0: the peer left; else the connection broke
+  }
+}
+
 Server::Impl::Session::Io Server::Impl::Session::receive_exact() {
   const std::span<char> all = step_.space;
   while (done_ < all.size()) {
-    if (!readable_) return Io::wait;
-    const std::size_t want = all.size() - done_;
-    const ssize_t n = ::recv(info_.fd, all.data() + done_, want, MSG_DONTWAIT);
-    if (n > 0) {
-      done_ += static_cast<std::size_t>(n);
-      if (static_cast<std::size_t>(n) < want) readable_ = false;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      readable_ = false;
-    } else {
-      return Io::failed;  // the peer left, or the connection broke
-    }
+    std::size_t got = 0;
+    if (const Io io = receive(all.data() + done_, all.size() - done_, got, false); io != Io::done)
+      return io;
+    done_ += got;
   }
   w_.counters.bytes_read.add(all.size());
   handler_.received(all.size());
@@ -169,27 +231,17 @@ Server::Impl::Session::Io Server::Impl::Session::receive_exact() {
 }
 
 Server::Impl::Session::Io Server::Impl::Session::receive_some() {
-  const bool stopping = server_.stopping.load(std::memory_order_relaxed);
   // A graceful stop tries once more even when the socket looked empty: it
   // answers whatever has arrived, and is done once nothing is waiting.
-  if (!readable_ && !stopping) return Io::wait;
-  for (;;) {
-    const ssize_t n = ::recv(info_.fd, step_.space.data(), step_.space.size(), MSG_DONTWAIT);
-    if (n > 0) {
-      const auto got = static_cast<std::size_t>(n);
-      if (got < step_.space.size()) readable_ = false;
-      w_.counters.bytes_read.add(got);
-      ctx_.reply_limit = server_.live.conn_reply_limit();
-      handler_.received(got);
-      return Io::done;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      readable_ = false;
-      return stopping ? Io::failed : Io::wait;
-    }
-    return Io::failed;  // 0: the peer left; else the connection broke
-  }
+  const bool stopping = server_.stopping.load(std::memory_order_relaxed);
+  std::size_t got = 0;
+  const Io io = receive(step_.space.data(), step_.space.size(), got, stopping);
+  if (io == Io::wait) return stopping ? Io::failed : Io::wait;
+  if (io == Io::failed) return io;
+  w_.counters.bytes_read.add(got);
+  ctx_.reply_limit = server_.live.conn_reply_limit();
+  handler_.received(got);
+  return Io::done;
 }
 
 void Server::Impl::Session::drive() {
@@ -229,8 +281,16 @@ void Server::Impl::Session::drive() {
   }
 }
 
-void Server::Impl::open_session(Worker& w, int fd, std::string addr, std::string listen_addr) {
-  auto* s = new Session(*this, w, fd, std::move(addr), std::move(listen_addr));
+void Server::Impl::open_session(Worker& w, int fd, std::string addr, std::string listen_addr,
+                                bool use_tls) {
+  SSL* ssl = nullptr;
+  if (use_tls && (ssl = tls.new_ssl()) == nullptr) {
+    if (live.verbosity() > 0) std::fprintf(stderr, "TLS: no context for a new connection\n");
+    ::close(fd);
+    curr_connections.fetch_sub(1);
+    return;
+  }
+  auto* s = new Session(*this, w, fd, std::move(addr), std::move(listen_addr), ssl);
   if (!w.loop.add(fd, *s)) {
     if (live.verbosity() > 0) std::fprintf(stderr, "epoll_ctl: %s\n", std::strerror(errno));
     s->close();

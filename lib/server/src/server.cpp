@@ -23,7 +23,7 @@ std::string describe_unix_peer(int fd) {
 }
 
 template <class Acceptor>
-awaitable<void> Server::Impl::accept_loop(Acceptor& acceptor, std::string local) {
+awaitable<void> Server::Impl::accept_loop(Acceptor& acceptor, std::string local, bool tls) {
   for (;;) {
     Worker& w = *workers[next_worker];
     next_worker = (next_worker + 1) % workers.size();
@@ -68,8 +68,8 @@ awaitable<void> Server::Impl::accept_loop(Acceptor& acceptor, std::string local)
       curr_connections.fetch_sub(1);
       continue;
     }
-    w.loop.post([this, &w, fd, addr = std::move(addr), here = std::move(here)]() mutable {
-      open_session(w, fd, std::move(addr), std::move(here));
+    w.loop.post([this, &w, fd, tls, addr = std::move(addr), here = std::move(here)]() mutable {
+      open_session(w, fd, std::move(addr), std::move(here), tls);
     });
   }
 }
@@ -165,6 +165,7 @@ Server::BindResult Server::Impl::bind_tcp(const config::ListenAddress& where) {
     if (port == 0) port = bound.port();
     listeners.push_back({acceptor->native_handle(), describe(bound)});
     tcp_acceptors.push_back(std::move(acceptor));
+    tcp_tls.push_back(at_start.ssl_enabled && where.tls);
   }
   return {port, {}};
 }
@@ -285,6 +286,13 @@ void Server::Impl::shutdown(bool graceful) {
   asio::post(main_ctx, [this] { begin_stop(); });
 }
 
+std::string Server::Impl::refresh_certs() {
+  if (!at_start.ssl_enabled) return "Error TLS not enabled";
+  std::string error = tls.refresh();
+  if (!error.empty() && live.verbosity() > 0) std::fprintf(stderr, "%s\n", error.c_str());
+  return error;
+}
+
 void Server::Impl::wait_for_signal() {
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -301,13 +309,16 @@ void Server::Impl::run() {
   std::jthread maintainer([this](std::stop_token st) { maintenance(st); });
   wait_for_signal();
   for (std::size_t i = 0; i < tcp_acceptors.size(); ++i) {
-    asio::co_spawn(main_ctx, accept_loop(*tcp_acceptors[i], std::string()), asio::detached);
+    asio::co_spawn(main_ctx, accept_loop(*tcp_acceptors[i], std::string(), tcp_tls[i]),
+                   asio::detached);
   }
   for (auto& u : udp_sockets) {
     u->worker().loop.post([sock = u.get()] { sock->worker().loop.add(sock->fd(), *sock); });
   }
   if (unix_acceptor.is_open()) {
-    asio::co_spawn(main_ctx, accept_loop(unix_acceptor, "unix:" + unix_path), asio::detached);
+    // As memcached: the unix socket is never TLS (it does not leave the host).
+    asio::co_spawn(main_ctx, accept_loop(unix_acceptor, "unix:" + unix_path, false),
+                   asio::detached);
   }
   for (auto& w : workers) {
     w->thread = std::thread([this, wp = w.get()] {
@@ -333,6 +344,10 @@ void Server::Impl::run() {
     w->loop.stop();
     if (w->thread.joinable()) w->thread.join();
   }
+}
+
+TlsContext& Server::tls() {
+  return impl_->tls;
 }
 
 exec::ServerControl& Server::control() {

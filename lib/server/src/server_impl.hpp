@@ -21,6 +21,7 @@
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/protocol/text_parser.hpp"
 #include "memcoro/server/server.hpp"
+#include "memcoro/server/tls_context.hpp"
 #include "memcoro/stats/report.hpp"
 
 namespace memcoro::server {
@@ -89,6 +90,7 @@ struct Server::Impl final : exec::ServerControl {
   // The listening sockets: one per address of `listen`, or the unix socket.
   using unix_stream = asio::local::stream_protocol;
   std::vector<std::unique_ptr<tcp::acceptor>> tcp_acceptors;
+  std::vector<bool> tcp_tls;  // per acceptor: its connections speak TLS
   unix_stream::acceptor unix_acceptor{main_ctx};
   std::string unix_path;  // the socket file bind() made, removed at exit
   ino_t unix_inode = 0;
@@ -106,6 +108,10 @@ struct Server::Impl final : exec::ServerControl {
   std::int64_t started = 0;
   stats::PrefixStats prefix_stats;
   std::atomic<std::int64_t> last_accept{0};
+  // -Z: the context new TLS connections are made from, and memcached's
+  // count of those whose handshake failed.
+  TlsContext tls;
+  std::atomic<std::uint64_t> ssl_handshake_errors{0};
   // The listening sockets as `stats conns` shows them: set by bind(),
   // before any thread but the main one runs; the acceptors themselves are
   // the main thread's alone.
@@ -160,6 +166,7 @@ struct Server::Impl final : exec::ServerControl {
   void set_lru_segments(unsigned hot_pct, unsigned warm_pct) override;
   bool shutdown_enabled() const override { return at_start.enable_shutdown; }
   void shutdown(bool graceful) override;
+  std::string refresh_certs() override;
 
   // server_stats.cpp
   stats::CounterSnapshot counters() override;
@@ -173,7 +180,7 @@ struct Server::Impl final : exec::ServerControl {
 
   // connection.cpp, each on the worker's own thread.
   // A connection the acceptor handed over: served from now on.
-  void open_session(Worker& w, int fd, std::string addr, std::string listen_addr);
+  void open_session(Worker& w, int fd, std::string addr, std::string listen_addr, bool tls);
   // memcached's idle timeout, checked once a second: every connection of
   // this worker that has not sent a complete command line for idle_timeout
   // seconds is closed, whatever it is waiting for (its next line, the rest
@@ -191,7 +198,7 @@ struct Server::Impl final : exec::ServerControl {
   // Accepts on one listening socket (tcp or unix) and hands each
   // connection to the next worker.
   template <class Acceptor>
-  awaitable<void> accept_loop(Acceptor& acceptor, std::string local);
+  awaitable<void> accept_loop(Acceptor& acceptor, std::string local, bool tls);
   BindResult bind();
   BindResult bind_tcp(const config::ListenAddress& where);
   BindResult bind_udp(const config::ListenAddress& where);

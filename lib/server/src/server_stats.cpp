@@ -134,6 +134,11 @@ stats::GeneralInputs Server::Impl::general_inputs() {
   in.idle_timeout = in_force.idle_timeout;
   in.udp_port = at_start.unix_socket.empty() ? at_start.udp_port : 0;
   in.lru_crawler = in_force.lru_crawler;
+  in.tls = at_start.ssl_enabled;
+  in.ssl_handshake_errors = ssl_handshake_errors.load();
+  const std::int64_t refreshed = tls.refreshed_at();
+  in.time_since_server_cert_refresh =
+      static_cast<std::uint64_t>(now > refreshed ? now - refreshed : 0);
   in.store.total_items -= baseline_total_items;
   in.counters = sum_counters_raw();
   in.counters -= baseline;

@@ -87,6 +87,10 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
   // watching.
   off({"log_worker_dropped", "log_worker_written", "log_watcher_skipped", "log_watcher_sent",
        "log_watchers"});
+  if (in.tls) {
+    add("ssl_handshake_errors", in.ssl_handshake_errors);
+    add("time_since_server_cert_refresh", in.time_since_server_cert_refresh);
+  }
   // NAPI-id thread selection is memcached's opt-in (-N); memcoro spreads
   // connections round-robin.
   off({"unexpected_napi_ids", "round_robin_fallback"});

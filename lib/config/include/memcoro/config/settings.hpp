@@ -54,6 +54,17 @@ struct Settings {
   std::string protocol = "auto";  // auto | ascii | binary
   std::string config_file;
   bool enable_shutdown = false;  // -A: the `shutdown` command stops the server
+  // TLS (README: TLS): memcached's -Z and its ssl_* options. Every TCP
+  // listener is TLS unless its `listen` entry starts with "notls:".
+  bool ssl_enabled = false;
+  std::string ssl_chain_cert;
+  std::string ssl_key;  // "": the key is in ssl_chain_cert
+  std::string ssl_ca_cert;
+  std::string ssl_ciphers;
+  std::uint32_t ssl_verify_mode = 0;  // 0 none, 1 request, 2 require, 3 once
+  std::uint32_t ssl_min_version = 2;  // 0 TLS 1.0, 1 TLS 1.1, 2 TLS 1.2, 3 TLS 1.3
+  bool ssl_session_cache = false;
+  bool admin_tls = false;  // the admin port over TLS, with the same certificate
 };
 
 // How connections are read with these settings, in memcached's words for
@@ -91,6 +102,7 @@ struct ListenAddress {
   std::string host;  // an address or a name; IPv6 without brackets
   std::uint16_t port = 0;
   bool own_port = false;  // "ADDR:PORT": also UDP's port there, as in memcached
+  bool tls = true;        // with ssl_enabled; "notls:ADDR..." turns it off here
 };
 // `listen` parsed (listen_list.cpp); "" or the error, naming the entry.
 std::string listen_addresses(const Settings& s, std::vector<ListenAddress>& out);

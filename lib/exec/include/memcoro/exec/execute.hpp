@@ -3,6 +3,7 @@
 // Output. Synchronous and socket-free, so it is tested without a server.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "memcoro/exec/auth.hpp"
@@ -42,6 +43,9 @@ class ServerControl {
   // begins to stop.
   virtual bool shutdown_enabled() const { return false; }
   virtual void shutdown(bool /*graceful*/) {}
+  // memcached's `refresh_certs`: re-reads the TLS certificate and key; ""
+  // when done, else the reply line (the old certificate stays).
+  virtual std::string refresh_certs() { return "Error TLS not enabled"; }
 };
 
 struct Context {

@@ -28,6 +28,7 @@ enum class CommandType : std::uint8_t {
   version,
   verbosity,
   shutdown,  // args: the mode (none, or graceful)
+  refresh_certs,
   quit,
   stats,
   meta_noop,        // mn

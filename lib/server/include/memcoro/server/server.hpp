@@ -9,6 +9,7 @@
 
 #include "memcoro/config/live.hpp"
 #include "memcoro/exec/execute.hpp"
+#include "memcoro/server/tls_context.hpp"
 #include "memcoro/store/store.hpp"
 
 namespace memcoro::server {
@@ -37,6 +38,9 @@ class Server {
   // For the admin port (any thread):
   // the `stats` views, as the text protocol answers them;
   exec::ServerControl& control();
+  // -Z: what TLS connections are made from (main loads it before bind()
+  // and again when the ssl_* settings change).
+  TlsContext& tls();
   // true while the cache port accepts connections.
   bool accepting() const;
   // Called (on the server's main thread) on SIGHUP; set before run().

@@ -31,7 +31,12 @@ struct GeneralInputs {
   std::uint64_t idle_timeout = 0;  // seconds; idle_kicks is shown only when set
   std::uint64_t udp_port = 0;      // udp_dropped (memcoro's own) only with UDP on
   bool lru_crawler = true;         // lru_crawler_* are shown only when enabled
-  StoreCounters store;             // total_items since `stats reset`
+  // With TLS on (-Z), as memcached: failed handshakes, and the seconds
+  // since the certificate was last (re)loaded.
+  bool tls = false;
+  std::uint64_t ssl_handshake_errors = 0;
+  std::uint64_t time_since_server_cert_refresh = 0;
+  StoreCounters store;  // total_items since `stats reset`
   CounterSnapshot counters;
 };
 
