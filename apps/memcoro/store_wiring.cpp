@@ -32,6 +32,7 @@ store::StoreConfig store_config(const config::Settings& s) {
   c.lru_crawler = s.lru_crawler;
   c.hot_pct = s.hot_lru_pct;
   c.warm_pct = s.warm_lru_pct;
+  c.reserve = s.memory_reserve;
   return c;
 }
 

@@ -2,8 +2,11 @@
 #include "memcoro/store/store.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <map>
+#include <new>
 #include <string>
+#include <utility>
 
 using namespace memcoro::store;
 
@@ -328,4 +331,32 @@ TEST_CASE("automove keeps spare pages while memory is below its limit") {
   REQUIRE(!s.at_limit);
   s.ticks(100);
   CHECK(s.store->counters().slabs_moved == 0);
+}
+
+TEST_CASE("an item's packed LRU links keep any two 36-bit handles apart") {
+  alignas(8) unsigned char chunk[sizeof(Item)] = {};
+  Item* it = new (chunk) Item;
+  std::memset(it->links, 0, sizeof it->links);
+  const Handle all = (Handle{1} << memcoro::memory::kHandleBits) - 1;
+  for (const auto& [prev, next] : {std::pair<Handle, Handle>{0, 0},
+                                   {all, 0},
+                                   {0, all},
+                                   {all, all},
+                                   {0x123456789, 0xfedcba987},
+                                   {1, all - 1}}) {
+    it->set_prev(prev);
+    it->set_next(next);
+    CHECK(it->prev() == prev);
+    CHECK(it->next() == next);
+    it->set_next(7);  // changing one leaves the other
+    CHECK(it->prev() == prev);
+    it->set_prev(9);
+    CHECK(it->next() == 7);
+  }
+  it->set_place(63, Segment::cold);
+  CHECK(it->cls() == 63);
+  CHECK(it->segment() == Segment::cold);
+  it->set_segment(Segment::none);
+  CHECK(it->cls() == 63);
+  CHECK(it->segment() == Segment::none);
 }

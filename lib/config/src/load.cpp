@@ -56,6 +56,26 @@ std::string read_file(const std::string& path, std::string& out, bool& missing) 
   return {};
 }
 
+// memcached's -o: "name=value,name2=value2" with the settings' JSON names
+// (a toggle alone turns it on).
+std::string apply_extended(std::string_view list, Settings& s) {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    const std::string_view item = list.substr(0, comma);
+    list = comma == list.npos ? std::string_view() : list.substr(comma + 1);
+    const std::size_t eq = item.find('=');
+    const std::string_view name = item.substr(0, eq);
+    const Def* d = find_def(name);
+    if (d == nullptr) return "-o " + std::string(name) + ": unknown setting";
+    if (eq == item.npos && d->kind != Kind::toggle) {
+      return "-o " + std::string(name) + ": needs " + std::string(name) + "=VALUE";
+    }
+    const std::string_view value = eq == item.npos ? "true" : item.substr(eq + 1);
+    if (std::string e = set_from_text(*d, s, value); !e.empty()) return e;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string help_text() {
@@ -76,6 +96,7 @@ std::string help_text() {
     line(f, std::string(d.help) + (fallback.empty() ? "" : " (default " + fallback + ")") +
                 (d.live ? "" : " [restart to change]"));
   }
+  line("-o NAME=VALUE,...", "any setting above by its JSON name, as memcached's -o");
   line("--config FILE", "JSON settings file (flags override it); see config/memcoro.json");
   line("--health-check",
        "ask the server these settings (or process 1's) describe for its version; exit 0 if it "
@@ -86,7 +107,7 @@ std::string help_text() {
 }
 LoadResult load(int argc, char** argv, Settings& out) {
   // getopt tables from the declarations.
-  std::string shorts = "+hV";
+  std::string shorts = "+hVo:";
   std::vector<option> longs;
   std::vector<std::string> long_names;
   long_names.reserve(defs().size() + 3);
@@ -169,6 +190,12 @@ LoadResult load(int argc, char** argv, Settings& out) {
   optind = 0;  // 0: glibc re-initializes getopt completely
   std::vector<const Def*> given;
   while ((code = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr)) != -1) {
+    if (code == 'o') {
+      if (std::string e = apply_extended(optarg, s); !e.empty()) {
+        return {LoadResult::Action::exit_error, "memcoro: invalid value: " + e + "\n"};
+      }
+      continue;
+    }
     const Def* d = def_for(code);
     if (d == nullptr) continue;
     const bool again = std::find(given.begin(), given.end(), d) != given.end();

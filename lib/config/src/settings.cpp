@@ -22,6 +22,17 @@ std::vector<Def> declare() {
        .help = "item memory limit in megabytes, or with a k/m/g suffix",
        .stats_name = "maxbytes",
        .live = true},
+      {.name = "memory_reserve",
+       .kind = Kind::megabytes,
+       .field = &Settings::memory_reserve,
+       .lo = 0,
+       .hi = kMaxMemory,
+       .long_flag = "memory-reserve",
+       .arg = "MB",
+       .help = "address space reserved for item memory (costs no memory): the most "
+               "cache_memlimit can raise memory_limit to; 0: all that item handles name "
+               "(4 TiB with the default chunk sizes)",
+       .stats_name = "memory_reserve"},
       {.name = "conn_limit",
        .kind = Kind::count,
        .field = &Settings::conn_limit,
@@ -359,6 +370,10 @@ std::string validate(const Settings& s) {
   }
   if (s.udp_port != 0 && !s.auth_file.empty()) {
     return "Cannot use UDP with ascii authentication enabled (-U 0 to disable)";
+  }
+  if (s.memory_reserve != 0 && s.memory_reserve < s.memory_limit) {
+    return "memory_limit (" + std::to_string(s.memory_limit) +
+           ") must not exceed memory_reserve (" + std::to_string(s.memory_reserve) + ")";
   }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +

@@ -97,6 +97,8 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       {"ssl_min_version", "tlsv1.2"},
       {"num_napi_ids", "(null)"},  // off: no NAPI-id thread selection
       {"memory_file", "(null)"},   // off: no warm restart file (-e)
+      // memcoro's: the most cache_memlimit can raise maxbytes to.
+      {"memory_reserve", ""},
   };
   const auto declared = declared_stats_settings(s);
   std::vector<std::pair<std::string_view, std::string>> out;

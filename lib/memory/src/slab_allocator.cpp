@@ -62,8 +62,8 @@ SlabAllocator::SlabAllocator(const SlabConfig& config) {
     most_per_page = std::max(most_per_page, classes_[c].per_page);
   }
   slot_bits_ = static_cast<unsigned>(std::bit_width(most_per_page - 1));
-  slot_mask_ = static_cast<std::uint32_t>((std::uint64_t{1} << slot_bits_) - 1);
-  const std::size_t page_numbers = (std::size_t{1} << (32 - slot_bits_)) - 1;
+  slot_mask_ = (Handle{1} << slot_bits_) - 1;
+  const std::size_t page_numbers = (std::size_t{1} << (kHandleBits - slot_bits_)) - 1;
   addressable_ = page_numbers * page_size_;
 
   // Reserve all of it, or as much as the system grants (an address-space

@@ -4,15 +4,16 @@
 // Memory is taken a page at a time (1 MiB, or the item size limit if that is
 // larger) and a page belongs to one size class, cut into equal chunks. The
 // memory limit is a hard bound on the pages in use. Chunks are named by
-// 32-bit handles, so the structures that point at items (index slots, LRU
-// links) use 4 bytes instead of 8: a handle is the page number and the
-// chunk's index in its page, plus one. The bits left for the page number
-// after those for the chunk index bound the address range: 2^32 chunks of the
-// smallest class, from 96 GiB (48-byte chunks) to about 256 GiB (the default
-// 88-byte chunks). The whole range is reserved up front with PROT_NONE (it
-// costs neither memory nor commit charge), and each page is made writable
-// the first time it is used, so the limit can be raised at run time up to the
-// range and memory is used only as items are stored.
+// 36-bit handles, so the structures that point at items (index slots, LRU
+// links) use 5 bytes (4.5 in an item's links) instead of 8: a handle is the
+// page number and the chunk's index in its page, plus one. The bits left for
+// the page number after those for the chunk index bound the address range:
+// 2^36 chunks of the smallest class, from 2 TiB (48-byte chunks) to about
+// 4 TiB (the default 88-byte chunks). The range (SlabConfig::reserve) is
+// reserved up front with PROT_NONE (it costs neither memory nor commit
+// charge), and each page is made writable the first time it is used, so the
+// limit can be raised at run time up to the range and memory is used only as
+// items are stored.
 //
 // Lock rules:
 //  * Each class has a mutex guarding its pages' free lists, its page list and
@@ -35,7 +36,9 @@
 
 namespace memcoro::memory {
 
-using Handle = std::uint32_t;  // 0: none
+using Handle = std::uint64_t;  // 0: none
+// The bits a handle uses (the rest are zero): stored items keep only these.
+inline constexpr unsigned kHandleBits = 36;
 
 // No defaults: the store builds it from its own configuration (and tests
 // say what they need), so memcached's defaults are written in one place.
@@ -75,15 +78,14 @@ class SlabAllocator {
   // A chunk in use (its page's class is fixed while it is) and its handle.
   Handle handle_of(const void* p) const {
     const auto offset = static_cast<std::size_t>(static_cast<const char*>(p) - base_);
-    const auto page = static_cast<std::uint32_t>(offset / page_size_);
-    const auto slot =
-        static_cast<std::uint32_t>((offset - std::size_t{page} * page_size_) / page_chunk_[page]);
-    return ((page << slot_bits_) | slot) + 1;
+    const std::size_t page = offset / page_size_;
+    const std::size_t slot = (offset - page * page_size_) / page_chunk_[page];
+    return ((Handle{page} << slot_bits_) | slot) + 1;
   }
   void* pointer(Handle h) const {
-    const std::uint32_t v = h - 1;
-    const std::uint32_t page = v >> slot_bits_;
-    return base_ + std::size_t{page} * page_size_ + std::size_t{v & slot_mask_} * page_chunk_[page];
+    const Handle v = h - 1;
+    const std::size_t page = v >> slot_bits_;
+    return base_ + page * page_size_ + std::size_t{v & slot_mask_} * page_chunk_[page];
   }
 
   // The limit on pages in use, in bytes. Raising it takes effect at once;
@@ -173,7 +175,7 @@ class SlabAllocator {
   std::size_t page_size_ = 0;
   std::size_t max_pages_ = 0;
   unsigned slot_bits_ = 0;
-  std::uint32_t slot_mask_ = 0;
+  Handle slot_mask_ = 0;
   unsigned num_classes_ = 0;
   std::unique_ptr<Class[]> classes_;  // [0] unused
   // Per page, in reserved memory too (touched only as pages come into use):
