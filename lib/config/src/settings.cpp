@@ -31,8 +31,18 @@ std::vector<Def> declare() {
        .arg = "MB",
        .help = "address space reserved for item memory (costs no memory): the most "
                "cache_memlimit can raise memory_limit to; 0: all that item handles name "
-               "(4 TiB with the default chunk sizes)",
+               "(4 TiB with the default chunk sizes), or with memory_file, memory_limit "
+               "(the file's size)",
        .stats_name = "memory_reserve"},
+      {.name = "memory_file",
+       .kind = Kind::text,
+       .field = &Settings::memory_file,
+       .short_flag = 'e',
+       .long_flag = "memory-file",
+       .arg = "FILE",
+       .help = "keep item memory in FILE (on tmpfs, e.g. /dev/shm) and restore the cache "
+               "from it after a graceful stop (SIGTERM, SIGINT, SIGUSR1), as memcached's -e",
+       .stats_name = "memory_file"},
       {.name = "conn_limit",
        .kind = Kind::count,
        .field = &Settings::conn_limit,

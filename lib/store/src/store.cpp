@@ -14,6 +14,8 @@ memory::SlabConfig slab_config(const StoreConfig& c) {
   s.min_chunk = sizeof(Item) + c.chunk_size;
   s.growth_factor = c.growth_factor;
   s.reserve = c.reserve;
+  s.memory_file = c.memory_file;
+  s.keep_file_contents = c.keep_memory_file;
   return s;
 }
 

@@ -15,6 +15,12 @@
 // limit can be raised at run time up to the range and memory is used only as
 // items are stored.
 //
+// With a memory file (warm restart) the range is that file, mapped shared:
+// a page's blocks are allocated in the file when the page is first used (so
+// a full tmpfs refuses the page instead of faulting later) and punched out
+// when it goes back to the pool. The pages in use and their chunks can be
+// recorded (page_records) and, after a restart over the same file, restored.
+//
 // Lock rules:
 //  * Each class has a mutex guarding its pages' free lists, its page list and
 //    its counters. alloc() and free() take only the chunk's class mutex.
@@ -28,8 +34,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "memcoro/memory/spin_lock.hpp"
@@ -50,6 +59,18 @@ struct SlabConfig {
   // Address space reserved up front, so the limit can grow at run time up to
   // this (0: as much as handles can name; less if the system refuses it).
   std::size_t reserve = 0;
+  // Item memory in this file (sized to `reserve`, or to the limit if 0)
+  // instead of anonymous memory; its contents are kept only with
+  // keep_file_contents (a restore follows), else it starts empty.
+  std::string memory_file;
+  bool keep_file_contents = false;
+};
+
+// A page assigned to a class, as a warm restart records it.
+struct PageRecord {
+  std::uint32_t page = 0;
+  std::uint32_t carved = 0;  // chunks handed out at least once
+  std::uint8_t cls = 0;
 };
 
 class SlabAllocator {
@@ -122,6 +143,22 @@ class SlabAllocator {
   enum class FinishStatus { idle, finished, pending };
   FinishStatus try_finish_move();
 
+  // --- warm restart (a memory file) --------------------------------------
+  // The pages assigned to classes, and how many pages were ever used. Only
+  // while nothing allocates or frees.
+  std::vector<PageRecord> page_records() const;
+  std::uint32_t pages_ever_used() const { return next_fresh_; }
+  // Before any alloc(), over a kept memory file: takes the recorded pages
+  // back; a carved chunk is free unless used(chunk). The other pages below
+  // `ever_used` go to the pool. False (nothing restored) if a record does not
+  // fit this allocator's classes and range.
+  bool restore_pages(std::span<const PageRecord> records, std::uint32_t ever_used,
+                     const std::function<bool(const void* chunk, unsigned cls)>& used);
+  // The first chunk of a page (restored pages are walked from it).
+  char* page_address(std::uint32_t page) const { return page_base(page); }
+  // Whether h names a carved chunk of a page of class cls (0 does not).
+  bool names_chunk(Handle h, unsigned cls) const;
+
   struct ClassStats {
     std::size_t chunk_size = 0;
     std::size_t chunks_per_page = 0;
@@ -168,8 +205,13 @@ class SlabAllocator {
   std::uint32_t take_pool_page();
   void return_pool_page(std::uint32_t page);
   void assign_page_locked(std::uint32_t page, unsigned cls);
+  // Memory for a page about to be used; given back when it leaves a class.
+  bool commit_page(std::uint32_t page);
+  void release_page(std::uint32_t page);
+  void map_range(const SlabConfig& config);
 
   char* base_ = nullptr;
+  int fd_ = -1;  // the memory file, or -1
   std::size_t reserve_ = 0;
   std::size_t addressable_ = 0;
   std::size_t page_size_ = 0;
