@@ -171,6 +171,19 @@ class WarmRestart(unittest.TestCase):
                     got = read_all(server, items)
                     self.assertEqual({k: (v[0], v[1]) for k, v in got.items()}, items)
 
+    def test_shutdown_command_with_A_saves_too(self):
+        with MemoryFile() as mem:
+            server = start(mem, "-A")
+            items = fill(server, 100)
+            with server.connect() as s:
+                s.sendall(b"shutdown\r\n")
+            server.proc.wait(timeout=20)
+            self.assertEqual(server.proc.returncode, 0)
+            server.stop()
+            with start(mem, "-A") as server:
+                self.assertEqual(harness.stats(server)["curr_items"], "100")
+                self.assertEqual(read_all(server, [b"k7"])[b"k7"][0], items[b"k7"][0])
+
     def test_after_sigkill_the_cache_starts_empty_and_works(self):
         with MemoryFile() as mem:
             with start(mem) as server:
@@ -223,6 +236,32 @@ class WarmRestart(unittest.TestCase):
                         self.assertEqual(got[key][0], items[key][0], key)
                 st = harness.stats(server)
                 self.assertEqual(st["curr_items"], "150")
+
+    def test_a_full_tmpfs_refuses_pages_instead_of_killing_the_server(self):
+        # The file (-m 64) is larger than its 8 MiB tmpfs: pages past what
+        # the tmpfs holds are refused as a full cache refuses them (evicting),
+        # never a SIGBUS. Needs root to mount a tmpfs.
+        with tempfile.TemporaryDirectory() as d:
+            if os.geteuid() != 0 or os.system(f"mount -t tmpfs -o size=8m tmpfs {d}") != 0:
+                self.skipTest("cannot mount a tmpfs here")
+            try:
+                path = os.path.join(d, "memory")
+                with harness.Server(["-m", "64", "-e", path]) as server:
+                    value = b"x" * 100_000
+                    with server.connect(timeout=30) as s:
+                        for i in range(300):  # 30 MB
+                            self.assertEqual(
+                                harness.command(s, b"set f%d 0 0 %d\r\n%s\r\n" % (
+                                    i, len(value), value)), b"STORED\r\n", i)
+                        self.assertEqual(
+                            harness.command(s, b"get f299\r\n", until=b"END\r\n"),
+                            b"VALUE f299 0 %d\r\n%s\r\nEND\r\n" % (len(value), value))
+                        slabs = harness.command(s, b"stats slabs\r\n", until=b"END\r\n")
+                    malloced = int(re.search(rb"STAT total_malloced (\d+)", slabs).group(1))
+                    self.assertLessEqual(malloced, 8 << 20)
+                    self.assertGreater(int(harness.stats(server)["evictions"]), 0)
+            finally:
+                os.system(f"umount {d}")
 
     def damaged_starts(self, mem, good_meta, good_mem, damage):
         """Starts over a copy of a good pair with the metadata damaged; the
@@ -297,6 +336,17 @@ class BesideMemcached(unittest.TestCase):
             with self.subTest(kind=kind):
                 got, items = self.cycle(kind, signal.SIGUSR1)
                 self.assertEqual(got, items)
+
+    def test_memcoro_starts_empty_over_memcacheds_file(self):
+        # The files are each server's own: memcoro reads none of memcached's.
+        with MemoryFile() as mem:
+            server = start(mem, kind="memcached")
+            fill(server, 100)
+            stop_with(server, signal.SIGUSR1)
+            self.assertTrue(os.path.exists(mem.meta))
+            with start(mem) as server:
+                self.assertIn("is not memcoro warm restart metadata", server.output())
+                self.assertEqual(harness.stats(server)["curr_items"], "0")
 
     def test_sigkill_empties_both(self):
         for kind in ("memcached", "memcoro"):

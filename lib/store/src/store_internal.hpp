@@ -53,11 +53,19 @@ static_assert(sizeof(StoredHandle) == 5 && memory::kHandleBits <= 40);
 // The index stores 5-byte item handles and is searched by key, so the key is
 // kept once, in the item. A lookup brings the key's hash along: the hash that
 // chose the stripe is the one the index uses (one hash per request).
+// A handle whose hash the inserter already knows (a warm restart inserts
+// millions without reading their keys again); handle 0 names no item.
+struct KnownHash {
+  Handle handle = 0;
+  std::size_t hash = 0;
+};
 struct HandleHash {
   using is_transparent = void;
   const SlabAllocator* slabs = nullptr;
+  const KnownHash* known = nullptr;  // the stripe's: written under its lock
   std::size_t operator()(const Store::HashedKey& k) const { return k.hash; }
   std::size_t operator()(Handle h) const {
+    if (h == known->handle) return known->hash;
     return hash_key(static_cast<const Item*>(slabs->pointer(h))->key());
   }
 };
@@ -111,6 +119,7 @@ ItemInfo info_of(const Item* it, const Store& store);
 
 struct alignas(64) Store::Stripe {
   std::mutex mu;
+  KnownHash known;  // before index, whose hasher points at it
   Index index;
   LockedCounter items;
   LockedCounter bytes;

@@ -95,38 +95,61 @@ std::string Store::restore(std::string_view snapshot, Restored& out) {
   // The saved count sizes the index, but no more than the pages can hold.
   std::uint64_t carved = 0;
   for (const memory::PageRecord& p : pages) carved += p.carved;
-  const std::size_t per_stripe = std::min(items, carved) / (stripe_mask_ + 1);
-  for (std::size_t i = 0; i <= stripe_mask_; ++i) stripes_[i].index.reserve(per_stripe * 9 / 8);
+  const std::size_t per_stripe = std::min(items, carved) / (stripe_mask_ + 1) * 9 / 8;
 
-  // Every item back into the index and its class's counts, its links checked
-  // so that nothing later follows a link out of item memory.
+  for (std::size_t i = 0; i <= stripe_mask_; ++i) stripes_[i].index.reserve(per_stripe);
+
+  // Through item memory in order, a window of pages at a time: every item
+  // checked (its links too, so that nothing later follows a link out of item
+  // memory), counted, and listed with its hash by stripe; then each stripe's
+  // list goes into its index, which fits in the CPU's cache, without reading
+  // the items again. (Inserting as the pages are read would miss the cache
+  // and the TLB twice an item: three times slower.)
   const RelTime now = rel_now();
   std::vector<Item*> dead;
-  for (const memory::PageRecord& p : pages) {
-    const std::size_t size = slabs_.chunk_size(p.cls);
-    char* base = slabs_.page_address(p.page);
-    for (std::uint32_t i = 0; i < p.carved && i * size < page_size; ++i) {
-      auto* it = reinterpret_cast<Item*>(base + std::size_t{i} * size);
-      if (!holds_item(it, p.cls, size)) continue;
-      const Segment seg = it->segment();
-      const Handle prev = it->prev(), next = it->next();
-      if (seg == Segment::none || (prev != 0 && !slabs_.names_chunk(prev, p.cls)) ||
-          (next != 0 && !slabs_.names_chunk(next, p.cls))) {
-        return "an item's LRU links are damaged";
+  std::vector<std::vector<KnownHash>> by_stripe(stripe_mask_ + 1);
+  constexpr std::size_t kWindow = std::size_t{256} << 20;  // bytes of pages
+  for (std::size_t first = 0; first < pages.size();) {
+    std::size_t last = first, bytes = 0;
+    for (; last < pages.size() && bytes < kWindow; ++last) bytes += page_size;
+    for (std::size_t k = first; k < last; ++k) {
+      const memory::PageRecord& p = pages[k];
+      const std::size_t size = slabs_.chunk_size(p.cls);
+      char* base = slabs_.page_address(p.page);
+      for (std::uint32_t i = 0; i < p.carved && i * size < page_size; ++i) {
+        auto* it = reinterpret_cast<Item*>(base + std::size_t{i} * size);
+        if (!holds_item(it, p.cls, size)) continue;
+        const Segment seg = it->segment();
+        const Handle prev = it->prev(), next = it->next();
+        if (seg == Segment::none || (prev != 0 && !slabs_.names_chunk(prev, p.cls)) ||
+            (next != 0 && !slabs_.names_chunk(next, p.cls))) {
+          return "an item's LRU links are damaged";
+        }
+        it->refcount.store(1, std::memory_order_relaxed);
+        const std::size_t hash = hash_key(it->key());
+        const std::size_t stripe = stripe_index(hash);
+        by_stripe[stripe].push_back({slabs_.handle_of(it), hash});
+        Stripe& s = stripes_[stripe];
+        s.items.add(1);
+        s.total_items.add(1);
+        s.bytes.add(static_cast<std::int64_t>(it->total_size()));
+        Lru& l = lrus_[p.cls];
+        ++l.count[static_cast<unsigned>(seg)];
+        l.requested += it->total_size();
+        LookupStatus why;
+        if (!is_live(it, now, &why)) dead.push_back(it);
       }
-      it->refcount.store(1, std::memory_order_relaxed);
-      const HashedKey key = hashed(it->key());
-      Stripe& s = stripe_for(key.hash);
-      if (!s.index.insert(slabs_.handle_of(it)).second) return "a key is stored twice";
-      s.items.add(1);
-      s.total_items.add(1);
-      s.bytes.add(static_cast<std::int64_t>(it->total_size()));
-      Lru& l = lrus_[p.cls];
-      ++l.count[static_cast<unsigned>(seg)];
-      l.requested += it->total_size();
-      LookupStatus why;
-      if (!is_live(it, now, &why)) dead.push_back(it);
     }
+    for (std::size_t i = 0; i <= stripe_mask_; ++i) {
+      Stripe& s = stripes_[i];
+      for (const KnownHash& k : by_stripe[i]) {
+        s.known = k;
+        s.index.insert(k.handle);
+      }
+      s.known = {};
+      by_stripe[i].clear();
+    }
+    first = last;
   }
   for (unsigned c = 1; c <= slabs_.num_classes(); ++c) {
     Lru& l = lrus_[c];

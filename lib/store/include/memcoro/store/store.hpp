@@ -293,6 +293,7 @@ class Store {
   struct Lru;
   struct Move;
 
+  std::size_t stripe_index(std::size_t hash) const;
   Stripe& stripe_for(std::size_t hash) const;
   Item* item(Handle h) const { return static_cast<Item*>(slabs_.pointer(h)); }
   ItemRef adopt(Item* it) { return ItemRef::adopt(it, &slabs_); }
