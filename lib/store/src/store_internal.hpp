@@ -65,7 +65,7 @@ struct HandleHash {
   const KnownHash* known = nullptr;  // the stripe's: written under its lock
   std::size_t operator()(const Store::HashedKey& k) const { return k.hash; }
   std::size_t operator()(Handle h) const {
-    if (h == known->handle) return known->hash;
+    if (known != nullptr && h == known->handle) return known->hash;
     return hash_key(static_cast<const Item*>(slabs->pointer(h))->key());
   }
 };
