@@ -171,6 +171,15 @@ class WarmRestart(unittest.TestCase):
                     got = read_all(server, items)
                     self.assertEqual({k: (v[0], v[1]) for k, v in got.items()}, items)
 
+    def test_a_second_server_on_the_same_file_is_refused(self):
+        with MemoryFile() as mem:
+            with start(mem) as server:
+                fill(server, 10)
+                with self.assertRaises(RuntimeError) as ctx:
+                    start(mem)
+                self.assertIn("in use by another process", str(ctx.exception))
+                self.assertEqual(harness.stats(server)["curr_items"], "10")
+
     def test_shutdown_command_with_A_saves_too(self):
         with MemoryFile() as mem:
             server = start(mem, "-A")

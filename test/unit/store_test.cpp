@@ -385,26 +385,29 @@ TEST_CASE("a store over a kept memory file comes back from its snapshot") {
   }
   clock.advance(20);  // "short" expires while stopped
   config.keep_memory_file = true;
-  Store st(config, clock);
-  Store::Restored r;
-  REQUIRE(st.restore(snap, r) == "");
-  CHECK(r.items == 5000);
-  CHECK(r.dropped == 1);
-  CHECK(st.counters().curr_items == 5000);
-  GetResult g = st.get("k299");
-  REQUIRE(g.item);
-  CHECK(g.item->value() == std::string(299, 'v'));
-  CHECK(g.item->flags == 7);
-  CHECK(st.get("k1").item->cas_value() == cas_b);
-  CHECK_FALSE(st.get("short").item);
-  // Memory freed before the stop is reused; new items get new CAS values.
-  for (int i = 0; i < 2000; ++i) put(st, "n" + std::to_string(i), 0, 0, "x");
-  CHECK(st.get("n0").item->cas_value() > cas_b);
-  CHECK(st.get("k4999").item);
-
+  {
+    Store st(config, clock);
+    Store::Restored r;
+    REQUIRE(st.restore(snap, r) == "");
+    CHECK(r.items == 5000);
+    CHECK(r.dropped == 1);
+    CHECK(st.counters().curr_items == 5000);
+    GetResult g = st.get("k299");
+    REQUIRE(g.item);
+    CHECK(g.item->value() == std::string(299, 'v'));
+    CHECK(g.item->flags == 7);
+    CHECK(st.get("k1").item->cas_value() == cas_b);
+    CHECK_FALSE(st.get("short").item);
+    // Memory freed before the stop is reused; new items get new CAS values.
+    for (int i = 0; i < 2000; ++i) put(st, "n" + std::to_string(i), 0, 0, "x");
+    CHECK(st.get("n0").item->cas_value() > cas_b);
+    CHECK(st.get("k4999").item);
+    // One store per file: a second would overwrite the first one's items.
+    CHECK_THROWS_WITH(Store(config, clock), Catch::Contains("in use by another process"));
+  }
   // A snapshot cut short is refused (before anything is restored).
-  Store other(StoreConfig{.reserve = config.reserve, .memory_file = path, .keep_memory_file = true},
-              clock);
+  Store other(config, clock);
+  Store::Restored r;
   CHECK(other.restore(snap.substr(0, snap.size() / 2), r) != "");
   unlink(path);
 }

@@ -1,6 +1,7 @@
 #include "memcoro/memory/slab_allocator.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -91,6 +92,8 @@ void SlabAllocator::map_range(const SlabConfig& config) {
     };
     fd_ = ::open(config.memory_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ < 0) fail("cannot open");
+    // Two servers over one file would overwrite each other's items.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) fail("in use by another process");
     // Starting empty: drop what an earlier run left (on tmpfs, its memory).
     if (!config.keep_file_contents && ::ftruncate(fd_, 0) != 0) fail("cannot truncate");
     if (::ftruncate(fd_, static_cast<off_t>(reserve)) != 0) fail("cannot size");
@@ -116,8 +119,10 @@ bool SlabAllocator::commit_page(std::uint32_t page) {
   if (fd_ >= 0) {
     // Blocks now, so that a full file system refuses the page here instead
     // of killing the process with SIGBUS when it is written.
+    // (A file system without fallocate allocates as the page is written.)
     return ::fallocate(fd_, 0, static_cast<off_t>(std::size_t{page} * page_size_),
-                       static_cast<off_t>(page_size_)) == 0;
+                       static_cast<off_t>(page_size_)) == 0 ||
+           errno == EOPNOTSUPP;
   }
   return mprotect(page_base(page), page_size_, PROT_READ | PROT_WRITE) == 0;
 }
