@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
 
   memcoro::store::SystemClock clock;
   try {
-    memcoro::store::Store store(memcoro::store_config(settings), clock);
+    const std::unique_ptr<memcoro::store::Store> owned = memcoro::open_store(settings, clock);
+    memcoro::store::Store& store = *owned;
     if (store.max_memory_limit() < settings.memory_limit) {
       // memcached starts with any -m; so does memcoro, saying where it stops.
       std::fprintf(stderr,
@@ -138,10 +139,13 @@ int main(int argc, char** argv) {
       }
       server.run();
     }  // the server, and with it its signal handlers, is gone
-    // Exiting: a second SIGTERM or SIGINT (an impatient supervisor) must not
-    // turn a clean stop into death by signal while the store is torn down.
+    // Exiting: a second SIGTERM, SIGINT or SIGUSR1 (an impatient supervisor)
+    // must not turn a clean stop into death by signal while the store is
+    // saved and torn down.
     std::signal(SIGTERM, SIG_IGN);
     std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGUSR1, SIG_IGN);
+    memcoro::save_store(settings, store);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "memcoro: %s\n", e.what());
     return 70;

@@ -250,6 +250,34 @@ class Container(unittest.TestCase):
             self.assertIn("Read-only file system", touch.stderr)
             self.stop_gracefully(name, cache)
 
+    def test_warm_restart_across_containers(self):
+        # README, Deploy: the memory file on a host tmpfs directory outlives
+        # the container; `podman stop` saves, a new container (as a new image
+        # version would be) takes the cache back. Memory flags as given.
+        with tempfile.TemporaryDirectory(dir="/dev/shm") as d:
+            os.chown(d, 11211, 11211)  # the image's user
+            flags = ("-v", f"{d}:/cache", "--", "-m", "64", "-e", "/cache/memory")
+            name, port = self.run_container(*flags)
+            with client(port[11211]) as c:
+                for i in range(500):
+                    c.set(f"warm{i}", b"v%d" % i, expire=0 if i % 2 else 3600)
+            self.stop_gracefully(name, port[11211])
+            self.assertTrue(os.path.exists(os.path.join(d, "memory.meta")))
+            podman("rm", name)
+            name, port = self.run_container(*flags)
+            self.assertIn("501 items restored", podman("logs", name).stderr)
+            with client(port[11211]) as c:
+                for i in range(500):
+                    self.assertEqual(c.get(f"warm{i}"), b"v%d" % i)
+            # Killed, it comes back empty: the start removed the metadata.
+            podman("kill", "-s", "KILL", name)
+            podman("rm", name)
+            name, port = self.run_container(*flags)
+            self.assertIn("starting with an empty cache", podman("logs", name).stderr)
+            with client(port[11211]) as c:
+                self.assertIsNone(c.get("warm1"))
+            self.stop_gracefully(name, port[11211])
+
     def test_compose_cluster_behind_twemproxy(self):
         ports = harness.free_ports(5)
         env = {**ENV, "MEMCORO_IMAGE": IMAGE, "MEMCORO_TWEMPROXY_IMAGE": PROXY_IMAGE,

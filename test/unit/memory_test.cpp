@@ -8,6 +8,14 @@
 using namespace memcoro::memory;
 
 namespace {
+// TSan keeps much of the address space for itself: there the allocator's
+// reservation is halved until the system grants it (as under a ulimit -v).
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kSmallAddressSpace = true;
+#else
+constexpr bool kSmallAddressSpace = false;
+#endif
+
 SlabConfig config(std::size_t limit_mb) {
   SlabConfig c;
   c.memory_limit = limit_mb << 20;
@@ -119,11 +127,16 @@ TEST_CASE("any limit can be raised to 64 GiB, and a large one starts") {
     CHECK(a.limit() == 64 * kGiB);
     CHECK(a.alloc(1) != nullptr);
   }
-  // Handles name 2^32 chunks of the smallest class: 88-byte chunks in 1 MiB
-  // pages leave 18 bits for the page, so 256 GiB less one page.
+  // Handles name 2^36 chunks of the smallest class: 88-byte chunks in 1 MiB
+  // pages (14 bits) leave 22 bits for the page, so 4 TiB less one page
+  // (issue 16: it was 256 GiB with 32-bit handles).
   SlabAllocator a(config(64));
-  CHECK(a.addressable() == ((std::size_t{1} << 18) - 1) << 20);
-  CHECK(a.max_limit() == a.addressable());
+  CHECK(a.addressable() == ((std::size_t{1} << 22) - 1) << 20);
+  if (kSmallAddressSpace) {
+    CHECK(a.max_limit() >= 256 * kGiB);
+  } else {
+    CHECK(a.max_limit() == a.addressable());
+  }
   CHECK_FALSE(a.set_limit(a.max_limit() + a.page_size()));
 }
 
@@ -171,4 +184,37 @@ TEST_CASE("handles round-trip in every class and far into the range") {
   CHECK(a.alloc(big) == nullptr);  // the limit holds
   CHECK(a.malloced() == 64 * kGiB);
   CHECK(static_cast<char*>(last) - static_cast<char*>(a.pointer(1)) > 63 * static_cast<long>(kGiB));
+}
+
+TEST_CASE("handles name chunks of the smallest class past 1 TiB") {
+  // 64 MiB pages keep the page count small; a page far into the range is
+  // reached with one-chunk pages (address space only, never touched), then
+  // the smallest class takes the next page.
+  constexpr std::size_t kTiB = std::size_t{1} << 40;
+  SlabConfig c = config(0);
+  c.item_size_max = std::size_t{64} << 20;
+  c.memory_limit = 2 * kTiB;
+  c.reserve = 2 * kTiB;
+  SlabAllocator a(c);
+  CHECK(a.addressable() >= 2 * kTiB);
+  std::size_t target = kTiB + kTiB / 4;
+  if (kSmallAddressSpace) {
+    // Past 256 GiB is enough for handles above 32 bits with these pages.
+    REQUIRE(a.max_limit() > std::size_t{300} << 30);
+    target = std::min(target, a.max_limit() - a.page_size());
+  } else {
+    REQUIRE(a.max_limit() == 2 * kTiB);
+  }
+  const unsigned big = a.num_classes();
+  while (a.malloced() < target) REQUIRE(a.alloc(big) != nullptr);
+  std::vector<void*> small;
+  for (std::size_t i = 0; i < a.chunks_per_page(1); ++i) small.push_back(a.alloc(1));
+  for (void* p : {small.front(), small[small.size() / 2], small.back()}) {
+    REQUIRE(p != nullptr);
+    const Handle h = a.handle_of(p);
+    CHECK(h > (Handle{1} << 32));
+    CHECK(h < (Handle{1} << kHandleBits));
+    CHECK(a.pointer(h) == p);
+    CHECK(a.class_of(p) == 1);
+  }
 }

@@ -1,9 +1,15 @@
 // Store semantics with a hand-moved clock: no test here sleeps.
 #include "memcoro/store/store.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
 #include <map>
+#include <new>
 #include <string>
+#include <utility>
 
 using namespace memcoro::store;
 
@@ -328,4 +334,80 @@ TEST_CASE("automove keeps spare pages while memory is below its limit") {
   REQUIRE(!s.at_limit);
   s.ticks(100);
   CHECK(s.store->counters().slabs_moved == 0);
+}
+
+TEST_CASE("an item's packed LRU links keep any two 36-bit handles apart") {
+  alignas(8) unsigned char chunk[sizeof(Item)] = {};
+  Item* it = new (chunk) Item;
+  std::memset(it->links, 0, sizeof it->links);
+  const Handle all = (Handle{1} << memcoro::memory::kHandleBits) - 1;
+  for (const auto& [prev, next] : {std::pair<Handle, Handle>{0, 0},
+                                   {all, 0},
+                                   {0, all},
+                                   {all, all},
+                                   {0x123456789, 0xfedcba987},
+                                   {1, all - 1}}) {
+    it->set_prev(prev);
+    it->set_next(next);
+    CHECK(it->prev() == prev);
+    CHECK(it->next() == next);
+    it->set_next(7);  // changing one leaves the other
+    CHECK(it->prev() == prev);
+    it->set_prev(9);
+    CHECK(it->next() == 7);
+  }
+  it->set_place(63, Segment::cold);
+  CHECK(it->cls() == 63);
+  CHECK(it->segment() == Segment::cold);
+  it->set_segment(Segment::none);
+  CHECK(it->cls() == 63);
+  CHECK(it->segment() == Segment::none);
+}
+
+TEST_CASE("a store over a kept memory file comes back from its snapshot") {
+  char path[] = "/tmp/memcoro-store-test-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  ManualClock clock{kStart};
+  StoreConfig config;
+  config.memory_file = path;
+  config.reserve = config.memory_limit;
+  std::string snap;
+  std::uint64_t cas_b = 0;
+  {
+    Store st(config, clock);
+    for (int i = 0; i < 5000; ++i)
+      put(st, "k" + std::to_string(i), 7, 0, std::string(i % 300, 'v'));
+    put(st, "short", 1, 10, "gone");
+    cas_b = st.get("k1").item->cas_value();
+    snap = st.snapshot();
+  }
+  clock.advance(20);  // "short" expires while stopped
+  config.keep_memory_file = true;
+  {
+    Store st(config, clock);
+    Store::Restored r;
+    REQUIRE(st.restore(snap, r) == "");
+    CHECK(r.items == 5000);
+    CHECK(r.dropped == 1);
+    CHECK(st.counters().curr_items == 5000);
+    GetResult g = st.get("k299");
+    REQUIRE(g.item);
+    CHECK(g.item->value() == std::string(299, 'v'));
+    CHECK(g.item->flags == 7);
+    CHECK(st.get("k1").item->cas_value() == cas_b);
+    CHECK_FALSE(st.get("short").item);
+    // Memory freed before the stop is reused; new items get new CAS values.
+    for (int i = 0; i < 2000; ++i) put(st, "n" + std::to_string(i), 0, 0, "x");
+    CHECK(st.get("n0").item->cas_value() > cas_b);
+    CHECK(st.get("k4999").item);
+    // One store per file: a second would overwrite the first one's items.
+    CHECK_THROWS_WITH(Store(config, clock), Catch::Contains("in use by another process"));
+  }
+  // A snapshot cut short is refused (before anything is restored).
+  Store other(config, clock);
+  Store::Restored r;
+  CHECK(other.restore(snap.substr(0, snap.size() / 2), r) != "");
+  unlink(path);
 }

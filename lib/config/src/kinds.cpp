@@ -122,7 +122,7 @@ std::string set_from_text(const Def& d, Settings& s, std::string_view t) {
       // cannot wrap to a small limit nobody asked for.
       const bool plain = !t.empty() && t.find_first_not_of("0123456789") == t.npos;
       if (d.kind == Kind::megabytes && plain) {
-        if (!parse_uint(t, v, 1, d.hi >> 20)) return expected(d);
+        if (!parse_uint(t, v, (d.lo + (1 << 20) - 1) >> 20, d.hi >> 20)) return expected(d);
         v <<= 20;
       } else if (!parse_size(t, v)) {
         return expected(d);

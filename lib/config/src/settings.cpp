@@ -22,6 +22,27 @@ std::vector<Def> declare() {
        .help = "item memory limit in megabytes, or with a k/m/g suffix",
        .stats_name = "maxbytes",
        .live = true},
+      {.name = "memory_reserve",
+       .kind = Kind::megabytes,
+       .field = &Settings::memory_reserve,
+       .lo = 0,
+       .hi = kMaxMemory,
+       .long_flag = "memory-reserve",
+       .arg = "MB",
+       .help = "address space reserved for item memory (costs no memory): the most "
+               "cache_memlimit can raise memory_limit to; 0: all that item handles name "
+               "(4 TiB with the default chunk sizes), or with memory_file, memory_limit "
+               "(the file's size)",
+       .stats_name = "memory_reserve"},
+      {.name = "memory_file",
+       .kind = Kind::text,
+       .field = &Settings::memory_file,
+       .short_flag = 'e',
+       .long_flag = "memory-file",
+       .arg = "FILE",
+       .help = "keep item memory in FILE (on tmpfs, e.g. /dev/shm) and restore the cache "
+               "from it after a graceful stop (SIGTERM, SIGINT, SIGUSR1), as memcached's -e",
+       .stats_name = "memory_file"},
       {.name = "conn_limit",
        .kind = Kind::count,
        .field = &Settings::conn_limit,
@@ -435,6 +456,10 @@ std::string validate(const Settings& s) {
   }
   if (s.admin_tls && s.ssl_chain_cert.empty()) {
     return "admin_tls needs the server's certificate: ssl_chain_cert (and ssl_key)";
+  }
+  if (s.memory_reserve != 0 && s.memory_reserve < s.memory_limit) {
+    return "memory_limit (" + std::to_string(s.memory_limit) +
+           ") must not exceed memory_reserve (" + std::to_string(s.memory_reserve) + ")";
   }
   if (s.max_item_size > s.memory_limit) {
     return "max_item_size (" + std::to_string(s.max_item_size) +

@@ -96,7 +96,9 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       {"ssl_kernel_tls", "no"},    // off: no kernel TLS offload
       {"ssl_min_version", ""},     // below: memcached's name for it
       {"num_napi_ids", "(null)"},  // off: no NAPI-id thread selection
-      {"memory_file", "(null)"},   // off: no warm restart file (-e)
+      {"memory_file", ""},         // below: -e's file, or (null)
+      // memcoro's: the most cache_memlimit can raise maxbytes to.
+      {"memory_reserve", ""},
   };
   const auto declared = declared_stats_settings(s);
   std::vector<std::pair<std::string_view, std::string>> out;
@@ -113,6 +115,7 @@ std::vector<std::pair<std::string_view, std::string>> stats_settings(
       std::snprintf(b, sizeof b, "%o", static_cast<unsigned>(s.unix_mask));
       value = b;
     }
+    if (f.name == "memory_file" && s.memory_file.empty()) value = "(null)";
     if (f.name == "binding_protocol") value = binding_protocol(s);
     if (f.name == "auth_enabled_ascii" && s.auth_file.empty()) value = "no";
     if (f.name == "ssl_chain_cert") value = s.ssl_chain_cert.empty() ? "(null)" : s.ssl_chain_cert;

@@ -198,7 +198,7 @@ Counted change_number(Store& st, std::string_view key, bool incr, std::uint64_t 
     if (m.has_new_cas) it.cas.store(m.new_cas, kRelaxed);
     r.status = Status::ok;
     r.value = result;
-    r.cls = it.cls;
+    r.cls = static_cast<std::uint8_t>(it.cls());
     r.cas = it.cas_value();
     r.exptime = it.exptime.load(kRelaxed);
   };
@@ -211,7 +211,7 @@ Counted change_number(Store& st, std::string_view key, bool incr, std::uint64_t 
           r.status = Status::not_found;
           return Step::done;
         }
-        r.cls = cur->cls;
+        r.cls = cur->cls();
         if (m.has_cas && cur->cas_value() != m.cas) {
           r.status = Status::exists;
           return Step::done;
@@ -254,7 +254,7 @@ Deleted delete_item(Store& st, std::string_view key, const MetaFlags& m) {
           d.status = Deleted::Status::not_found;
           return Step::done;
         }
-        d.cls = cur->cls;
+        d.cls = cur->cls();
         if (m.has_cas && cur->cas_value() != m.cas) {
           d.status = Deleted::Status::exists;
           return Step::done;

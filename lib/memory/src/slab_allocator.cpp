@@ -1,10 +1,16 @@
 #include "memcoro/memory/slab_allocator.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
+#include <cstring>
 #include <new>
+#include <stdexcept>
 
 namespace memcoro::memory {
 namespace {
@@ -62,14 +68,43 @@ SlabAllocator::SlabAllocator(const SlabConfig& config) {
     most_per_page = std::max(most_per_page, classes_[c].per_page);
   }
   slot_bits_ = static_cast<unsigned>(std::bit_width(most_per_page - 1));
-  slot_mask_ = static_cast<std::uint32_t>((std::uint64_t{1} << slot_bits_) - 1);
-  const std::size_t page_numbers = (std::size_t{1} << (32 - slot_bits_)) - 1;
+  slot_mask_ = (Handle{1} << slot_bits_) - 1;
+  const std::size_t page_numbers = (std::size_t{1} << (kHandleBits - slot_bits_)) - 1;
   addressable_ = page_numbers * page_size_;
 
+  map_range(config);
+  max_pages_ = reserve_ / page_size_;
+  pages_ = static_cast<PageInfo*>(reserve_array(max_pages_ * sizeof(PageInfo)));
+  page_chunk_ = static_cast<std::uint32_t*>(reserve_array(max_pages_ * sizeof(std::uint32_t)));
+}
+
+void SlabAllocator::map_range(const SlabConfig& config) {
+  // A memory file holds the range: by default only what the limit needs.
+  const std::size_t automatic = config.memory_file.empty() ? addressable_ : config.memory_limit;
+  std::size_t reserve = config.reserve == 0 ? automatic : config.reserve;
+  reserve = std::min(align_up(reserve, page_size_), addressable_);
+  if (!config.memory_file.empty()) {
+    // The file is the range: exactly `reserve` bytes, mapped shared.
+    auto fail = [&](const char* what) {
+      const std::string e = std::strerror(errno);
+      if (fd_ >= 0) ::close(fd_);
+      throw std::runtime_error("memory file " + config.memory_file + ": " + what + ": " + e);
+    };
+    fd_ = ::open(config.memory_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) fail("cannot open");
+    // Two servers over one file would overwrite each other's items.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) fail("in use by another process");
+    // Starting empty: drop what an earlier run left (on tmpfs, its memory).
+    if (!config.keep_file_contents && ::ftruncate(fd_, 0) != 0) fail("cannot truncate");
+    if (::ftruncate(fd_, static_cast<off_t>(reserve)) != 0) fail("cannot size");
+    void* mem = mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd_, 0);
+    if (mem == MAP_FAILED) fail("cannot map");
+    base_ = static_cast<char*>(mem);
+    reserve_ = reserve;
+    return;
+  }
   // Reserve all of it, or as much as the system grants (an address-space
   // rlimit): PROT_NONE mappings are not charged against overcommit limits.
-  std::size_t reserve = config.reserve == 0 ? addressable_ : config.reserve;
-  reserve = std::min(align_up(reserve, page_size_), addressable_);
   void* mem = MAP_FAILED;
   for (; reserve >= page_size_; reserve = reserve / 2 / page_size_ * page_size_) {
     mem = mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -78,13 +113,32 @@ SlabAllocator::SlabAllocator(const SlabConfig& config) {
   if (mem == MAP_FAILED) throw std::bad_alloc();
   base_ = static_cast<char*>(mem);
   reserve_ = reserve;
-  max_pages_ = reserve / page_size_;
-  pages_ = static_cast<PageInfo*>(reserve_array(max_pages_ * sizeof(PageInfo)));
-  page_chunk_ = static_cast<std::uint32_t*>(reserve_array(max_pages_ * sizeof(std::uint32_t)));
+}
+
+bool SlabAllocator::commit_page(std::uint32_t page) {
+  if (fd_ >= 0) {
+    // Blocks now, so that a full file system refuses the page here instead
+    // of killing the process with SIGBUS when it is written.
+    // (A file system without fallocate allocates as the page is written.)
+    return ::fallocate(fd_, 0, static_cast<off_t>(std::size_t{page} * page_size_),
+                       static_cast<off_t>(page_size_)) == 0 ||
+           errno == EOPNOTSUPP;
+  }
+  return mprotect(page_base(page), page_size_, PROT_READ | PROT_WRITE) == 0;
+}
+
+void SlabAllocator::release_page(std::uint32_t page) {
+  if (fd_ >= 0) {
+    ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                static_cast<off_t>(std::size_t{page} * page_size_), static_cast<off_t>(page_size_));
+    return;
+  }
+  madvise(page_base(page), page_size_, MADV_DONTNEED);
 }
 
 SlabAllocator::~SlabAllocator() {
   munmap(base_, reserve_);
+  if (fd_ >= 0) ::close(fd_);
   munmap(pages_, max_pages_ * sizeof(PageInfo));
   munmap(page_chunk_, max_pages_ * sizeof(std::uint32_t));
 }
@@ -128,10 +182,11 @@ std::uint32_t SlabAllocator::take_pool_page() {
   std::uint32_t page;
   if (!pool_.empty()) {
     page = pool_.back();
+    if (fd_ >= 0 && !commit_page(page)) return kNoPage;
     pool_.pop_back();
   } else if (next_fresh_ < max_pages_) {
     // First use: make the page writable (the system may refuse: no page).
-    if (mprotect(page_base(next_fresh_), page_size_, PROT_READ | PROT_WRITE) != 0) return kNoPage;
+    if (!commit_page(next_fresh_)) return kNoPage;
     page = next_fresh_++;
     new (&pages_[page]) PageInfo{};
   } else {
@@ -142,8 +197,9 @@ std::uint32_t SlabAllocator::take_pool_page() {
 }
 
 void SlabAllocator::return_pool_page(std::uint32_t page) {
-  // Give the memory back to the OS: RSS follows the limit down.
-  madvise(page_base(page), page_size_, MADV_DONTNEED);
+  // Give the memory back to the OS: RSS follows the limit down. (A pool
+  // page of a memory file is a hole; it is allocated again when reused.)
+  release_page(page);
   std::lock_guard lock(pool_mu_);
   pool_.push_back(page);
   --pages_in_use_;
@@ -293,6 +349,62 @@ SlabAllocator::FinishStatus SlabAllocator::try_finish_move() {
   }
   moving_page_.store(kNoPage, std::memory_order_release);
   return FinishStatus::finished;
+}
+
+std::vector<PageRecord> SlabAllocator::page_records() const {
+  std::vector<PageRecord> out;
+  for (unsigned c = 1; c <= num_classes_; ++c) {
+    for (std::uint32_t page : classes_[c].pages) {
+      out.push_back({page, pages_[page].carved, static_cast<std::uint8_t>(c)});
+    }
+  }
+  return out;
+}
+
+bool SlabAllocator::restore_pages(std::span<const PageRecord> records, std::uint32_t ever_used,
+                                  const std::function<bool(const void*, unsigned)>& used) {
+  if (next_fresh_ != 0 || ever_used > max_pages_) return false;
+  std::vector<bool> seen(ever_used, false);
+  for (const PageRecord& r : records) {
+    if (r.page >= ever_used || seen[r.page] || r.cls < 1 || r.cls > num_classes_ ||
+        r.carved > classes_[r.cls].per_page) {
+      return false;
+    }
+    seen[r.page] = true;
+  }
+  for (std::uint32_t page = 0; page < ever_used; ++page) new (&pages_[page]) PageInfo{};
+  for (const PageRecord& r : records) {
+    Class& c = classes_[r.cls];
+    PageInfo& pg = pages_[r.page];
+    pg.carved = r.carved;
+    // Free chunks are linked from the page's end, so the first are used first.
+    for (std::uint32_t i = r.carved; i-- > 0;) {
+      char* chunk = page_base(r.page) + std::size_t{i} * c.size;
+      if (used(chunk, r.cls)) {
+        ++c.used;
+      } else {
+        set_next(chunk, pg.free_head);
+        pg.free_head = chunk;
+        ++pg.free_count;
+      }
+    }
+    assign_page_locked(r.page, r.cls);
+    if (!has_space_locked(pg, c)) list_remove_locked(c, r.page);
+  }
+  for (std::uint32_t page = 0; page < ever_used; ++page) {
+    if (!seen[page]) pool_.push_back(page);
+  }
+  next_fresh_ = ever_used;
+  pages_in_use_ = records.size();
+  return true;
+}
+
+bool SlabAllocator::names_chunk(Handle h, unsigned cls) const {
+  if (h == 0) return false;
+  const Handle v = h - 1;
+  const std::size_t page = v >> slot_bits_;
+  if (page >= next_fresh_ || pages_[page].cls.load(std::memory_order_relaxed) != cls) return false;
+  return (v & slot_mask_) < pages_[page].carved;
 }
 
 SlabAllocator::ClassStats SlabAllocator::class_stats(unsigned cls) const {

@@ -94,6 +94,8 @@ struct Server::Impl final : exec::ServerControl {
   unix_stream::acceptor unix_acceptor{main_ctx};
   std::string unix_path;  // the socket file bind() made, removed at exit
   ino_t unix_inode = 0;
+  // SIGHUP reloads; SIGUSR1 (added below) stops as SIGTERM does: memcached's
+  // signal for a stop that keeps a warm-restart file.
   asio::signal_set signals{main_ctx, SIGINT, SIGTERM, SIGHUP};
   std::function<void()> hup;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -150,6 +152,7 @@ struct Server::Impl final : exec::ServerControl {
         prefix_stats(at_start.prefix_delimiter),
         auth(a) {
     limits.max_item_size = at_start.max_item_size;
+    signals.add(SIGUSR1);
     started = std::time(nullptr);
     for (std::uint32_t i = 0; i < at_start.threads; ++i)
       workers.push_back(std::make_unique<Worker>());

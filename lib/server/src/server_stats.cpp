@@ -50,7 +50,8 @@ bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& s
   if (args[0] == "settings") {
     const std::pair<std::string_view, std::string> runtime[] = {
         {"oldest", std::to_string(store.oldest_live())},
-        {"detail_enabled", prefix_stats.enabled() ? "yes" : "no"}};
+        {"detail_enabled", prefix_stats.enabled() ? "yes" : "no"},
+        {"memory_reserve", std::to_string(store.max_memory_limit())}};
     for (const auto& [name, value] : config::stats_settings(live.snapshot(), runtime)) {
       sink.add(name, value);
     }

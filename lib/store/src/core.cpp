@@ -18,8 +18,8 @@ GetResult Store::get(std::string_view key) {
   Item* it = find_locked(s, hk, now, &r.status);
   if (it != nullptr) {
     touch_access_locked(it, now);
-    r.cls = it->cls;
-    r.segment = it->lru.load(std::memory_order_relaxed);
+    r.cls = it->cls();
+    r.segment = it->segment();
     r.item = share(it);
   }
   return r;
@@ -36,7 +36,7 @@ GetResult Store::get_and_touch(std::string_view key, std::int64_t exptime) {
   if (it != nullptr) {
     it->exptime.store(exp, std::memory_order_relaxed);
     touch_access_locked(it, now);
-    r.cls = it->cls;
+    r.cls = it->cls();
     r.item = share(it);
   }
   return r;
@@ -54,7 +54,7 @@ Outcome Store::remove(std::string_view key) {
   std::lock_guard lock(s.mu);
   Item* it = find_locked(s, hk, rel_now(), &o.status);
   if (it != nullptr) {
-    o.cls = it->cls;
+    o.cls = it->cls();
     unlink_locked(s, it);
   }
   return o;
@@ -79,8 +79,8 @@ GetResult Store::access(std::string_view key, const Vivify* vivify, AccessFn fn)
         r.status = LookupStatus::hit;
       }
       if (it != nullptr) {
-        r.cls = it->cls;
-        r.segment = it->lru.load(std::memory_order_relaxed);
+        r.cls = it->cls();
+        r.segment = it->segment();
         if (fn(*it, now, r.created)) touch_access_locked(it, now);
         r.item = share(it);
         break;
@@ -130,7 +130,7 @@ void Store::place_locked(Stripe& s, const HashedKey& key, Item* cur, Item* fresh
   }
   on_linked(*fresh);
   change.linked = true;
-  change.cls = fresh->cls;
+  change.cls = fresh->cls();
   change.cas = fresh->cas_value();
   change.size = fresh->value_len;
 }
@@ -144,7 +144,7 @@ Store::Change Store::link(ItemRef fresh, Admit admit, OnLinked on_linked) {
     std::lock_guard lock(s.mu);
     const RelTime now = rel_now();
     Item* cur = find_locked(s, hk, now, &change.found);
-    if (cur != nullptr) change.cls = cur->cls;
+    if (cur != nullptr) change.cls = cur->cls();
     if (admit(cur, *it, now)) {
       place_locked(s, hk, cur, fresh.release(), now, on_linked, change);
     }
@@ -163,7 +163,7 @@ Store::Change Store::update(std::string_view key, Inspect inspect, Build build,
       std::lock_guard lock(s.mu);
       const RelTime now = rel_now();
       Item* cur = find_locked(s, hk, now, &change.found);
-      if (cur != nullptr) change.cls = cur->cls;
+      if (cur != nullptr) change.cls = cur->cls();
       switch (inspect(cur, change.found, now)) {
         case Step::done: return change;
         case Step::unlink: unlink_locked(s, cur); return change;

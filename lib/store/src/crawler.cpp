@@ -17,13 +17,13 @@ std::size_t Store::crawl_stripes(std::size_t first, std::size_t count) {
     dead.clear();
     for (Handle h : s.index) {
       LookupStatus why;
-      ++checked[item(h)->cls];
+      ++checked[item(h)->cls()];
       if (!is_live(item(h), now, &why)) dead.push_back(h);
     }
     for (Handle h : dead) {
       Item* it = item(h);
       {
-        Lru& l = lrus_[it->cls];
+        Lru& l = lrus_[it->cls()];
         std::lock_guard lru_lock(l.mu);
         ++l.crawler_reclaimed;
         if (!it->has(kFetched)) ++l.expired_unfetched;

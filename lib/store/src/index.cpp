@@ -29,9 +29,9 @@ Item* Store::find_locked(Stripe& s, const HashedKey& key, RelTime now, LookupSta
   Item* it = item(*pos);
   if (!is_live(it, now, why)) {
     {
-      std::lock_guard lock(lrus_[it->cls].mu);
-      ++lrus_[it->cls].reclaimed;
-      if (!it->has(kFetched)) ++lrus_[it->cls].expired_unfetched;
+      std::lock_guard lock(lrus_[it->cls()].mu);
+      ++lrus_[it->cls()].reclaimed;
+      if (!it->has(kFetched)) ++lrus_[it->cls()].expired_unfetched;
     }
     unlink_locked(s, it);
     return nullptr;
@@ -48,7 +48,7 @@ void Store::link_locked(Stripe& s, Item* it, RelTime now) {
   s.items.add(1);
   s.total_items.add(1);
   s.bytes.add(static_cast<std::int64_t>(it->total_size()));
-  Lru& l = lrus_[it->cls];
+  Lru& l = lrus_[it->cls()];
   std::lock_guard lock(l.mu);
   lru_push(l, Segment::hot, it);
   l.requested += it->total_size();
@@ -61,7 +61,7 @@ void Store::unlink_locked(Stripe& s, Item* it) {
   s.items.add(-1);
   s.bytes.add(-static_cast<std::int64_t>(it->total_size()));
   {
-    Lru& l = lrus_[it->cls];
+    Lru& l = lrus_[it->cls()];
     std::lock_guard lock(l.mu);
     lru_remove(l, it);
     l.requested -= it->total_size();
@@ -73,7 +73,7 @@ void Store::replace_locked(Stripe& s, const HashedKey& key, Item* old_it, Item* 
   // Same key, same hash: the new item takes the old one's slot, so churn on
   // existing keys never erases from (or rehashes) the index.
   auto pos = s.index.find(key);
-  const_cast<Handle&>(*pos) = slabs_.handle_of(it);
+  const_cast<StoredHandle&>(*pos) = slabs_.handle_of(it);
   old_it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
   it->time.store(now, std::memory_order_relaxed);
   it->cas.store(next_cas(), std::memory_order_relaxed);
@@ -81,8 +81,8 @@ void Store::replace_locked(Stripe& s, const HashedKey& key, Item* old_it, Item* 
   s.total_items.add(1);
   s.bytes.add(static_cast<std::int64_t>(it->total_size()) -
               static_cast<std::int64_t>(old_it->total_size()));
-  if (old_it->cls == it->cls) {
-    Lru& l = lrus_[it->cls];
+  if (old_it->cls() == it->cls()) {
+    Lru& l = lrus_[it->cls()];
     std::lock_guard lock(l.mu);
     lru_remove(l, old_it);
     l.requested -= old_it->total_size();
@@ -91,12 +91,12 @@ void Store::replace_locked(Stripe& s, const HashedKey& key, Item* old_it, Item* 
     lru_balance(l);
   } else {
     {
-      Lru& l = lrus_[old_it->cls];
+      Lru& l = lrus_[old_it->cls()];
       std::lock_guard lock(l.mu);
       lru_remove(l, old_it);
       l.requested -= old_it->total_size();
     }
-    Lru& l = lrus_[it->cls];
+    Lru& l = lrus_[it->cls()];
     std::lock_guard lock(l.mu);
     lru_push(l, Segment::hot, it);
     l.requested += it->total_size();

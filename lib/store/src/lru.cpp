@@ -9,30 +9,33 @@ namespace memcoro::store {
 void Store::lru_push(Lru& l, Segment seg, Item* it) {
   const auto i = static_cast<unsigned>(seg);
   const Handle h = slabs_.handle_of(it);
-  it->lru.store(seg, std::memory_order_relaxed);
-  it->prev = 0;
-  it->next = l.head[i];
-  if (l.head[i] != 0) item(l.head[i])->prev = h;
+  it->set_segment(seg);
+  it->set_prev(0);
+  it->set_next(l.head[i]);
+  if (l.head[i] != 0) item(l.head[i])->set_prev(h);
   l.head[i] = h;
   if (l.tail[i] == 0) l.tail[i] = h;
   ++l.count[i];
 }
 
 void Store::lru_remove(Lru& l, Item* it) {
-  const auto i = static_cast<unsigned>(it->lru.load(std::memory_order_relaxed));
+  const auto i = static_cast<unsigned>(it->segment());
   if (i >= kSegments) return;
-  if (it->prev != 0) {
-    item(it->prev)->next = it->next;
+  const Handle prev = it->prev();
+  const Handle next = it->next();
+  if (prev != 0) {
+    item(prev)->set_next(next);
   } else {
-    l.head[i] = it->next;
+    l.head[i] = next;
   }
-  if (it->next != 0) {
-    item(it->next)->prev = it->prev;
+  if (next != 0) {
+    item(next)->set_prev(prev);
   } else {
-    l.tail[i] = it->prev;
+    l.tail[i] = prev;
   }
-  it->prev = it->next = 0;
-  it->lru.store(Segment::none, std::memory_order_relaxed);
+  it->set_prev(0);
+  it->set_next(0);
+  it->set_segment(Segment::none);
   --l.count[i];
 }
 
@@ -100,7 +103,7 @@ bool Store::evict_one(unsigned cls) {
     Handle h = l.tail[seg];
     while (h != 0 && tries < kEvictTries) {
       Item* it = item(h);
-      h = it->prev;
+      h = it->prev();
       ++tries;
       if (seg == 2 && it->has(kActive)) {
         // Read while in COLD: rescue it to WARM instead of evicting it.

@@ -36,8 +36,8 @@ bool Store::clear_for_move(ItemRef ref, RelTime now) {
   LookupStatus why;
   if (!is_live(it, now, &why)) {
     {
-      std::lock_guard lru_lock(lrus_[it->cls].mu);
-      ++lrus_[it->cls].reclaimed;
+      std::lock_guard lru_lock(lrus_[it->cls()].mu);
+      ++lrus_[it->cls()].reclaimed;
     }
     unlink_locked(s, it);
     return true;
@@ -46,25 +46,25 @@ bool Store::clear_for_move(ItemRef ref, RelTime now) {
   // memcached's page mover rescues it; it keeps its key, value, CAS, times,
   // access bits and LRU segment. Only when the class has no free chunk (and
   // no new page is taken for it) is the item dropped.
-  void* chunk = slabs_.alloc(it->cls, /*new_page=*/false);
+  void* chunk = slabs_.alloc(it->cls(), /*new_page=*/false);
   if (chunk == nullptr) {
     unlink_locked(s, it);
     reassign_evictions_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  Item* copy = init_item(chunk, it->cls, it->key(), it->flags,
+  Item* copy = init_item(chunk, it->cls(), it->key(), it->flags,
                          it->exptime.load(std::memory_order_relaxed), it->value_len);
   std::memcpy(copy->value_data(), it->value().data(), it->value_len);
   copy->cas.store(it->cas_value(), std::memory_order_relaxed);
   copy->time.store(it->time.load(std::memory_order_relaxed), std::memory_order_relaxed);
   copy->access.store(it->access.load(std::memory_order_relaxed), std::memory_order_relaxed);
   auto pos = s.index.find(HashedKey{it->key(), hash});
-  const_cast<Handle&>(*pos) = slabs_.handle_of(copy);
+  const_cast<StoredHandle&>(*pos) = slabs_.handle_of(copy);
   it->access.fetch_and(static_cast<std::uint8_t>(~kLinked), std::memory_order_relaxed);
   {
-    Lru& l = lrus_[it->cls];
+    Lru& l = lrus_[it->cls()];
     std::lock_guard lru_lock(l.mu);
-    const Segment seg = it->lru.load(std::memory_order_relaxed);
+    const Segment seg = it->segment();
     lru_remove(l, it);
     lru_push(l, seg == Segment::none ? Segment::hot : seg, copy);
   }
@@ -104,13 +104,13 @@ bool Store::process_move() {
           std::lock_guard lru_lock(l.mu);
           Handle h = l.head[seg];
           if (cursor) {
-            if (cursor.get()->lru.load(std::memory_order_relaxed) == static_cast<Segment>(seg)) {
+            if (cursor.get()->segment() == static_cast<Segment>(seg)) {
               h = slabs_.handle_of(cursor.get());
             } else {
               ++restarts;
             }
           }
-          for (unsigned n = 0; h != 0 && n < kMoveSlice; ++n, h = item(h)->next) {
+          for (unsigned n = 0; h != 0 && n < kMoveSlice; ++n, h = item(h)->next()) {
             const char* at = reinterpret_cast<const char*>(item(h));
             if (at >= page.begin && at < page.end) victims.push_back(share(item(h)));
           }

@@ -14,6 +14,8 @@ memory::SlabConfig slab_config(const StoreConfig& c) {
   s.min_chunk = sizeof(Item) + c.chunk_size;
   s.growth_factor = c.growth_factor;
   s.reserve = c.reserve;
+  s.memory_file = c.memory_file;
+  s.keep_file_contents = c.keep_memory_file;
   return s;
 }
 
@@ -35,7 +37,7 @@ Store::Store(const StoreConfig& config, const Clock& clock)
   stripe_mask_ = n - 1;
   stripes_ = std::make_unique<Stripe[]>(n);
   for (std::size_t i = 0; i < n; ++i) {
-    stripes_[i].index = Index(0, HandleHash{&slabs_}, HandleEq{&slabs_});
+    stripes_[i].index = Index(0, HandleHash{&slabs_, &stripes_[i].known}, HandleEq{&slabs_});
   }
   lrus_ = std::make_unique<Lru[]>(SlabAllocator::kMaxClasses + 1);
   last_evicted_.assign(SlabAllocator::kMaxClasses + 1, 0);
@@ -45,10 +47,14 @@ Store::Store(const StoreConfig& config, const Clock& clock)
 // Item memory goes with the allocator's address range.
 Store::~Store() = default;
 
-Store::Stripe& Store::stripe_for(std::size_t hash) const {
+std::size_t Store::stripe_index(std::size_t hash) const {
   // The index mixes the hash again before using it, so the stripe can use
   // the top bits without skewing the sets.
-  return stripes_[(hash >> 40) & stripe_mask_];
+  return (hash >> 40) & stripe_mask_;
+}
+
+Store::Stripe& Store::stripe_for(std::size_t hash) const {
+  return stripes_[stripe_index(hash)];
 }
 
 RelTime Store::rel_now() const {

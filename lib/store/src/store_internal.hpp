@@ -34,14 +34,38 @@ inline std::size_t hash_key(std::string_view key) {
   return absl::Hash<std::string_view>{}(key);
 }
 
-// The index stores 4-byte item handles and is searched by key, so the key is
+// A handle as the index keeps it: 5 bytes (handles use 36 bits), so that a
+// slot costs one byte more than a 32-bit handle, not four.
+class StoredHandle {
+ public:
+  StoredHandle(Handle h) { std::memcpy(bytes_, &h, sizeof bytes_); }  // NOLINT: implicit
+  operator Handle() const {                                           // NOLINT: implicit
+    Handle h = 0;
+    std::memcpy(&h, bytes_, sizeof bytes_);
+    return h;
+  }
+
+ private:
+  unsigned char bytes_[5];
+};
+static_assert(sizeof(StoredHandle) == 5 && memory::kHandleBits <= 40);
+
+// The index stores 5-byte item handles and is searched by key, so the key is
 // kept once, in the item. A lookup brings the key's hash along: the hash that
 // chose the stripe is the one the index uses (one hash per request).
+// A handle whose hash the inserter already knows (a warm restart inserts
+// millions without reading their keys again); handle 0 names no item.
+struct KnownHash {
+  Handle handle = 0;
+  std::size_t hash = 0;
+};
 struct HandleHash {
   using is_transparent = void;
   const SlabAllocator* slabs = nullptr;
+  const KnownHash* known = nullptr;  // the stripe's: written under its lock
   std::size_t operator()(const Store::HashedKey& k) const { return k.hash; }
   std::size_t operator()(Handle h) const {
+    if (known != nullptr && h == known->handle) return known->hash;
     return hash_key(static_cast<const Item*>(slabs->pointer(h))->key());
   }
 };
@@ -55,7 +79,7 @@ struct HandleEq {
   bool operator()(const Store::HashedKey& a, Handle b) const { return a.key == key(b); }
   bool operator()(Handle a, const Store::HashedKey& b) const { return key(a) == b.key; }
 };
-using Index = boost::unordered_flat_set<Handle, HandleHash, HandleEq>;
+using Index = boost::unordered_flat_set<StoredHandle, HandleHash, HandleEq>;
 
 // Counter written under a lock and read without it.
 struct LockedCounter {
@@ -73,7 +97,7 @@ struct LockedCounter {
 inline Item* init_item(void* chunk, unsigned cls, std::string_view key, std::uint32_t flags,
                        RelTime exptime, std::size_t value_len) {
   Item* it = new (chunk) Item;
-  it->prev = it->next = 0;
+  std::memset(it->links, 0, sizeof it->links);
   it->refcount.store(1, std::memory_order_relaxed);
   it->flags = flags;
   it->cas.store(0, std::memory_order_relaxed);
@@ -81,9 +105,8 @@ inline Item* init_item(void* chunk, unsigned cls, std::string_view key, std::uin
   it->time.store(0, std::memory_order_relaxed);
   it->value_len = static_cast<std::uint32_t>(value_len);
   it->key_len = static_cast<std::uint8_t>(key.size());
-  it->cls = static_cast<std::uint8_t>(cls);
   it->access.store(0, std::memory_order_relaxed);
-  it->lru.store(Segment::none, std::memory_order_relaxed);
+  it->set_place(cls, Segment::none);
   std::memcpy(it->bytes(), key.data(), key.size());
   char* end = it->value_data() + value_len;
   end[0] = '\r';
@@ -96,6 +119,7 @@ ItemInfo info_of(const Item* it, const Store& store);
 
 struct alignas(64) Store::Stripe {
   std::mutex mu;
+  KnownHash known;  // before index, whose hasher points at it
   Index index;
   LockedCounter items;
   LockedCounter bytes;

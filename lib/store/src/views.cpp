@@ -36,7 +36,7 @@ StoreCounters Store::counters() const {
   }
   c.hash_power_level = slots == 0 ? 0 : std::bit_width(slots) - 1;
   // A slot holds a handle; each group of 15 slots has 16 bytes of metadata.
-  c.hash_bytes = slots * sizeof(Handle) + (slots + 14) / 15 * 16;
+  c.hash_bytes = slots * sizeof(StoredHandle) + (slots + 14) / 15 * 16;
   c.lru_crawler_running = crawlers_running_.load(std::memory_order_relaxed) > 0;
   c.lru_crawler_starts = crawler_starts_.load(std::memory_order_relaxed);
   c.slabs_moved = slabs_moved_.load(std::memory_order_relaxed);
@@ -112,7 +112,7 @@ ItemInfo info_of(const Item* it, const Store& store) {
   i.cas = it->cas_value();
   i.fetched = it->has(kFetched);
   i.key_binary = it->has(kKeyBinary);
-  i.cls = it->cls;
+  i.cls = it->cls();
   i.total_size = it->total_size();
   return i;
 }
@@ -123,7 +123,7 @@ std::vector<ItemInfo> Store::class_items(unsigned cls, unsigned limit) const {
   Lru& l = lrus_[cls];
   std::lock_guard lock(l.mu);
   for (unsigned seg = 0; seg < kSegments; ++seg) {
-    for (Handle h = l.head[seg]; h != 0; h = item(h)->next) {
+    for (Handle h = l.head[seg]; h != 0; h = item(h)->next()) {
       if (limit != 0 && out.size() >= limit) return out;
       if (item(h)->has(kKeyBinary)) continue;
       out.push_back(info_of(item(h), *this));
@@ -139,7 +139,8 @@ std::vector<ItemInfo> Store::all_items(const std::vector<unsigned>& classes) con
     std::lock_guard lock(s.mu);
     for (Handle h : s.index) {
       const Item* it = item(h);
-      if (!classes.empty() && std::find(classes.begin(), classes.end(), it->cls) == classes.end()) {
+      if (!classes.empty() &&
+          std::find(classes.begin(), classes.end(), it->cls()) == classes.end()) {
         continue;
       }
       out.push_back(info_of(it, *this));

@@ -25,6 +25,8 @@ struct Settings {
   std::uint32_t conn_limit = 1024;
   std::uint32_t threads = 4;
   std::uint64_t memory_limit = 64ull << 20;  // bytes
+  std::uint64_t memory_reserve = 0;          // bytes of address space; 0: automatic
+  std::string memory_file;                   // -e: item memory in this file (warm restart)
   std::uint64_t max_item_size = 1ull << 20;  // bytes
   std::uint16_t udp_port = 0;
   std::uint32_t verbosity = 0;

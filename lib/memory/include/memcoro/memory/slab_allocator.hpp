@@ -4,15 +4,22 @@
 // Memory is taken a page at a time (1 MiB, or the item size limit if that is
 // larger) and a page belongs to one size class, cut into equal chunks. The
 // memory limit is a hard bound on the pages in use. Chunks are named by
-// 32-bit handles, so the structures that point at items (index slots, LRU
-// links) use 4 bytes instead of 8: a handle is the page number and the
-// chunk's index in its page, plus one. The bits left for the page number
-// after those for the chunk index bound the address range: 2^32 chunks of the
-// smallest class, from 96 GiB (48-byte chunks) to about 256 GiB (the default
-// 88-byte chunks). The whole range is reserved up front with PROT_NONE (it
-// costs neither memory nor commit charge), and each page is made writable
-// the first time it is used, so the limit can be raised at run time up to the
-// range and memory is used only as items are stored.
+// 36-bit handles, so the structures that point at items (index slots, LRU
+// links) use 5 bytes (4.5 in an item's links) instead of 8: a handle is the
+// page number and the chunk's index in its page, plus one. The bits left for
+// the page number after those for the chunk index bound the address range:
+// 2^36 chunks of the smallest class, from 2 TiB (48-byte chunks) to about
+// 4 TiB (the default 88-byte chunks). The range (SlabConfig::reserve) is
+// reserved up front with PROT_NONE (it costs neither memory nor commit
+// charge), and each page is made writable the first time it is used, so the
+// limit can be raised at run time up to the range and memory is used only as
+// items are stored.
+//
+// With a memory file (warm restart) the range is that file, mapped shared:
+// a page's blocks are allocated in the file when the page is first used (so
+// a full tmpfs refuses the page instead of faulting later) and punched out
+// when it goes back to the pool. The pages in use and their chunks can be
+// recorded (page_records) and, after a restart over the same file, restored.
 //
 // Lock rules:
 //  * Each class has a mutex guarding its pages' free lists, its page list and
@@ -27,15 +34,20 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "memcoro/memory/spin_lock.hpp"
 
 namespace memcoro::memory {
 
-using Handle = std::uint32_t;  // 0: none
+using Handle = std::uint64_t;  // 0: none
+// The bits a handle uses (the rest are zero): stored items keep only these.
+inline constexpr unsigned kHandleBits = 36;
 
 // No defaults: the store builds it from its own configuration (and tests
 // say what they need), so memcached's defaults are written in one place.
@@ -47,6 +59,18 @@ struct SlabConfig {
   // Address space reserved up front, so the limit can grow at run time up to
   // this (0: as much as handles can name; less if the system refuses it).
   std::size_t reserve = 0;
+  // Item memory in this file (sized to `reserve`, or to the limit if 0)
+  // instead of anonymous memory; its contents are kept only with
+  // keep_file_contents (a restore follows), else it starts empty.
+  std::string memory_file;
+  bool keep_file_contents = false;
+};
+
+// A page assigned to a class, as a warm restart records it.
+struct PageRecord {
+  std::uint32_t page = 0;
+  std::uint32_t carved = 0;  // chunks handed out at least once
+  std::uint8_t cls = 0;
 };
 
 class SlabAllocator {
@@ -75,15 +99,14 @@ class SlabAllocator {
   // A chunk in use (its page's class is fixed while it is) and its handle.
   Handle handle_of(const void* p) const {
     const auto offset = static_cast<std::size_t>(static_cast<const char*>(p) - base_);
-    const auto page = static_cast<std::uint32_t>(offset / page_size_);
-    const auto slot =
-        static_cast<std::uint32_t>((offset - std::size_t{page} * page_size_) / page_chunk_[page]);
-    return ((page << slot_bits_) | slot) + 1;
+    const std::size_t page = offset / page_size_;
+    const std::size_t slot = (offset - page * page_size_) / page_chunk_[page];
+    return ((Handle{page} << slot_bits_) | slot) + 1;
   }
   void* pointer(Handle h) const {
-    const std::uint32_t v = h - 1;
-    const std::uint32_t page = v >> slot_bits_;
-    return base_ + std::size_t{page} * page_size_ + std::size_t{v & slot_mask_} * page_chunk_[page];
+    const Handle v = h - 1;
+    const std::size_t page = v >> slot_bits_;
+    return base_ + page * page_size_ + std::size_t{v & slot_mask_} * page_chunk_[page];
   }
 
   // The limit on pages in use, in bytes. Raising it takes effect at once;
@@ -119,6 +142,22 @@ class SlabAllocator {
   // Completes the move if no chunk of the page is in use.
   enum class FinishStatus { idle, finished, pending };
   FinishStatus try_finish_move();
+
+  // --- warm restart (a memory file) --------------------------------------
+  // The pages assigned to classes, and how many pages were ever used. Only
+  // while nothing allocates or frees.
+  std::vector<PageRecord> page_records() const;
+  std::uint32_t pages_ever_used() const { return next_fresh_; }
+  // Before any alloc(), over a kept memory file: takes the recorded pages
+  // back; a carved chunk is free unless used(chunk). The other pages below
+  // `ever_used` go to the pool. False (nothing restored) if a record does not
+  // fit this allocator's classes and range.
+  bool restore_pages(std::span<const PageRecord> records, std::uint32_t ever_used,
+                     const std::function<bool(const void* chunk, unsigned cls)>& used);
+  // The first chunk of a page (restored pages are walked from it).
+  char* page_address(std::uint32_t page) const { return page_base(page); }
+  // Whether h names a carved chunk of a page of class cls (0 does not).
+  bool names_chunk(Handle h, unsigned cls) const;
 
   struct ClassStats {
     std::size_t chunk_size = 0;
@@ -166,14 +205,19 @@ class SlabAllocator {
   std::uint32_t take_pool_page();
   void return_pool_page(std::uint32_t page);
   void assign_page_locked(std::uint32_t page, unsigned cls);
+  // Memory for a page about to be used; given back when it leaves a class.
+  bool commit_page(std::uint32_t page);
+  void release_page(std::uint32_t page);
+  void map_range(const SlabConfig& config);
 
   char* base_ = nullptr;
+  int fd_ = -1;  // the memory file, or -1
   std::size_t reserve_ = 0;
   std::size_t addressable_ = 0;
   std::size_t page_size_ = 0;
   std::size_t max_pages_ = 0;
   unsigned slot_bits_ = 0;
-  std::uint32_t slot_mask_ = 0;
+  Handle slot_mask_ = 0;
   unsigned num_classes_ = 0;
   std::unique_ptr<Class[]> classes_;  // [0] unused
   // Per page, in reserved memory too (touched only as pages come into use):

@@ -85,6 +85,10 @@ struct StoreConfig {
   unsigned warm_pct = 40;     // and in WARM
   std::size_t stripes = 256;  // rounded up to a power of two
   std::size_t reserve = 0;    // address space; see SlabConfig
+  // Warm restart: item memory in this file (see SlabConfig and
+  // warm_restart.hpp); its contents kept for restore() when set.
+  std::string memory_file;
+  bool keep_memory_file = false;
 };
 
 // What the store counts of itself, for the general `stats` report (declared
@@ -251,6 +255,21 @@ class Store {
   // Every item, in index order, optionally of the given classes only.
   std::vector<ItemInfo> all_items(const std::vector<unsigned>& classes) const;
 
+  // --- warm restart (warm_restart.hpp) -----------------------------------
+  // What item memory does not hold: the clock's epoch, the CAS counter, the
+  // flush marker, the pages in use and the LRU ends. Only while nothing
+  // else uses the store.
+  std::string snapshot() const;
+  // Over a kept memory file, before anything else uses the store: takes the
+  // items back from item memory as `snapshot` describes it and drops those
+  // expired or flushed meanwhile. "" or why not; after a refusal the store
+  // must be thrown away (its item memory is in an unknown state).
+  struct Restored {
+    std::uint64_t items = 0;    // live and back in the index
+    std::uint64_t dropped = 0;  // expired or flushed while down
+  };
+  std::string restore(std::string_view snapshot, Restored& out);
+
   const StoreConfig& config() const { return config_; }
   // Seconds since the store's epoch, as items record them.
   RelTime rel_now() const;
@@ -274,6 +293,7 @@ class Store {
   struct Lru;
   struct Move;
 
+  std::size_t stripe_index(std::size_t hash) const;
   Stripe& stripe_for(std::size_t hash) const;
   Item* item(Handle h) const { return static_cast<Item*>(slabs_.pointer(h)); }
   ItemRef adopt(Item* it) { return ItemRef::adopt(it, &slabs_); }
