@@ -60,6 +60,13 @@ int main(int argc, char** argv) {
                  settings.admin_token_file.c_str());
     return 64;
   }
+  if (settings.admin_port != 0 && !is_loopback(settings.admin_listen) && !token.empty() &&
+      !settings.admin_tls) {
+    std::fprintf(stderr,
+                 "memcoro: warning: admin port on %s takes its token over plain HTTP: anyone "
+                 "on the network path can read it. Give --admin-tls to serve it over HTTPS.\n",
+                 settings.admin_listen.c_str());
+  }
   if (settings.admin_port != 0 && !is_loopback(settings.admin_listen) && token.empty()) {
     // Reads (metrics, probes, stats) stay open; the admin server refuses
     // every change that does not come from this machine's loopback.
@@ -115,6 +122,9 @@ int main(int argc, char** argv) {
       admin_options.port = settings.admin_port;
       admin_options.token = token;
       admin_options.allowed_hosts = settings.admin_allowed_hosts;
+      if (settings.admin_tls) {
+        admin_options.tls_context = [&server] { return server.tls().share(); };
+      }
       memcoro::admin::Server admin(admin_options, backend);
       if (settings.admin_port != 0) {
         if (std::string e = admin.bind(); !e.empty()) {

@@ -382,6 +382,52 @@ class Refresh(unittest.TestCase):
             self.assertEqual(self.serial(server), first)
 
 
+class AdminOverTls(unittest.TestCase):
+    def test_the_admin_port_serves_https_with_the_same_certificate(self):
+        with start("memcoro", tls=CERTS.client_context(), admin=True,
+                   extra=()) as plain_admin:
+            # Without --admin-tls the admin port stays plain HTTP.
+            with urllib.request.urlopen(f"http://127.0.0.1:{plain_admin.admin}/healthz",
+                                        timeout=5) as r:
+                self.assertEqual(r.status, 200)
+        server = harness.Server(CERTS.server_args() + ["--admin-tls"], tls=CERTS.client_context(),
+                                admin=True)
+        with server:
+            ctx = CERTS.client_context()
+            url = f"https://127.0.0.1:{server.admin}"
+            with urllib.request.urlopen(url + "/stats", context=ctx, timeout=5) as r:
+                self.assertIn("curr_connections", json.load(r))
+            req = urllib.request.Request(url + "/config", method="PUT",
+                                         data=json.dumps({"verbosity": 1}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+                self.assertTrue(json.load(r)["applied"])
+            # Plain HTTP to it gets no answer; an untrusting client refuses it.
+            with self.assertRaises(Exception):
+                urllib.request.urlopen(f"http://127.0.0.1:{server.admin}/stats", timeout=5)
+            with self.assertRaises(urllib.error.URLError):
+                urllib.request.urlopen(url + "/stats", timeout=5,
+                                       context=CERTS.client_context(cafile=CERTS.other_ca))
+            # It keeps serving after those.
+            with urllib.request.urlopen(url + "/healthz", context=ctx, timeout=5) as r:
+                self.assertEqual(r.status, 200)
+
+    def test_a_token_over_plain_http_off_loopback_is_warned_about(self):
+        token = os.path.join(CERTS.dir, "token")
+        with open(token, "w") as f:
+            f.write("s3cret-token-123456\n")
+        os.chmod(token, 0o600)
+        with harness.Server(["--admin-listen", "0.0.0.0", "--admin-token-file", token],
+                            admin=True) as server:
+            time.sleep(0.2)
+            self.assertIn("over plain HTTP", server.output())
+        with harness.Server(CERTS.server_args() + ["--admin-listen", "0.0.0.0",
+                                                   "--admin-token-file", token, "--admin-tls"],
+                            admin=True, tls=CERTS.client_context()) as server:
+            time.sleep(0.2)
+            self.assertNotIn("over plain HTTP", server.output())
+
+
 class ConformanceOverTls(unittest.TestCase):
     """The text, meta and binary conformance cases, replayed over TLS to
     both servers: memcoro answers as memcached does over TCP, or differs

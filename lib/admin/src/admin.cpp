@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -181,29 +183,50 @@ struct Server::Impl {
         continue;
       }
       ++sessions;
-      asio::co_spawn(ctx, session(beast::tcp_stream(std::move(sock))), asio::detached);
+      SSL_CTX* tls = options.tls_context ? options.tls_context() : nullptr;
+      if (tls == nullptr) {
+        asio::co_spawn(ctx, session(beast::tcp_stream(std::move(sock))), asio::detached);
+      } else {
+        asio::co_spawn(ctx, tls_session(std::move(sock), tls), asio::detached);
+      }
     }
   }
 
-  template <typename Body>
-  awaitable<bool> send(beast::tcp_stream& stream, http::response<Body>& res) {
+  template <typename Body, typename Stream>
+  awaitable<bool> send(Stream& stream, http::response<Body>& res) {
     res.prepare_payload();
-    stream.expires_after(options.timeout);
+    beast::get_lowest_layer(stream).expires_after(options.timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
     co_return !ec;
   }
 
-  awaitable<void> session(beast::tcp_stream stream) {
+  // HTTPS: the handshake, within the request timeout, then as plain HTTP.
+  // `tls` is a reference of the caller's; the context owns it from here.
+  awaitable<void> tls_session(tcp::socket sock, SSL_CTX* tls) {
+    asio::ssl::context context(tls);
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), context);
+    beast::get_lowest_layer(stream).expires_after(options.timeout);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (ec) {
+      --sessions;
+      co_return;
+    }
+    co_await session(std::move(stream));
+  }
+
+  template <typename Stream>
+  awaitable<void> session(Stream stream) {
     struct Count {
       std::atomic<std::size_t>& n;
       ~Count() { --n; }
     } count{sessions};
+    auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options.body_limit);
       parser.header_limit(16 * 1024);
-      stream.expires_after(options.timeout);
+      tcp_layer.expires_after(options.timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == asio::error::operation_aborted) {
@@ -227,9 +250,9 @@ struct Server::Impl {
         reply = error_reply(400, "more than one Host or Origin header");
       } else {
         boost::system::error_code local_ec;
-        const std::string local = stream.socket().local_endpoint(local_ec).address().to_string();
+        const std::string local = tcp_layer.socket().local_endpoint(local_ec).address().to_string();
         boost::system::error_code peer_ec;
-        asio::ip::address peer = stream.socket().remote_endpoint(peer_ec).address();
+        asio::ip::address peer = tcp_layer.socket().remote_endpoint(peer_ec).address();
         if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
           peer = asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6());
         }
@@ -252,7 +275,7 @@ struct Server::Impl {
       if (!co_await send(stream, res) || !res.keep_alive()) break;
     }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 };
 

@@ -19,12 +19,15 @@
 // sent.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "memcoro/stats/sink.hpp"
+
+using SSL_CTX = struct ssl_ctx_st;
 
 namespace memcoro::admin {
 
@@ -56,6 +59,9 @@ struct Options {
   std::size_t max_connections = 1024;
   std::chrono::seconds timeout{10};  // to read one request
   std::size_t body_limit = 64 * 1024;
+  // HTTPS (admin_tls): the TLS context for each new connection, with a
+  // reference for the server to own; unset or null: plain HTTP.
+  std::function<SSL_CTX*()> tls_context;
 };
 
 // One request, as handle() needs it.
