@@ -7,7 +7,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ cmake ninja-build libboost1.81-dev libabsl-dev nlohmann-json3-dev \
+      g++ cmake ninja-build libboost1.81-dev libabsl-dev nlohmann-json3-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -18,10 +18,10 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMCORO_TES
  && cmake --build build --target memcoro \
  && strip --strip-unneeded -o /memcoro build/apps/memcoro/memcoro
 
-# Runtime stage: the binary and the one library package it links.
+# Runtime stage: the binary and the library packages it links (Abseil, OpenSSL).
 FROM debian:bookworm-slim
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libabsl20220623 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libabsl20220623 libssl3 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && useradd --system --uid 11211 --user-group --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin memcoro \

@@ -4,6 +4,7 @@
 set -eu
 PKGS="build-essential cmake ninja-build pkg-config
       libboost1.81-dev libabsl-dev catch2 nlohmann-json3-dev libbenchmark-dev liburing-dev
+      libssl-dev openssl
       memcached python3 python3-pymemcache libmemcached-tools linux-perf
       libcache-memcached-fast-perl netcat-openbsd clang-format curl sasl2-bin python3-pylibmc
       python3-prometheus-client chromium nutcracker ruby ruby-dalli nodejs npm
