@@ -74,6 +74,9 @@ void count_get(std::string_view key, const store::GetResult& r, bool touch, Cont
   if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) {
     ctx.prefixes->record_get(key, static_cast<bool>(r.item));
   }
+  if (watched(ctx, log::kFetchers)) {
+    log_fetch(key, r.status, r.cls, r.item ? r.item->value_len : 0, ctx);
+  }
 }
 
 StoreMode mode_of(CommandType type) {
@@ -154,12 +157,14 @@ void store_command(const Command& cmd, Context& ctx, Output& out) {
     // The block was too large to buffer; a failed set must not leave the
     // old value behind (memcached drops it too).
     if (drops_on_failure(cmd)) ctx.store.remove(cmd.key);
+    if (watched(ctx, log::kMutations)) log_store(cmd, Written{StoreStatus::too_large}, ctx);
     reply_store(cmd, StoreStatus::too_large, 0, ctx, out);
     return;
   }
   // No stale value may survive a failed set.
   const Written w = write_value(ctx.store, mode, cmd.key, cmd.flags, cmd.exptime, cmd.data,
                                 store_flags(cmd), drops_on_failure(cmd));
+  if (watched(ctx, log::Stream(log::kFetchers | log::kMutations))) log_store(cmd, w, ctx);
   reply_store(cmd, w.status, w.cls, ctx, out);
 }
 
@@ -167,6 +172,10 @@ void delta_command(const Command& cmd, Context& ctx, Output& out) {
   using Status = Counted::Status;
   const bool incr = cmd.type == CommandType::incr;
   const Counted r = change_number(ctx.store, cmd.key, incr, cmd.delta, protocol::MetaFlags{});
+  if (watched(ctx, log::kFetchers)) {
+    const bool found = r.status != Status::not_found;
+    log_fetch(cmd.key, found ? LookupStatus::hit : LookupStatus::miss, r.cls, 0, ctx);
+  }
   switch (r.status) {
     case Status::ok:
       (incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
@@ -196,6 +205,7 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
 
 After StoreRunner::run(const Command& cmd, Output& out) {
   if (cmd.binary) return run_binary(cmd, ctx_, session_, out);
+  if (cmd.type == CommandType::watch) return run_watch(cmd, ctx_, watcher_, out);
   if (cmd.type == CommandType::ascii_login) {
     run_ascii_login(cmd, ctx_, session_, out);
     return After::keep_open;
@@ -212,6 +222,7 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
       ctx_.store.allocate(cmd.key, cmd.flags, ctx_.store.to_rel_time(cmd.exptime), cmd.data_len);
   if (!a.item) {
     if (drops_on_failure(cmd)) ctx_.store.remove(cmd.key);
+    if (!cmd.binary && watched(ctx_, log::kMutations)) log_store(cmd, Written{a.error}, ctx_);
     if (cmd.binary) {
       answer_binary_store(cmd, Written{a.error}, ctx_, out);
       return {Value::refused, {}};
@@ -241,6 +252,7 @@ void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out
   if (cmd.binary) {
     answer_binary_store(cmd, w, ctx_, out);
   } else {
+    if (watched(ctx_, log::Stream(log::kFetchers | log::kMutations))) log_store(cmd, w, ctx_);
     reply_store(cmd, w.status, w.cls, ctx_, out);
   }
 }
@@ -285,6 +297,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       ctx.counters.cmd_touch.add();
       const store::Outcome o = ctx.store.touch(cmd.key, cmd.exptime);
       count_lookup(o.status, ctx.counters);
+      if (watched(ctx, log::kFetchers)) log_fetch(cmd.key, o.status, o.cls, 0, ctx);
       if (o.status == LookupStatus::hit) {
         ctx.counters.touch_hits.add();
         ctx.counters.cls(o.cls).touch_hits.add();
@@ -298,6 +311,7 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     case CommandType::del: {
       if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_delete(cmd.key);
       const store::Outcome o = ctx.store.remove(cmd.key);
+      if (watched(ctx, log::kFetchers)) log_fetch(cmd.key, o.status, o.cls, 0, ctx);
       if (o.status == LookupStatus::hit) {
         ctx.counters.delete_hits.add();
         ctx.counters.cls(o.cls).delete_hits.add();
@@ -341,6 +355,9 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       return After::close;
     }
     case CommandType::meta_noop: out.append("MN\r\n"); break;
+    // A connection's runner turns it into a watcher (StoreRunner::run);
+    // here there is none to turn.
+    case CommandType::watch: reply_line(cmd, "CLIENT_ERROR watch commands not allowed", out); break;
     case CommandType::stats: run_stats(cmd, ctx, out); break;
     case CommandType::meta_get:
     case CommandType::meta_set:

@@ -25,8 +25,16 @@ class Server::Impl::Session final : public EventLoop::Handler {
   void drive();
   // Closes the connection and deletes this.
   void close();
+  // Closes the connection (close()) saying why, for connevents.
+  void close(log::CloseReason why) {
+    close_reason_ = why;
+    close();
+  }
   ConnState state() const { return info_.state.load(std::memory_order_relaxed); }
-  bool idle_since(std::chrono::steady_clock::time_point cutoff) const { return last_cmd_ < cutoff; }
+  // (A watcher sends no commands, and is never idle.)
+  bool idle_since(std::chrono::steady_clock::time_point cutoff) const {
+    return !watching_ && last_cmd_ < cutoff;
+  }
   int fd() const { return info_.fd; }
 
  private:
@@ -34,6 +42,7 @@ class Server::Impl::Session final : public EventLoop::Handler {
   Io send_output();
   Io receive_exact();
   Io receive_some();
+  Io wait_for_log();
 
   Impl& server_;
   Worker& w_;
@@ -56,6 +65,11 @@ class Server::Impl::Session final : public EventLoop::Handler {
   // When the connection last sent a complete command line (memcached's
   // last_cmd_time): the idle timeout counts from here.
   std::chrono::steady_clock::time_point last_cmd_;
+  // `watch`: the logger wakes this session through its loop; `alive_`
+  // (touched on the loop's thread only) tells a late wake it is gone.
+  std::shared_ptr<Session*> alive_ = std::make_shared<Session*>(this);
+  bool watching_ = false;
+  log::CloseReason close_reason_ = log::CloseReason::normal;
 };
 
 Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr,
@@ -80,9 +94,19 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
   }
   in_worker_ = w_.sessions.insert(w_.sessions.end(), this);
   ctx_.reply_limit = server_.live.conn_reply_limit();
+  ctx_.logger = &server_.logger;
+  ctx_.fd = fd;
+  ctx_.wake = [loop = &w_.loop, alive = alive_] {
+    loop->post([alive] {
+      if (*alive != nullptr) (*alive)->drive();
+    });
+  };
+  server_.log_conn_new(info_);
 }
 
 Server::Impl::Session::~Session() {
+  *alive_ = nullptr;
+  server_.log_conn_close(info_, close_reason_);
   w_.sessions.erase(in_worker_);
   // Unlisted before the descriptor is closed: once closed, the kernel may
   // hand the same number to a new connection, and `stats conns` must never
@@ -217,6 +241,10 @@ void Server::Impl::Session::drive() {
           info_.set(ConnState::read);
           io = receive_some();
           break;
+        case exec::Connection::Step::wait:
+          info_.set(ConnState::read);
+          io = wait_for_log();
+          break;
       }
       if (io == Io::wait) return;
       if (io == Io::failed) return close();
@@ -225,7 +253,30 @@ void Server::Impl::Session::drive() {
     }
   } catch (const std::exception& e) {
     if (server_.live.verbosity() > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
-    close();
+    close(log::CloseReason::error);
+  }
+}
+
+Server::Impl::Session::Io Server::Impl::Session::wait_for_log() {
+  // A watcher: nothing to send until the logger wakes it (ctx_.wake); what
+  // the client sends meanwhile is read and dropped, so that its leaving is
+  // noticed. Either way the connection asks next() again.
+  watching_ = true;
+  have_step_ = false;
+  if (server_.stopping.load(std::memory_order_relaxed)) return Io::failed;
+  for (;;) {
+    if (!readable_) return Io::wait;
+    const ssize_t n = ::recv(info_.fd, step_.space.data(), step_.space.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      handler_.received(static_cast<std::size_t>(n));
+      return Io::done;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      readable_ = false;
+      return Io::wait;
+    }
+    return Io::failed;  // 0: the peer left; else the connection broke
   }
 }
 
@@ -249,7 +300,7 @@ void Server::Impl::close_idle(Worker& w) {
     if (!s->idle_since(cutoff)) continue;
     w.counters.idle_kicks.add();
     if (live.verbosity() > 1) std::fprintf(stderr, "closing idle connection %d\n", s->fd());
-    s->close();
+    s->close(log::CloseReason::idle_timeout);
   }
 }
 
@@ -265,7 +316,7 @@ void Server::Impl::drain(Worker& w) {
 }
 
 void Server::Impl::close_all(Worker& w) {
-  while (!w.sessions.empty()) w.sessions.front()->close();
+  while (!w.sessions.empty()) w.sessions.front()->close(log::CloseReason::shutdown);
 }
 
 }  // namespace memcoro::server
