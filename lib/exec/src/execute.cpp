@@ -157,24 +157,29 @@ void store_command(const Command& cmd, Context& ctx, Output& out) {
     // The block was too large to buffer; a failed set must not leave the
     // old value behind (memcached drops it too).
     if (drops_on_failure(cmd)) ctx.store.remove(cmd.key);
-    if (watched(ctx, log::kMutations)) log_store(cmd, Written{StoreStatus::too_large}, ctx);
+    if (watched(ctx, log::kMutations)) {
+      log_store(cmd, Written{StoreStatus::too_large}, std::nullopt, ctx);
+    }
     reply_store(cmd, StoreStatus::too_large, 0, ctx, out);
     return;
   }
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   // No stale value may survive a failed set.
   const Written w = write_value(ctx.store, mode, cmd.key, cmd.flags, cmd.exptime, cmd.data,
                                 store_flags(cmd), drops_on_failure(cmd));
-  if (watched(ctx, log::Stream(log::kFetchers | log::kMutations))) log_store(cmd, w, ctx);
+  if (watched(ctx, log::Stream(log::kFetchers | log::kMutations))) log_store(cmd, w, before, ctx);
   reply_store(cmd, w.status, w.cls, ctx, out);
 }
 
 void delta_command(const Command& cmd, Context& ctx, Output& out) {
   using Status = Counted::Status;
   const bool incr = cmd.type == CommandType::incr;
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   const Counted r = change_number(ctx.store, cmd.key, incr, cmd.delta, protocol::MetaFlags{});
   if (watched(ctx, log::kFetchers)) {
     const bool found = r.status != Status::not_found;
-    log_fetch(cmd.key, found ? LookupStatus::hit : LookupStatus::miss, r.cls, 0, ctx);
+    log_fetch(cmd.key, found ? LookupStatus::hit : LookupStatus::miss, r.cls,
+              before ? before->value_len : 0, ctx);
   }
   switch (r.status) {
     case Status::ok:
@@ -222,7 +227,9 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
       ctx_.store.allocate(cmd.key, cmd.flags, ctx_.store.to_rel_time(cmd.exptime), cmd.data_len);
   if (!a.item) {
     if (drops_on_failure(cmd)) ctx_.store.remove(cmd.key);
-    if (!cmd.binary && watched(ctx_, log::kMutations)) log_store(cmd, Written{a.error}, ctx_);
+    if (!cmd.binary && watched(ctx_, log::kMutations)) {
+      log_store(cmd, Written{a.error}, std::nullopt, ctx_);
+    }
     if (cmd.binary) {
       answer_binary_store(cmd, Written{a.error}, ctx_, out);
       return {Value::refused, {}};
@@ -247,12 +254,16 @@ void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);
     return;
   }
+  const std::optional<store::ItemInfo> before =
+      cmd.binary ? std::nullopt : peek_watched(cmd.key, ctx_);
   const Written w =
       link_value(ctx_.store, mode_of(cmd.type), std::move(pending_), store_flags(cmd));
   if (cmd.binary) {
     answer_binary_store(cmd, w, ctx_, out);
   } else {
-    if (watched(ctx_, log::Stream(log::kFetchers | log::kMutations))) log_store(cmd, w, ctx_);
+    if (watched(ctx_, log::Stream(log::kFetchers | log::kMutations))) {
+      log_store(cmd, w, before, ctx_);
+    }
     reply_store(cmd, w.status, w.cls, ctx_, out);
   }
 }
@@ -297,7 +308,10 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       ctx.counters.cmd_touch.add();
       const store::Outcome o = ctx.store.touch(cmd.key, cmd.exptime);
       count_lookup(o.status, ctx.counters);
-      if (watched(ctx, log::kFetchers)) log_fetch(cmd.key, o.status, o.cls, 0, ctx);
+      if (watched(ctx, log::kFetchers)) {
+        const std::optional<store::ItemInfo> now = peek_watched(cmd.key, ctx);
+        log_fetch(cmd.key, o.status, o.cls, now ? now->value_len : 0, ctx);
+      }
       if (o.status == LookupStatus::hit) {
         ctx.counters.touch_hits.add();
         ctx.counters.cls(o.cls).touch_hits.add();
@@ -310,8 +324,11 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     }
     case CommandType::del: {
       if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_delete(cmd.key);
+      const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
       const store::Outcome o = ctx.store.remove(cmd.key);
-      if (watched(ctx, log::kFetchers)) log_fetch(cmd.key, o.status, o.cls, 0, ctx);
+      if (watched(ctx, log::kFetchers)) {
+        log_fetch(cmd.key, o.status, o.cls, before ? before->value_len : 0, ctx);
+      }
       if (o.status == LookupStatus::hit) {
         ctx.counters.delete_hits.add();
         ctx.counters.cls(o.cls).delete_hits.add();

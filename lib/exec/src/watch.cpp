@@ -76,23 +76,39 @@ void log_fetch(std::string_view key, store::LookupStatus status, unsigned cls, s
   ctx.logger->item_get(key, found_of(status), hit ? cls : 0, ctx.fd, hit ? size : 0);
 }
 
-void log_store(const protocol::Command& cmd, const Written& w, Context& ctx) {
+void log_store(const protocol::Command& cmd, const Written& w,
+               const std::optional<store::ItemInfo>& before, Context& ctx) {
   const bool taken =
       w.status != store::StoreStatus::too_large && w.status != store::StoreStatus::no_memory;
   // memcached looks the key up before it stores (a fetchers line), unless
   // the value was refused before that.
-  if (taken && watched(ctx, log::kFetchers)) log_fetch(cmd.key, w.found, w.cls, w.size, ctx);
-  if (!watched(ctx, log::kMutations)) return;
-  std::uint32_t ttl = 0;
-  if (taken && cmd.exptime != 0) {
-    ttl = static_cast<std::uint32_t>(ctx.store.to_rel_time(cmd.exptime) - ctx.store.rel_now());
+  if (taken && watched(ctx, log::kFetchers)) {
+    log_fetch(cmd.key, before ? store::LookupStatus::hit : store::LookupStatus::miss,
+              before ? before->cls : 0, before ? before->value_len : 0, ctx);
   }
+  if (!watched(ctx, log::kMutations)) return;
   const StoreMode mode = mode_of(cmd.type);
   const bool whole = mode == StoreMode::append || mode == StoreMode::prepend;
+  // The stored item's TTL: an append keeps the old item's.
+  std::int64_t exptime = 0;
+  if (!taken) {
+    exptime = 0;
+  } else if (whole) {
+    exptime = before ? before->exptime : 0;
+  } else if (cmd.exptime != 0) {
+    exptime = ctx.store.to_unix(ctx.store.to_rel_time(cmd.exptime));
+  }
+  const std::int64_t now = ctx.store.to_unix(ctx.store.rel_now());
+  const auto ttl = static_cast<std::uint32_t>(exptime == 0 ? 0 : exptime - now);
   ctx.logger->item_store(cmd.key, stored_of(w.status), cmd_of(mode), ttl, taken ? w.cls : 0, ctx.fd,
                          !taken  ? 0
                          : whole ? w.size
                                  : cmd.data_len);
+}
+
+std::optional<store::ItemInfo> peek_watched(std::string_view key, Context& ctx) {
+  if (!watched(ctx, log::Stream(log::kFetchers | log::kMutations))) return std::nullopt;
+  return ctx.store.peek(key);
 }
 
 void EvictionLog::evicted(const store::Item& it, store::RelTime now) {

@@ -106,7 +106,8 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
 
 Server::Impl::Session::~Session() {
   *alive_ = nullptr;
-  server_.log_conn_close(info_, close_reason_);
+  // memcached gives a watcher's end as an error, whatever ended it.
+  server_.log_conn_close(info_, watching_ ? log::CloseReason::error : close_reason_);
   w_.sessions.erase(in_worker_);
   // Unlisted before the descriptor is closed: once closed, the kernel may
   // hand the same number to a new connection, and `stats conns` must never

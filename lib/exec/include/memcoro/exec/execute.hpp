@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -138,7 +139,12 @@ After run_watch(const protocol::Command& cmd, Context& ctx, std::shared_ptr<log:
 // (call only when watched()).
 void log_fetch(std::string_view key, store::LookupStatus status, unsigned cls, std::size_t size,
                Context& ctx);
-void log_store(const protocol::Command& cmd, const Written& w, Context& ctx);
+// `before`: the item under the key before the write (peeked only when watched).
+void log_store(const protocol::Command& cmd, const Written& w,
+               const std::optional<store::ItemInfo>& before, Context& ctx);
+// The item under key now, when fetchers are watched (the size a fetchers
+// line shows); nothing otherwise.
+std::optional<store::ItemInfo> peek_watched(std::string_view key, Context& ctx);
 // `watch evictions` fed from the store.
 class EvictionLog final : public store::EvictionObserver {
  public:
