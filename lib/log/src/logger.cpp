@@ -111,74 +111,62 @@ void Logger::publish(Stream s, std::uint64_t gid, std::string_view line) {
   for (std::size_t i = 0; i < n; ++i) to_wake[i]->wake_();
 }
 
-template <class Format>
-void Logger::emit(Stream s, Format&& format) {
+template <class... Args>
+void Logger::emit(Stream s, const char* format, Args... args) {
   char line[kLineMax];
   const std::uint64_t gid = gid_.fetch_add(1, kRelaxed) + 1;
   std::size_t len = stamp(line, sizeof line, gid);
-  len += format(line + len, sizeof line - len - 1);
+  const std::size_t room = sizeof line - len - 1;
+  len += fitted(std::snprintf(line + len, room, format, args...), room);
   line[len++] = '\n';
   written_.fetch_add(1, kRelaxed);
   publish(s, gid, std::string_view(line, len));
 }
 
+namespace {
+
+// A key as a line shows it, for "%.*s".
+struct Key {
+  explicit Key(std::string_view key) : text(uri_encode(key, buf)) {}
+  int len() const { return static_cast<int>(text.size()); }
+  char buf[3 * 250];
+  std::string_view text;
+};
+
+}  // namespace
+
 void Logger::item_get(std::string_view key, Found status, unsigned cls, int cfd, std::size_t size) {
-  emit(kFetchers, [&](char* out, std::size_t room) {
-    char enc[3 * 250];
-    const std::string_view k = uri_encode(key, enc);
-    return fitted(
-        std::snprintf(out, room, "type=item_get key=%.*s status=%s clsid=%u cfd=%d size=%zu",
-                      static_cast<int>(k.size()), k.data(), kFound[idx(status)].data(), cls, cfd,
-                      size),
-        room);
-  });
+  const Key k(key);
+  emit(kFetchers, "type=item_get key=%.*s status=%s clsid=%u cfd=%d size=%zu", k.len(),
+       k.text.data(), kFound[idx(status)].data(), cls, cfd, size);
 }
 
 void Logger::item_store(std::string_view key, Stored status, StoreCmd cmd, std::uint32_t ttl,
                         unsigned cls, int cfd, std::size_t size) {
-  emit(kMutations, [&](char* out, std::size_t room) {
-    char enc[3 * 250];
-    const std::string_view k = uri_encode(key, enc);
-    return fitted(
-        std::snprintf(out, room,
-                      "type=item_store key=%.*s status=%s cmd=%s ttl=%u clsid=%u cfd=%d size=%zu",
-                      static_cast<int>(k.size()), k.data(), kStored[idx(status)].data(),
-                      kCmds[idx(cmd)].data(), ttl, cls, cfd, size),
-        room);
-  });
+  const Key k(key);
+  emit(kMutations, "type=item_store key=%.*s status=%s cmd=%s ttl=%u clsid=%u cfd=%d size=%zu",
+       k.len(), k.text.data(), kStored[idx(status)].data(), kCmds[idx(cmd)].data(), ttl, cls, cfd,
+       size);
 }
 
 void Logger::eviction(std::string_view key, bool fetched, std::int64_t ttl, std::int64_t idle,
                       unsigned cls, std::size_t size) {
-  emit(kEvictions, [&](char* out, std::size_t room) {
-    char enc[3 * 250];
-    const std::string_view k = uri_encode(key, enc);
-    return fitted(
-        std::snprintf(out, room,
-                      "type=eviction key=%.*s fetch=%s ttl=%lld la=%lld clsid=%u size=%zu",
-                      static_cast<int>(k.size()), k.data(), fetched ? "yes" : "no",
-                      static_cast<long long>(ttl), static_cast<long long>(idle), cls, size),
-        room);
-  });
+  const Key k(key);
+  emit(kEvictions, "type=eviction key=%.*s fetch=%s ttl=%lld la=%lld clsid=%u size=%zu", k.len(),
+       k.text.data(), fetched ? "yes" : "no", static_cast<long long>(ttl),
+       static_cast<long long>(idle), cls, size);
 }
 
 void Logger::conn_new(const Peer& peer, int cfd) {
-  emit(kConnEvents, [&](char* out, std::size_t room) {
-    return fitted(std::snprintf(out, room, "type=conn_new rip=%.*s rport=%u transport=%s cfd=%d",
-                                static_cast<int>(peer.ip.size()), peer.ip.data(),
-                                unsigned{peer.port}, kTransports[idx(peer.transport)].data(), cfd),
-                  room);
-  });
+  emit(kConnEvents, "type=conn_new rip=%.*s rport=%u transport=%s cfd=%d",
+       static_cast<int>(peer.ip.size()), peer.ip.data(), unsigned{peer.port},
+       kTransports[idx(peer.transport)].data(), cfd);
 }
 
 void Logger::conn_close(const Peer& peer, CloseReason reason, int cfd) {
-  emit(kConnEvents, [&](char* out, std::size_t room) {
-    return fitted(
-        std::snprintf(out, room, "type=conn_close rip=%.*s rport=%u transport=%s reason=%s cfd=%d",
-                      static_cast<int>(peer.ip.size()), peer.ip.data(), unsigned{peer.port},
-                      kTransports[idx(peer.transport)].data(), kReasons[idx(reason)].data(), cfd),
-        room);
-  });
+  emit(kConnEvents, "type=conn_close rip=%.*s rport=%u transport=%s reason=%s cfd=%d",
+       static_cast<int>(peer.ip.size()), peer.ip.data(), unsigned{peer.port},
+       kTransports[idx(peer.transport)].data(), kReasons[idx(reason)].data(), cfd);
 }
 
 }  // namespace memcoro::log

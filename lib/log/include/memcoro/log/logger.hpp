@@ -119,8 +119,8 @@ class Logger {
 
  private:
   // Numbers the line (gid=), stamps it (ts=) and hands it to the watchers of s.
-  template <class Format>
-  void emit(Stream s, Format&& format);
+  template <class... Args>
+  void emit(Stream s, const char* format, Args... args);
   void publish(Stream s, std::uint64_t gid, std::string_view line);
 
   const std::size_t capacity_;
