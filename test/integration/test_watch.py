@@ -132,11 +132,12 @@ class Streams(unittest.TestCase):
 
     def test_connevents_of_an_idle_kick(self):
         for kind in KINDS:
-            with harness.Server(kind=kind, args=["-o", "idle_timeout=1"]) as srv:
+            args = ["-o", "idle_timeout=1"] if kind == "memcached" else ["--idle-timeout", "1"]
+            with harness.Server(kind=kind, args=args) as srv:
                 w = watcher(srv, b"connevents")
                 c = srv.connect()
                 # (memcached's timeout thread looks every few seconds)
-                got = lines(w, idle=6.0)
+                got = lines(w, idle=10.0)
                 c.close()
                 self.assertEqual([line.split(b" ")[6 if b"conn_close" in line else 2]
                                   for line in got],
