@@ -27,14 +27,23 @@ def mask(data):
 
 def watcher(server, streams):
     s = server.connect()
-    reply = harness.command(s, b"watch " + streams + b"\r\n")
+    s.sendall(b"watch " + streams + b"\r\n")
+    reply = b""
+    while len(reply) < 4:
+        reply += s.recv(4 - len(reply))
     assert reply == b"OK\r\n", reply
     return s
 
 
-def lines(sock, idle=1.5):
+def lines(sock, idle=1.5, port=None):
+    """The lines that arrive, masked; with port, only the connection lines
+    of the client on that port (others, such as the harness's readiness
+    probe closing late, race with the test)."""
     # (memcached's logger thread sleeps up to a second when idle)
-    return mask(harness.read_reply(sock, idle=idle)[0]).splitlines()
+    got = harness.read_reply(sock, idle=idle)[0].splitlines()
+    if port is not None:
+        got = [line for line in got if b" rport=%d " % port in line]
+    return [mask(line) for line in got]
 
 
 class Replies(unittest.TestCase):
@@ -69,12 +78,15 @@ class Replies(unittest.TestCase):
 
 class Streams(unittest.TestCase):
     def run_client(self, srv, requests):
+        """Returns the client's port."""
         with srv.connect() as c:
+            port = c.getsockname()[1]
             for r in requests:
                 c.sendall(r)
                 harness.read_reply(c, idle=0.05)
             c.sendall(b"quit\r\n")
             harness.read_reply(c, idle=0.5)
+        return port
 
     def test_each_stream_as_memcached(self):
         requests = [b"set k 0 0 5\r\nhello\r\n", b"get k\r\n", b"get nope\r\n",
@@ -87,8 +99,9 @@ class Streams(unittest.TestCase):
             with harness.Server(kind=kind) as srv:
                 ws = {name: watcher(srv, name) for name in
                       (b"fetchers", b"mutations", b"fetchers mutations", b"connevents")}
-                self.run_client(srv, requests)
-                seen[kind] = {name: lines(w) for name, w in ws.items()}
+                port = self.run_client(srv, requests)
+                seen[kind] = {name: lines(w, port=port if name == b"connevents" else None)
+                              for name, w in ws.items()}
                 for w in ws.values():
                     w.close()
         for name in seen["memcached"]:
@@ -137,7 +150,7 @@ class Streams(unittest.TestCase):
                 w = watcher(srv, b"connevents")
                 c = srv.connect()
                 # (memcached's timeout thread looks every few seconds)
-                got = lines(w, idle=10.0)
+                got = lines(w, idle=10.0, port=c.getsockname()[1])
                 c.close()
                 self.assertEqual([line.split(b" ")[6 if b"conn_close" in line else 2]
                                   for line in got],
@@ -186,9 +199,14 @@ class SlowWatcher(unittest.TestCase):
                     harness.command(c, b"get last\r\n")
                 tail = harness.read_reply(w, idle=1.0)[0]
                 m = re.search(rb"skipped=(\d+)\n(ts=\S+ gid=\d+ type=item_get key=last )", tail)
-                self.assertIsNotNone(m, (kind, tail[-300:]))
-                self.assertGreater(int(m.group(1)), 0)
+                print(f"{kind}: " + (f"skipped={int(m.group(1))}" if m else "nothing skipped"),
+                      file=sys.stderr)
                 w.close()
+                # memcached, whose socket buffers sometimes take all 200000
+                # lines, is shown for comparison only.
+                if kind == "memcoro":
+                    self.assertIsNotNone(m, tail[-300:])
+                    self.assertGreater(int(m.group(1)), 0)
 
 
 if __name__ == "__main__":
