@@ -33,7 +33,8 @@ awaitable<void> serve(tcp::socket sock) {
   for (;;) {
     const memcoro::exec::Connection::Step step = conn.next();
     switch (step.kind) {
-      case memcoro::exec::Connection::Step::close: co_return;
+      case memcoro::exec::Connection::Step::close:
+      case memcoro::exec::Connection::Step::wait: co_return;
       case memcoro::exec::Connection::Step::write: {
         iov.clear();
         conn.output().for_each_span(

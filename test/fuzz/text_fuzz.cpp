@@ -100,7 +100,8 @@ void run_one(const std::uint8_t* data, std::size_t size) {
   for (bool open = true; open;) {
     const exec::Connection::Step step = conn.next();
     switch (step.kind) {
-      case exec::Connection::Step::close: open = false; break;
+      case exec::Connection::Step::close:
+      case exec::Connection::Step::wait: open = false; break;
       case exec::Connection::Step::write:
         check(!conn.output().empty(), "asked to write nothing");
         check(++writes <= input.size() + 2, "a connection writes without making progress");

@@ -40,6 +40,7 @@ struct ExecWorld {
         r.closed = true;
         break;
       }
+      if (step.kind == Step::wait) break;  // a watcher, with nothing to send
       if (step.kind == Step::write) {
         REQUIRE_FALSE(conn.output().empty());
         conn.output().for_each_span([&](std::string_view p) { r.replies += p; });

@@ -54,6 +54,7 @@ Connection::Step Connection::read_step() {
 }
 
 void Connection::received(std::size_t n) {
+  if (phase_ == Phase::watch) return;  // a watcher's input is ignored, as memcached ignores it
   if (phase_ == Phase::in_place) {
     // The rest of a large value arrived in its item.
     // (A binary value has no "\r\n" to check.)
@@ -109,6 +110,11 @@ Connection::Step Connection::next() {
       return parse();
     }
     case Phase::in_place: return {Step::read_exact, in_place_rest_};  // asked again
+    case Phase::watch:
+      if (out_.empty() && !runner_.pull_log(out_)) {
+        return {Step::wait, std::span<char>(buf_->data(), buf_->size())};
+      }
+      return {Step::write, {}};
     case Phase::parse: return parse();
   }
   return {Step::close, {}};
@@ -190,6 +196,14 @@ Connection::Step Connection::parse() {
     }
     if (after == After::close) {
       phase_ = Phase::closing;
+      return next();
+    }
+    if (after == After::watch) {
+      // What was sent after `watch` is never run (memcached's watcher
+      // connection no longer parses).
+      start_ = end_ = 0;
+      swallow_ = 0;
+      phase_ = Phase::watch;
       return next();
     }
     // Pipelined requests: no more replies pile up than the limit.

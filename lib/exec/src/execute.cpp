@@ -74,6 +74,9 @@ void count_get(std::string_view key, const store::GetResult& r, bool touch, Cont
   if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) {
     ctx.prefixes->record_get(key, static_cast<bool>(r.item));
   }
+  if (watched(ctx, log::kFetchers)) {
+    log_fetch(key, r.status, r.cls, r.item ? r.item->value_len : 0, ctx);
+  }
 }
 
 StoreMode mode_of(CommandType type) {
@@ -154,19 +157,30 @@ void store_command(const Command& cmd, Context& ctx, Output& out) {
     // The block was too large to buffer; a failed set must not leave the
     // old value behind (memcached drops it too).
     if (drops_on_failure(cmd)) ctx.store.remove(cmd.key);
+    if (watched(ctx, log::kMutations)) {
+      log_store(cmd, Written{StoreStatus::too_large}, std::nullopt, ctx);
+    }
     reply_store(cmd, StoreStatus::too_large, 0, ctx, out);
     return;
   }
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   // No stale value may survive a failed set.
   const Written w = write_value(ctx.store, mode, cmd.key, cmd.flags, cmd.exptime, cmd.data,
                                 store_flags(cmd), drops_on_failure(cmd));
+  if (watched(ctx, log::Stream(log::kFetchers | log::kMutations))) log_store(cmd, w, before, ctx);
   reply_store(cmd, w.status, w.cls, ctx, out);
 }
 
 void delta_command(const Command& cmd, Context& ctx, Output& out) {
   using Status = Counted::Status;
   const bool incr = cmd.type == CommandType::incr;
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   const Counted r = change_number(ctx.store, cmd.key, incr, cmd.delta, protocol::MetaFlags{});
+  if (watched(ctx, log::kFetchers)) {
+    const bool found = r.status != Status::not_found;
+    log_fetch(cmd.key, found ? LookupStatus::hit : LookupStatus::miss, r.cls,
+              before ? before->value_len : 0, ctx);
+  }
   switch (r.status) {
     case Status::ok:
       (incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
@@ -196,6 +210,7 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
 
 After StoreRunner::run(const Command& cmd, Output& out) {
   if (cmd.binary) return run_binary(cmd, ctx_, session_, out);
+  if (cmd.type == CommandType::watch) return run_watch(cmd, ctx_, watcher_, out);
   if (cmd.type == CommandType::ascii_login) {
     run_ascii_login(cmd, ctx_, session_, out);
     return After::keep_open;
@@ -212,6 +227,9 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
       ctx_.store.allocate(cmd.key, cmd.flags, ctx_.store.to_rel_time(cmd.exptime), cmd.data_len);
   if (!a.item) {
     if (drops_on_failure(cmd)) ctx_.store.remove(cmd.key);
+    if (!cmd.binary && watched(ctx_, log::kMutations)) {
+      log_store(cmd, Written{a.error}, std::nullopt, ctx_);
+    }
     if (cmd.binary) {
       answer_binary_store(cmd, Written{a.error}, ctx_, out);
       return {Value::refused, {}};
@@ -236,11 +254,16 @@ void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);
     return;
   }
+  const std::optional<store::ItemInfo> before =
+      cmd.binary ? std::nullopt : peek_watched(cmd.key, ctx_);
   const Written w =
       link_value(ctx_.store, mode_of(cmd.type), std::move(pending_), store_flags(cmd));
   if (cmd.binary) {
     answer_binary_store(cmd, w, ctx_, out);
   } else {
+    if (watched(ctx_, log::Stream(log::kFetchers | log::kMutations))) {
+      log_store(cmd, w, before, ctx_);
+    }
     reply_store(cmd, w.status, w.cls, ctx_, out);
   }
 }
@@ -285,6 +308,10 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       ctx.counters.cmd_touch.add();
       const store::Outcome o = ctx.store.touch(cmd.key, cmd.exptime);
       count_lookup(o.status, ctx.counters);
+      if (watched(ctx, log::kFetchers)) {
+        const std::optional<store::ItemInfo> now = peek_watched(cmd.key, ctx);
+        log_fetch(cmd.key, o.status, o.cls, now ? now->value_len : 0, ctx);
+      }
       if (o.status == LookupStatus::hit) {
         ctx.counters.touch_hits.add();
         ctx.counters.cls(o.cls).touch_hits.add();
@@ -297,7 +324,11 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
     }
     case CommandType::del: {
       if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_delete(cmd.key);
+      const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
       const store::Outcome o = ctx.store.remove(cmd.key);
+      if (watched(ctx, log::kFetchers)) {
+        log_fetch(cmd.key, o.status, o.cls, before ? before->value_len : 0, ctx);
+      }
       if (o.status == LookupStatus::hit) {
         ctx.counters.delete_hits.add();
         ctx.counters.cls(o.cls).delete_hits.add();
@@ -348,6 +379,9 @@ After execute(const Command& cmd, Context& ctx, Output& out) {
       break;
     }
     case CommandType::meta_noop: out.append("MN\r\n"); break;
+    // A connection's runner turns it into a watcher (StoreRunner::run);
+    // here there is none to turn.
+    case CommandType::watch: reply_line(cmd, "CLIENT_ERROR watch commands not allowed", out); break;
     case CommandType::stats: run_stats(cmd, ctx, out); break;
     case CommandType::meta_get:
     case CommandType::meta_set:

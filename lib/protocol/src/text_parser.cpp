@@ -547,6 +547,14 @@ ParseResult parse_text(std::string_view in, Command& cmd, const ParserLimits& li
       if (name == "lru_crawler") return parse_admin(t, CommandType::lru_crawler, cmd, line_len);
       if (name == "lru") return parse_admin(t, CommandType::lru, cmd, line_len);
       return unknown();
+    case 'w':
+      if (name == "watch") {  // the stream names are the server's to check
+        cmd.type = CommandType::watch;
+        for (std::size_t i = 1; i < t.n; ++i) cmd.args.push_back(t.tok[i]);
+        cmd.noreply = noreply_at_end(t);
+        return make_complete(line_len);
+      }
+      return unknown();
     case 'q':
       if (name == "quit") {
         cmd.type = CommandType::quit;

@@ -28,8 +28,16 @@ class Server::Impl::Session final : public EventLoop::Handler {
   void drive();
   // Closes the connection and deletes this.
   void close();
+  // Closes the connection (close()) saying why, for connevents.
+  void close(log::CloseReason why) {
+    close_reason_ = why;
+    close();
+  }
   ConnState state() const { return info_.state.load(std::memory_order_relaxed); }
-  bool idle_since(std::chrono::steady_clock::time_point cutoff) const { return last_cmd_ < cutoff; }
+  // (A watcher sends no commands, and is never idle.)
+  bool idle_since(std::chrono::steady_clock::time_point cutoff) const {
+    return !watching_ && last_cmd_ < cutoff;
+  }
   int fd() const { return info_.fd; }
 
  private:
@@ -41,6 +49,7 @@ class Server::Impl::Session final : public EventLoop::Handler {
   // One receive of at most `want` bytes into p (plain or TLS); `force`
   // tries even when the socket looked drained.
   Io receive(char* p, std::size_t want, std::size_t& got, bool force);
+  Io wait_for_log();
 
   Impl& server_;
   Worker& w_;
@@ -67,6 +76,11 @@ class Server::Impl::Session final : public EventLoop::Handler {
   // When the connection last sent a complete command line (memcached's
   // last_cmd_time): the idle timeout counts from here.
   std::chrono::steady_clock::time_point last_cmd_;
+  // `watch`: the logger wakes this session through its loop; `alive_`
+  // (touched on the loop's thread only) tells a late wake it is gone.
+  std::shared_ptr<Session*> alive_ = std::make_shared<Session*>(this);
+  bool watching_ = false;
+  log::CloseReason close_reason_ = log::CloseReason::normal;
 };
 
 Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr,
@@ -92,9 +106,20 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
   in_worker_ = w_.sessions.insert(w_.sessions.end(), this);
   ctx_.reply_limit = server_.live.conn_reply_limit();
   if (ssl != nullptr) tls_ = std::make_unique<TlsChannel>(ssl, fd, readable_, writable_);
+  ctx_.logger = &server_.logger;
+  ctx_.fd = fd;
+  ctx_.wake = [loop = &w_.loop, alive = alive_] {
+    loop->post([alive] {
+      if (*alive != nullptr) (*alive)->drive();
+    });
+  };
+  server_.log_conn_new(info_);
 }
 
 Server::Impl::Session::~Session() {
+  *alive_ = nullptr;
+  // memcached gives a watcher's end as an error, whatever ended it.
+  server_.log_conn_close(info_, watching_ ? log::CloseReason::error : close_reason_);
   w_.sessions.erase(in_worker_);
   // Unlisted before the descriptor is closed: once closed, the kernel may
   // hand the same number to a new connection, and `stats conns` must never
@@ -269,6 +294,10 @@ void Server::Impl::Session::drive() {
           info_.set(ConnState::read);
           io = receive_some();
           break;
+        case exec::Connection::Step::wait:
+          info_.set(ConnState::read);
+          io = wait_for_log();
+          break;
       }
       if (io == Io::wait) return;
       if (io == Io::failed) return close();
@@ -277,8 +306,21 @@ void Server::Impl::Session::drive() {
     }
   } catch (const std::exception& e) {
     if (server_.live.verbosity() > 0) std::fprintf(stderr, "connection error: %s\n", e.what());
-    close();
+    close(log::CloseReason::error);
   }
+}
+
+Server::Impl::Session::Io Server::Impl::Session::wait_for_log() {
+  // A watcher: nothing to send until the logger wakes it (ctx_.wake); what
+  // the client sends meanwhile is read and dropped, so that its leaving is
+  // noticed. Either way the connection asks next() again.
+  watching_ = true;
+  have_step_ = false;
+  if (server_.stopping.load(std::memory_order_relaxed)) return Io::failed;
+  std::size_t got = 0;
+  const Io io = receive(step_.space.data(), step_.space.size(), got, false);
+  if (io == Io::done) handler_.received(got);
+  return io;
 }
 
 void Server::Impl::open_session(Worker& w, int fd, std::string addr, std::string listen_addr,
@@ -309,7 +351,7 @@ void Server::Impl::close_idle(Worker& w) {
     if (!s->idle_since(cutoff)) continue;
     w.counters.idle_kicks.add();
     if (live.verbosity() > 1) std::fprintf(stderr, "closing idle connection %d\n", s->fd());
-    s->close();
+    s->close(log::CloseReason::idle_timeout);
   }
 }
 
@@ -325,7 +367,7 @@ void Server::Impl::drain(Worker& w) {
 }
 
 void Server::Impl::close_all(Worker& w) {
-  while (!w.sessions.empty()) w.sessions.front()->close();
+  while (!w.sessions.empty()) w.sessions.front()->close(log::CloseReason::shutdown);
 }
 
 }  // namespace memcoro::server

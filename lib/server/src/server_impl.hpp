@@ -145,6 +145,10 @@ struct Server::Impl final : exec::ServerControl {
 
   const exec::Auth* auth;
 
+  // `watch`: the log streams every connection reports to, evictions included.
+  log::Logger logger;
+  exec::EvictionLog eviction_log{logger};
+
   Impl(config::Live& l, store::Store& st, const exec::Auth* a)
       : live(l),
         at_start(l.snapshot()),
@@ -156,8 +160,12 @@ struct Server::Impl final : exec::ServerControl {
     started = std::time(nullptr);
     for (std::uint32_t i = 0; i < at_start.threads; ++i)
       workers.push_back(std::make_unique<Worker>());
+    store.set_eviction_observer(&eviction_log);
   }
-  ~Impl() override { remove_unix_socket(); }  // also when run() never ran
+  ~Impl() override {
+    store.set_eviction_observer(nullptr);
+    remove_unix_socket();  // also when run() never ran
+  }
 
   // --- ServerControl -------------------------------------------------------
   std::string_view version() const override { return config::kVersion; }
@@ -196,6 +204,9 @@ struct Server::Impl final : exec::ServerControl {
   void drain(Worker& w);
   // Past drain_timeout: every connection closes now.
   void close_all(Worker& w);
+  // connevents (conn_events.cpp): a connection opened, or closed and why.
+  void log_conn_new(const ConnInfo& c);
+  void log_conn_close(const ConnInfo& c, log::CloseReason why);
 
   // server.cpp
   // Accepts on one listening socket (tcp or unix) and hands each

@@ -148,7 +148,8 @@ void Server::Impl::UdpSocket::serve(std::size_t n, const sockaddr_storage& peer,
   for (bool more = true; more;) {
     const exec::Connection::Step step = conn.next();
     switch (step.kind) {
-      case exec::Connection::Step::close: more = false; break;
+      case exec::Connection::Step::close:
+      case exec::Connection::Step::wait: more = false; break;  // (no `watch` over UDP)
       case exec::Connection::Step::write: conn.output().clear(); break;
       case exec::Connection::Step::read:
       case exec::Connection::Step::read_exact: {

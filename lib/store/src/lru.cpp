@@ -128,6 +128,8 @@ bool Store::evict_one(unsigned cls) {
         if (it->exptime.load(std::memory_order_relaxed) != 0) ++l.evicted_nonzero;
         l.evicted_time = now - it->time.load(std::memory_order_relaxed);
         if (!it->has(kFetched)) ++l.evicted_unfetched;
+        EvictionObserver* o = eviction_observer_.load(std::memory_order_acquire);
+        if (o != nullptr && o->wanted()) o->evicted(*it, now);
       } else {
         ++l.reclaimed;
         if (!it->has(kFetched)) ++l.expired_unfetched;

@@ -13,6 +13,10 @@
 //     read_exact:  read all of s.space;     conn.received(s.space.size());
 //     write:       write conn.output()'s spans, then conn.output().clear();
 //     close:       stop (everything to say was asked to be written before).
+//     wait:        (a `watch` connection) nothing to write until the runner
+//                  has log lines: call next() again once woken, or once
+//                  bytes arrive (read them into s.space and call received();
+//                  n == 0: the peer left).
 //   }
 //
 // A second wire protocol is a second parse/run mode chosen here by the first
@@ -29,8 +33,10 @@ namespace memcoro::exec {
 
 // What a request leaves the connection to do. more: the reply so far is
 // over the reply limit; send it, then run the same command again to go on
-// where it stopped.
-enum class After : unsigned char { keep_open, close, more };
+// where it stopped. watch: the connection became a `watch` connection;
+// from now on it only sends log lines (pull_log()), and what it receives is
+// ignored, as memcached ignores it.
+enum class After : unsigned char { keep_open, close, more, watch };
 
 // How a connection's bytes are read (memcached's -B): by its first byte
 // (0x80: binary), or always as one protocol.
@@ -71,12 +77,14 @@ class Runner {
   // at all (answered; the connection closes now, as memcached closes it
   // before reading the value).
   virtual bool admit(const protocol::Command& /*cmd*/, Output& /*out*/) { return true; }
+  // After::watch: the log lines waiting, appended to out; false if none.
+  virtual bool pull_log(Output& /*out*/) { return false; }
 };
 
 class Connection {
  public:
   struct Step {
-    enum Kind : unsigned char { read, read_exact, write, close } kind;
+    enum Kind : unsigned char { read, read_exact, write, close, wait } kind;
     std::span<char> space;  // read: room for up to this much; read_exact: all of it
   };
   // Read buffer starting size; data blocks of at least kInPlaceMin bytes
@@ -102,7 +110,7 @@ class Connection {
   }
 
  private:
-  enum class Phase : unsigned char { parse, more, in_place, closing, closed };
+  enum class Phase : unsigned char { parse, more, in_place, closing, closed, watch };
   Step parse();
   Step read_step();
   void note_line(bool block);

@@ -2,6 +2,9 @@
 // execute(): one parsed request against the store, its reply appended to an
 // Output. Synchronous and socket-free, so it is tested without a server.
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10,6 +13,7 @@
 #include "memcoro/exec/changes.hpp"
 #include "memcoro/exec/connection.hpp"
 #include "memcoro/exec/output.hpp"
+#include "memcoro/log/logger.hpp"
 #include "memcoro/protocol/command.hpp"
 #include "memcoro/stats/counters.hpp"
 #include "memcoro/stats/prefix.hpp"
@@ -60,7 +64,19 @@ struct Context {
   std::size_t next_key = 0;
   // -S, -Y, -B (auth.hpp); null: neither gate, the protocol by first byte.
   const Auth* auth = nullptr;
+  // `watch` (watch.cpp): the log streams, the connection's descriptor as
+  // the lines show it (cfd=), and how a watching connection is woken when
+  // lines wait for it (from any thread). No logger: `watch` is refused;
+  // no wake: the transport cannot watch.
+  log::Logger* logger = nullptr;
+  int fd = -1;
+  std::function<void()> wake = {};
 };
+
+// Whether anyone watches stream s: one relaxed load.
+inline bool watched(const Context& ctx, log::Stream s) {
+  return ctx.logger != nullptr && ctx.logger->wants(s);
+}
 
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
@@ -107,11 +123,41 @@ class StoreRunner final : public Runner {
     return !session_.authenticated && ctx_.auth != nullptr && ctx_.auth->ascii();
   }
   bool admit(const protocol::Command& cmd, Output& out) override;
+  bool pull_log(Output& out) override;
+  ~StoreRunner() override;
+  StoreRunner(const StoreRunner&) = delete;
+  StoreRunner& operator=(const StoreRunner&) = delete;
 
  private:
   Context& ctx_;
   Session session_;
-  store::ItemRef pending_;  // the item a value is being received into
+  store::ItemRef pending_;                 // the item a value is being received into
+  std::shared_ptr<log::Watcher> watcher_;  // after `watch`
+};
+
+// `watch [streams...]` (watch.cpp): as memcached answers it; After::watch
+// once `watcher` watches.
+After run_watch(const protocol::Command& cmd, Context& ctx, std::shared_ptr<log::Watcher>& watcher,
+                Output& out);
+// The fetchers and mutations lines of a lookup and of a storage command
+// (call only when watched()).
+void log_fetch(std::string_view key, store::LookupStatus status, unsigned cls, std::size_t size,
+               Context& ctx);
+// `before`: the item under the key before the write (peeked only when watched).
+void log_store(const protocol::Command& cmd, const Written& w,
+               const std::optional<store::ItemInfo>& before, Context& ctx);
+// The item under key now, when fetchers are watched (the size a fetchers
+// line shows); nothing otherwise.
+std::optional<store::ItemInfo> peek_watched(std::string_view key, Context& ctx);
+// `watch evictions` fed from the store.
+class EvictionLog final : public store::EvictionObserver {
+ public:
+  explicit EvictionLog(log::Logger& logger) : logger_(logger) {}
+  bool wanted() const override { return logger_.wants(log::kEvictions); }
+  void evicted(const store::Item& it, store::RelTime now) override;
+
+ private:
+  log::Logger& logger_;
 };
 
 // The counters of a get, gat or touch lookup, text and binary alike.

@@ -41,6 +41,7 @@ enum class CommandType : std::uint8_t {
   cache_memlimit,   // cache_memlimit <MB> [noreply]
   lru_crawler,      // lru_crawler crawl|metadump|enable|disable|tocrawl|sleep ...
   lru,              // lru tune|mode|temp_ttl ...
+  watch,            // args: the log streams to watch (none: fetchers)
   // The requests that authenticate a connection: binary SASL (key = the
   // mechanism, data = its bytes) and the -Y login (key = user, data =
   // password; ascii_login_parser.hpp).

@@ -121,6 +121,19 @@ struct ItemInfo {
   std::size_t total_size = 0;
 };
 
+// Told of each live item evicted from an LRU tail (memcached's `watch
+// evictions`), with the class's LRU lock and the item's stripe lock held:
+// it may read the item, and must take no store lock.
+class EvictionObserver {
+ public:
+  // Checked first, so that an observer nobody needs costs one load.
+  virtual bool wanted() const = 0;
+  virtual void evicted(const Item& it, RelTime now) = 0;
+
+ protected:
+  ~EvictionObserver() = default;
+};
+
 class Store {
  public:
   Store(const StoreConfig& config, const Clock& clock);
@@ -270,6 +283,11 @@ class Store {
   };
   std::string restore(std::string_view snapshot, Restored& out);
 
+  // Null: none. The observer must outlive the store or be unset first.
+  void set_eviction_observer(EvictionObserver* o) {
+    eviction_observer_.store(o, std::memory_order_release);
+  }
+
   const StoreConfig& config() const { return config_; }
   // Seconds since the store's epoch, as items record them.
   RelTime rel_now() const;
@@ -353,6 +371,7 @@ class Store {
   std::atomic<std::uint64_t> crawler_starts_{0};
   std::atomic<unsigned> crawlers_running_{0};
   std::atomic<bool> sizes_shown_{true};
+  std::atomic<EvictionObserver*> eviction_observer_{nullptr};
   // maintenance_tick() state (only its caller touches these)
   std::size_t crawl_cursor_ = 0;
   std::vector<std::uint64_t> last_evicted_;
