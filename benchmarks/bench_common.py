@@ -53,6 +53,21 @@ WORKLOADS["g"] = ("binary GET/SET, 32 B, 1:10, 50 conns, no pipelining",
 WORKLOADS["h"] = ("binary quiet pipelines of 32 (GETKQ/SETQ ... NOOP)",
                   [*WORKLOADS["c"][1], "--protocol", "binary"], WORKLOADS["c"][2])
 
+# TLS (issue 15): both servers started with -Z and the same certificate (compare makes it); b and
+# c over TLS, and k: connections per second, each a TCP connect, a full TLS handshake (no session
+# resumption), one `version` round trip and a close, on 50 connections at once.
+WORKLOADS["i"] = ("TLS: 32 B, 1:10, 50 conns, no pipelining",
+                  [*WORKLOADS["b"][1], "--tls"], [*WORKLOADS["b"][2], "--tls"])
+WORKLOADS["j"] = ("TLS: 32 B, 1:10, 50 conns, pipeline 32",
+                  [*WORKLOADS["c"][1], "--tls"], [*WORKLOADS["c"][2], "--tls"])
+WORKLOADS["k"] = ("TLS handshakes/s: connect, handshake, version, close; 50 conns",
+                  ["--threads", "2", "--connections", "25", "--handshakes", "--tls"], None)
+
+
+def is_tls(name):
+    """Whether workload `name` needs servers started with -Z."""
+    return "--tls" in WORKLOADS[name][1]
+
 
 def cpu_split(pid):
     """(user, kernel) CPU seconds of pid, all its threads."""

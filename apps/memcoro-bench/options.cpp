@@ -33,6 +33,10 @@ void usage() {
       "                           schedule; latency counts from the scheduled time\n"
       "  --prefill                set every key once before the test\n"
       "  --meta-quiet             meta protocol, quiet mode: q on every request, mn per batch\n"
+      "  --tls                    TLS on every connection (the server is not verified)\n"
+      "  --tls-ca FILE            TLS, and verify the server against this CA\n"
+      "  --handshakes             connections per second: connect (and TLS handshake), one\n"
+      "                           version round trip, close; repeated on every connection\n"
       "  --json FILE              write the results as JSON\n"
       "  --quiet                  no progress lines\n",
       stdout);
@@ -69,6 +73,9 @@ int parse_options(int argc, char** argv, Options& o) {
                                  {"quiet", no_argument, nullptr, 'q'},
                                  {"meta-quiet", no_argument, nullptr, 'Q'},
                                  {"rate", required_argument, nullptr, 'L'},
+                                 {"tls", no_argument, nullptr, 'Z'},
+                                 {"tls-ca", required_argument, nullptr, 'C'},
+                                 {"handshakes", no_argument, nullptr, 'H'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   int c;
@@ -124,6 +131,12 @@ int parse_options(int argc, char** argv, Options& o) {
         o.protocol = "meta";
         break;
       case 'L': o.rate = std::max(0.0, std::atof(optarg)); break;
+      case 'Z': o.tls = true; break;
+      case 'C':
+        o.tls = true;
+        o.tls_ca = optarg;
+        break;
+      case 'H': o.handshakes = true; break;
       case 'h': usage(); return 0;
       default: usage(); return 64;
     }

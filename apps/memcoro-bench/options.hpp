@@ -27,6 +27,9 @@ struct Options {
   bool quiet = false;
   bool meta_quiet = false;  // meta: q on every request, mn ends each batch
   double rate = 0;          // requests a second over all connections; 0: closed loop
+  bool tls = false;         // every connection over TLS
+  std::string tls_ca;       // --tls-ca: verify the server against this CA
+  bool handshakes = false;  // connections per second instead of a workload
 };
 
 // Fills `o` from the command line. Returns -1 to go on, or the status to
