@@ -78,20 +78,13 @@ std::string TlsContext::build(const Options& o, std::shared_ptr<SSL_CTX>& out) {
 }
 
 std::string TlsContext::load(const config::Settings& s) {
-  Options o{.chain_cert = s.ssl_chain_cert,
-            .key = s.ssl_key,
-            .ca_cert = s.ssl_ca_cert,
-            .ciphers = s.ssl_ciphers,
-            .verify_mode = s.ssl_verify_mode,
-            .min_version = s.ssl_min_version,
-            .session_cache = s.ssl_session_cache};
-  std::shared_ptr<SSL_CTX> ctx;
-  if (std::string e = build(o, ctx); !e.empty()) return e;
-  std::lock_guard lock(mu_);
-  ctx_ = std::move(ctx);
-  opts_ = std::move(o);
-  refreshed_at_.store(std::time(nullptr), std::memory_order_relaxed);
-  return {};
+  return install(Options{.chain_cert = s.ssl_chain_cert,
+                         .key = s.ssl_key,
+                         .ca_cert = s.ssl_ca_cert,
+                         .ciphers = s.ssl_ciphers,
+                         .verify_mode = s.ssl_verify_mode,
+                         .min_version = s.ssl_min_version,
+                         .session_cache = s.ssl_session_cache});
 }
 
 std::string TlsContext::refresh() {
@@ -101,10 +94,15 @@ std::string TlsContext::refresh() {
     if (!ctx_) return "Error TLS not enabled";
     o = opts_;
   }
+  return install(std::move(o));
+}
+
+std::string TlsContext::install(Options o) {
   std::shared_ptr<SSL_CTX> ctx;
   if (std::string e = build(o, ctx); !e.empty()) return e;
   std::lock_guard lock(mu_);
   ctx_ = std::move(ctx);
+  opts_ = std::move(o);
   refreshed_at_.store(std::time(nullptr), std::memory_order_relaxed);
   return {};
 }

@@ -42,6 +42,9 @@ class TlsContext {
     bool session_cache = false;
   };
   static std::string build(const Options& o, std::shared_ptr<SSL_CTX>& out);
+  // Builds from `o` and puts it in force (load and refresh): "" or the error,
+  // the context in force kept.
+  std::string install(Options o);
 
   mutable std::mutex mu_;
   std::shared_ptr<SSL_CTX> ctx_;  // under mu_
