@@ -15,6 +15,9 @@ import unittest
 
 MEMCORO = os.environ.get("MEMCORO_BIN", "")
 MEMCACHED = os.environ.get("MEMCACHED_BIN", "/usr/bin/memcached")
+# The sanitizer memcoro was built with ("address", "thread"), or "" for none
+# (an older build tree's cache says OFF).
+SANITIZE = os.environ.get("MEMCORO_SANITIZE", "").replace("OFF", "")
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
 

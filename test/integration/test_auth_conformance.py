@@ -52,8 +52,8 @@ class AuthConformance(auth_servers.WithCredentials):
                 if len(request) > 4096:
                     continue
                 with self.subTest(case=name, fragment=1):
-                    whole = tc.run_case(memcoro, request, prepare=prepare, settle=settle)
-                    self.assertEqual(tc.run_case(memcoro, request, 1, prepare, settle), whole)
+                    tc.assert_fragmented_same(self, memcoro, request, 1, prepare=prepare,
+                                              settle=settle)
         finally:
             memcached.stop()
             memcoro.stop()

@@ -20,7 +20,7 @@ ADDRESSABLE = ((1 << 22) - 1) * MB
 # TSan keeps much of the address space for itself: there the reservation is
 # halved until the system grants it (as under a ulimit -v), so a test reads
 # what was reserved; everywhere else it must be all that handles name.
-SMALL_ADDRESS_SPACE = os.environ.get("MEMCORO_SANITIZE") == "thread"
+SMALL_ADDRESS_SPACE = harness.SANITIZE == "thread"
 
 
 def memory_reserve(test, server):
@@ -150,7 +150,7 @@ class BigMemory(unittest.TestCase):
             harness.Server(["-o", "no_such_setting=1"])
         self.assertIn("no_such_setting", str(ctx.exception))
 
-    @unittest.skipIf(os.environ.get("MEMCORO_SANITIZE"), "sanitizers add their own memory")
+    @unittest.skipIf(harness.SANITIZE, "sanitizers add their own memory")
     def test_rss_follows_what_is_stored_at_any_limit(self):
         # About 100 MiB of 1000-byte values at -m 1 TiB and -m 64 GiB: RSS
         # grows with the data stored, the same at both limits (and as with

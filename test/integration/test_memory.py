@@ -215,7 +215,7 @@ class Memory(unittest.TestCase):
             self.assertEqual(st["curr_items"], "0")
             self.assertEqual(st["crawler_reclaimed"], "200")
 
-    @unittest.skipIf(os.environ.get("MEMCORO_SANITIZE"), "sanitizers add their own memory")
+    @unittest.skipIf(harness.SANITIZE, "sanitizers add their own memory")
     def test_rss_stays_within_the_limit(self):
         # Mixed sizes from 10 B to 200 KB, four times the cache, then large
         # values only: RSS stays under the limit plus a fixed overhead.

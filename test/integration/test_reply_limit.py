@@ -58,7 +58,7 @@ class ReplyLimit(unittest.TestCase):
             # 4 MB reply limit and what the kernel took: well under 64 MiB for
             # all four. (Before the limit: 2 GB.) Sanitizers keep freed memory
             # in quarantine, so RSS means nothing there.
-            if not os.environ.get("MEMCORO_SANITIZE"):
+            if not harness.SANITIZE:
                 self.assertLess(rss_after - rss_before, 64)
             self.assertLess(loaded, max(2 * baseline, baseline + 1.0))
             # Once an attacker reads, it gets its whole reply, in order.

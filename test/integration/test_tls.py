@@ -452,8 +452,7 @@ class ConformanceOverTls(unittest.TestCase):
                 if not isinstance(case.request, bytes) or len(case.request) > 2048:
                     continue
                 with self.subTest(case=case.name, fragment=5):
-                    self.assertEqual(test_conformance.run_case(memcoro, case.request, 5),
-                                     test_conformance.run_case(memcoro, case.request))
+                    test_conformance.assert_fragmented_same(self, memcoro, case.request, 5)
         finally:
             memcached.stop()
             memcoro.stop()
