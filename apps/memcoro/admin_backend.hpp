@@ -24,6 +24,7 @@ class AdminBackend final : public admin::Backend {
 
   void stats(std::string_view report, stats::Sink& sink) override;
   void reset_stats() override { server_.control().reset_stats(); }
+  stats::LatencySnapshot latency() override { return server_.control().latency(); }
   bool ready() override { return server_.accepting(); }
   std::string config_json() override;
   admin::Reply put_config(std::string_view body) override;

@@ -13,6 +13,7 @@
 
 #include "guard.hpp"
 #include "memcoro/stats/json_sink.hpp"
+#include "memcoro/stats/latency_views.hpp"
 #include "memcoro/stats/prometheus_sink.hpp"
 
 namespace memcoro::admin {
@@ -86,7 +87,9 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
     if (path == "/metrics") {
       stats::PrometheusSink metrics;
       for (const char* report : {"", "slabs", "items"}) backend.stats(report, metrics);
-      return {200, metrics.text(), "text/plain; version=0.0.4; charset=utf-8"};
+      std::string text = metrics.text();
+      stats::append_latency_histograms(text, backend.latency());
+      return {200, std::move(text), "text/plain; version=0.0.4; charset=utf-8"};
     }
     if (path == "/healthz") return {200, "ok\n", "text/plain"};
     return backend.ready() ? Reply{200, "ready\n", "text/plain"}
@@ -122,6 +125,7 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
       {"/stats/sizes", "sizes", Shape::flat},
       {"/stats/settings", "settings", Shape::flat},
       {"/stats/conns", "conns", Shape::connections},
+      {"/stats/latency", "latency", Shape::flat},
   };
   for (const View& v : kViews) {
     if (path != v.path) continue;

@@ -1,5 +1,7 @@
 #include "memcoro/exec/execute.hpp"
 
+#include <chrono>
+
 #include "memcoro/exec/changes.hpp"
 #include "memcoro/protocol/binary_parser.hpp"
 #include "memcoro/protocol/numbers.hpp"
@@ -202,6 +204,27 @@ void delta_command(const Command& cmd, Context& ctx, Output& out) {
   }
 }
 
+// A request's service time, from here to the end of the scope (its reply
+// queued), into the thread's histogram of its kind.
+class Timer {
+ public:
+  Timer(const Command& cmd, Context& ctx)
+      : ctx_(ctx), op_(latency_op(cmd.type)), start_(std::chrono::steady_clock::now()) {}
+  ~Timer() {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - start_)
+                        .count();
+    ctx_.counters.latency.record(op_, static_cast<std::uint64_t>(ns));
+  }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+ private:
+  Context& ctx_;
+  stats::LatencyOp op_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 }  // namespace
 
 void StoreRunner::refuse(std::string_view error, Output& out) {
@@ -209,6 +232,7 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
 }
 
 After StoreRunner::run(const Command& cmd, Output& out) {
+  const Timer timer(cmd, ctx_);
   if (cmd.binary) return run_binary(cmd, ctx_, session_, out);
   if (cmd.type == CommandType::watch) return run_watch(cmd, ctx_, watcher_, out);
   if (cmd.type == CommandType::ascii_login) {
@@ -249,6 +273,7 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
 }
 
 void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out) {
+  const Timer timer(cmd, ctx_);
   if (!well_formed) {
     pending_.reset();
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "memcoro/exec/execute.hpp"
+#include "memcoro/stats/latency_views.hpp"
 
 namespace memcoro::exec {
 namespace {
@@ -134,6 +135,8 @@ bool report(std::span<const std::string_view> args, Context& ctx, Sink& sink) {
     stats_items(ctx, sink);
   } else if (!args.empty() && args[0] == "sizes") {
     stats_sizes(ctx, sink);
+  } else if (args.size() == 1 && args[0] == "latency") {
+    stats::latency_report(latency_of(ctx), sink);
   } else {
     return ctx.control != nullptr && ctx.control->report(args, sink);
   }

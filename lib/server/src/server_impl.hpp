@@ -139,6 +139,7 @@ struct Server::Impl final : exec::ServerControl {
   std::condition_variable finished_cv;
   std::size_t workers_finished = 0;
   stats::CounterSnapshot baseline;
+  stats::LatencySnapshot latency_baseline;
   std::uint64_t baseline_total_items = 0;
   std::uint64_t baseline_total_connections = 0;
   std::uint64_t baseline_rejected = 0;
@@ -181,12 +182,14 @@ struct Server::Impl final : exec::ServerControl {
 
   // server_stats.cpp
   stats::CounterSnapshot counters() override;
+  stats::LatencySnapshot latency() override;
   void reset_stats() override;
   bool report(std::span<const std::string_view> args, stats::Sink& sink) override;
   // memcached's `stats conns`: the listening socket, then every client
   // connection, by descriptor.
   void report_conns(stats::Sink& sink);
   stats::CounterSnapshot sum_counters_raw() const;
+  stats::LatencySnapshot sum_latency_raw() const;
   stats::GeneralInputs general_inputs();
 
   // connection.cpp, each on the worker's own thread.

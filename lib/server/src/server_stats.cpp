@@ -30,9 +30,17 @@ stats::CounterSnapshot Server::Impl::counters() {
   return c;
 }
 
+stats::LatencySnapshot Server::Impl::latency() {
+  std::lock_guard lock(baseline_mu);
+  stats::LatencySnapshot s = sum_latency_raw();
+  s -= latency_baseline;
+  return s;
+}
+
 void Server::Impl::reset_stats() {
   std::lock_guard lock(baseline_mu);
   baseline = sum_counters_raw();
+  latency_baseline = sum_latency_raw();
   baseline_total_items = store.counters().total_items;
   baseline_total_connections = total_connections.load();
   baseline_rejected = rejected_connections.load();
@@ -103,6 +111,12 @@ void Server::Impl::report_conns(stats::Sink& sink) {
 stats::CounterSnapshot Server::Impl::sum_counters_raw() const {
   stats::CounterSnapshot sum;
   for (const auto& w : workers) sum += w->counters.snapshot();
+  return sum;
+}
+
+stats::LatencySnapshot Server::Impl::sum_latency_raw() const {
+  stats::LatencySnapshot sum;
+  for (const auto& w : workers) sum += w->counters.latency.snapshot();
   return sum;
 }
 

@@ -4,8 +4,10 @@
 //
 //   GET  /stats /stats/slabs /stats/items /stats/sizes /stats/conns
 //        /stats/settings                  JSON, memcached's field names
+//        /stats/latency                   JSON, `stats latency`
 //   POST /stats/reset
-//   GET  /metrics                          Prometheus, memcached_exporter names
+//   GET  /metrics                          Prometheus, memcached_exporter names,
+//                                          and memcoro_command_duration_seconds
 //   GET  /healthz /readyz
 //   GET  /config   PUT /config   POST /config/reload
 //   GET  /                                 the dashboard
@@ -25,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "memcoro/stats/latency.hpp"
 #include "memcoro/stats/sink.hpp"
 
 using SSL_CTX = struct ssl_ctx_st;
@@ -44,6 +47,8 @@ class Backend {
   // The `stats [report]` report ("" general, "slabs", "items", "sizes",
   // "settings", "conns"), each stat emitted into `sink`.
   virtual void stats(std::string_view report, stats::Sink& sink) = 0;
+  // The latency histograms since the last reset (for /metrics).
+  virtual stats::LatencySnapshot latency() { return {}; }
   virtual void reset_stats() = 0;
   virtual bool ready() = 0;  // the cache port accepts connections
   virtual std::string config_json() = 0;

@@ -32,6 +32,8 @@ class ServerControl {
   virtual void reset_stats() = 0;
   // Every thread's counters summed, since the last reset.
   virtual stats::CounterSnapshot counters() = 0;
+  // Every thread's latency histograms summed, since the last reset.
+  virtual stats::LatencySnapshot latency() = 0;
   virtual std::string_view version() const = 0;
   // The settings the text protocol changes (`verbosity`, `cache_memlimit`,
   // `slabs automove`, `lru_crawler enable|disable`, `lru tune`), through the
@@ -79,6 +81,12 @@ inline bool watched(const Context& ctx, log::Stream s) {
 }
 
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
+
+// The kind a command's service time is counted under.
+stats::LatencyOp latency_op(protocol::CommandType type);
+// The latency histograms of the whole server (of this thread without one),
+// since the last `stats reset`.
+stats::LatencySnapshot latency_of(Context& ctx);
 
 // What one connection has established about its client: under -S or -Y it
 // starts unauthenticated; a SASL exchange or the ASCII login sets it.

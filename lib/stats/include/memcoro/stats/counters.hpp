@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "memcoro/stats/latency.hpp"
+
 namespace memcoro::stats {
 
 // The command counters, in the order of memcached's general `stats` (the
@@ -117,6 +119,8 @@ class ThreadCounters {
 #undef MEMCORO_X
   };
   Class classes[kMaxSlabClasses];
+  // Service time per command kind (latency.hpp); apart from snapshot().
+  LatencyRecorder latency;
   Class& cls(unsigned id) {
     return classes[id < kMaxSlabClasses ? id : 0];
   }

@@ -1,0 +1,132 @@
+"""Service-time histograms over real sockets: `stats latency` counts each
+command under its kind (text, meta and binary alike), /stats/latency is the
+same report in JSON, /metrics carries them as Prometheus histograms that
+agree with it, and `stats reset` starts them again."""
+import json
+import os
+import struct
+import sys
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+import test_conformance as tc  # noqa: E402
+
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+OPS = ["get", "gat", "set", "cas", "delete", "incr_decr", "touch", "mg", "ms", "md", "ma",
+       "other"]
+FIELDS = ["count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us"]
+
+
+def latency(sock):
+    reply = harness.command(sock, b"stats latency\r\n", until=b"END\r\n")
+    lines = reply.decode().split("\r\n")
+    assert lines[-2:] == ["END", ""], reply
+    return [tuple(line.split(" ")[1:]) for line in lines[:-2]]
+
+
+def counts(report):
+    return {name[:-len("_count")]: int(v) for name, v in report if name.endswith("_count")}
+
+
+def http_get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return r.read().decode()
+
+
+class Latency(unittest.TestCase):
+    def test_each_command_is_counted_under_its_kind(self):
+        with harness.Server(admin=True) as srv, srv.connect() as c:
+            # The field names and their order, all zero before any request.
+            report = latency(c)
+            self.assertEqual([name for name, _ in report],
+                             [f"{op}_{f}" for op in OPS for f in FIELDS])
+            self.assertEqual(set(counts(report).values()), {0})
+            requests = (b"set a 0 0 1\r\n1\r\n" * 3 + b"add b 0 0 1\r\nx\r\n" + b"get a\r\n" * 5
+                        + b"gets a b zz\r\n" + b"gat 10 a\r\n" + b"incr a 1\r\ndecr a 1\r\n"
+                        + b"touch a 10\r\ndelete b\r\ncas a 0 0 1 1\r\nz\r\n"
+                        + b"mg a v\r\nms c 1\r\nq\r\nmd c\r\nma a\r\nmn\r\nversion\r\n")
+            c.sendall(requests)
+            reply = b""
+            while not reply.endswith(b"\r\n") or b"VERSION " not in reply:
+                chunk, closed = harness.read_reply(c, until=b"\r\n", idle=5.0)
+                self.assertTrue(chunk and not closed, reply)
+                reply += chunk
+            # A binary SET and GETK count with their text kinds, NOOP as other.
+            with srv.connect() as b:
+                b.sendall(tc.req(0x01, b"bin", struct.pack(">II", 0, 0), b"v")
+                          + tc.req(0x0C, b"bin") + tc.req(0x0A))
+                harness.read_reply(b, idle=0.5)
+            got = counts(latency(c))
+        self.assertEqual(got, {"get": 5 + 1 + 1, "gat": 1, "set": 3 + 1 + 1, "cas": 1,
+                               "delete": 1, "incr_decr": 2, "touch": 1, "mg": 1, "ms": 1,
+                               "md": 1, "ma": 1,
+                               # mn, version, binary NOOP, and the first stats latency
+                               "other": 4})
+
+    def test_times_are_measured_and_percentiles_ordered(self):
+        with harness.Server() as srv, srv.connect() as c:
+            for i in range(200):
+                c.sendall(b"set k%d 0 0 1000\r\n%s\r\nget k%d\r\n" % (i, b"x" * 1000, i))
+                harness.read_reply(c, until=b"END\r\n", idle=2.0)
+            report = dict(latency(c))
+        for op in ("get", "set"):
+            self.assertEqual(int(report[f"{op}_count"]), 200)
+            values = [float(report[f"{op}_{f}"]) for f in FIELDS[1:]]
+            self.assertGreater(values[0], 0.0, op)  # the mean: time was measured
+            p50, p90, p99, p999 = values[1:]
+            self.assertTrue(0 < p50 <= p90 <= p99 <= p999, (op, values))
+            self.assertLess(p50, 100000, op)  # under 0.1 s even under a sanitizer
+
+    def test_json_and_prometheus_agree_with_the_text_report(self):
+        with harness.Server(admin=True) as srv, srv.connect() as c:
+            for i in range(50):
+                harness.command(c, b"set k 0 0 1\r\nx\r\n")
+                harness.command(c, b"get k\r\n", until=b"END\r\n")
+            text = dict(latency(c))
+            doc = json.loads(http_get(srv.admin, "/stats/latency"))
+            metrics = http_get(srv.admin, "/metrics")
+            again = dict(latency(c))
+        # Only `other` (the stats requests) moved in between.
+        self.assertEqual(list(doc), list(text))
+        for name, value in text.items():
+            if not name.startswith("other_"):
+                self.assertAlmostEqual(doc[name], float(value), places=3, msg=name)
+                self.assertEqual(again[name], value, name)
+        families = {f.name: f for f in text_string_to_metric_families(metrics)}
+        hist = families["memcoro_command_duration_seconds"]
+        self.assertEqual(hist.type, "histogram")
+        by_command = {}
+        for s in hist.samples:
+            by_command.setdefault(s.labels["command"], []).append(s)
+        self.assertEqual(sorted(by_command), sorted(OPS))
+        for op, samples in by_command.items():
+            buckets = [(s.labels["le"], s.value) for s in samples if s.name.endswith("_bucket")]
+            self.assertEqual(len(buckets), 22, op)  # 2^10 .. 2^30 ns, and +Inf
+            values = [v for _, v in buckets]
+            self.assertEqual(values, sorted(values), op)  # cumulative
+            count = [s.value for s in samples if s.name.endswith("_count")][0]
+            self.assertEqual(buckets[-1], ("+Inf", count), op)
+            if op != "other":
+                self.assertEqual(count, int(text[f"{op}_count"]), op)
+        self.assertEqual(by_command["get"][-1].value, 50)
+        # The memcached_exporter families are still there, unchanged.
+        self.assertIn("memcached_commands", families)
+
+    def test_stats_reset_starts_them_again(self):
+        with harness.Server() as srv, srv.connect() as c:
+            harness.command(c, b"set a 0 0 1\r\nx\r\n")
+            harness.command(c, b"get a\r\n", until=b"END\r\n")
+            self.assertEqual(counts(latency(c))["get"], 1)
+            self.assertEqual(harness.command(c, b"stats reset\r\n"), b"RESET\r\n")
+            got = counts(latency(c))
+            self.assertEqual((got["get"], got["set"]), (0, 0))
+            harness.command(c, b"get a\r\n", until=b"END\r\n")
+            self.assertEqual(counts(latency(c))["get"], 1)
+
+
+
+if __name__ == "__main__":
+    unittest.main()
