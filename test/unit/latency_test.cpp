@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "memcoro/stats/latency_views.hpp"
 #include "memcoro/stats/sink.hpp"
@@ -99,6 +101,21 @@ TEST_CASE("Prometheus: cumulative buckets from 1.024 us to 1.07 s, +Inf equal to
           std::string::npos);
   REQUIRE(o.find("memcoro_command_duration_seconds_count{command=\"incr_decr\"} 0\n") !=
           std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("ticks convert to nanoseconds at steady_clock's rate") {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const std::uint64_t c0 = memcoro::stats::ticks_now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::uint64_t c1 = memcoro::stats::ticks_now();
+  const auto t1 = clock::now();
+  const double want = std::chrono::duration<double, std::nano>(t1 - t0).count();
+  CHECK(static_cast<double>(memcoro::stats::ticks_to_ns(c1 - c0)) == Approx(want).epsilon(0.05));
 }
 
 }  // namespace

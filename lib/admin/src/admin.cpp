@@ -126,6 +126,7 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
       {"/stats/settings", "settings", Shape::flat},
       {"/stats/conns", "conns", Shape::connections},
       {"/stats/latency", "latency", Shape::flat},
+      {"/stats/hotkeys", "hotkeys", Shape::flat},
   };
   for (const View& v : kViews) {
     if (path != v.path) continue;

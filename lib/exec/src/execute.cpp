@@ -1,10 +1,9 @@
 #include "memcoro/exec/execute.hpp"
 
-#include <chrono>
-
 #include "memcoro/exec/changes.hpp"
 #include "memcoro/protocol/binary_parser.hpp"
 #include "memcoro/protocol/numbers.hpp"
+#include "memcoro/stats/ticks.hpp"
 
 namespace memcoro::exec {
 namespace {
@@ -209,20 +208,15 @@ void delta_command(const Command& cmd, Context& ctx, Output& out) {
 class Timer {
  public:
   Timer(const Command& cmd, Context& ctx)
-      : ctx_(ctx), op_(latency_op(cmd.type)), start_(std::chrono::steady_clock::now()) {}
-  ~Timer() {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now() - start_)
-                        .count();
-    ctx_.counters.latency.record(op_, static_cast<std::uint64_t>(ns));
-  }
+      : ctx_(ctx), op_(latency_op(cmd.type)), start_(stats::ticks_now()) {}
+  ~Timer() { ctx_.counters.latency.record(op_, stats::ticks_to_ns(stats::ticks_now() - start_)); }
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
 
  private:
   Context& ctx_;
   stats::LatencyOp op_;
-  std::chrono::steady_clock::time_point start_;
+  std::uint64_t start_;
 };
 
 }  // namespace
@@ -233,6 +227,8 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
 
 After StoreRunner::run(const Command& cmd, Output& out) {
   const Timer timer(cmd, ctx_);
+  // (a multi-get going on after the reply limit was sampled when it began)
+  if (ctx_.counters.hot_keys.sample() && ctx_.next_key == 0) sample_keys(cmd, ctx_);
   if (cmd.binary) return run_binary(cmd, ctx_, session_, out);
   if (cmd.type == CommandType::watch) return run_watch(cmd, ctx_, watcher_, out);
   if (cmd.type == CommandType::ascii_login) {

@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "server_impl.hpp"
 
 namespace memcoro::server {
 namespace {
+
+// How many of the most read and most written keys `stats hotkeys` lists.
+constexpr std::size_t kHotKeysShown = 20;
 
 double seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
@@ -49,6 +53,17 @@ void Server::Impl::reset_stats() {
 bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& sink) {
   if (args.empty()) {
     stats::general_stats(general_inputs(), sink);
+    return true;
+  }
+  if (args[0] == "hotkeys" && args.size() == 1) {
+    const std::uint64_t now =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::steady_clock::now().time_since_epoch())
+                                       .count());
+    std::vector<stats::HotKeysSample> samples;
+    for (const auto& w : workers) samples.push_back(w->counters.hot_keys.read(now));
+    stats::hot_keys_report(stats::merge_hot_keys(samples, kHotKeysShown),
+                           live.snapshot().hot_keys_hidden, sink);
     return true;
   }
   if (args[0] == "conns" && args.size() == 1) {

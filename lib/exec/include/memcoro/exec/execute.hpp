@@ -84,6 +84,9 @@ After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
 // The kind a command's service time is counted under.
 stats::LatencyOp latency_op(protocol::CommandType type);
+// A request picked for the hot keys: its keys, counted as read or written
+// in the thread's tracker (hot_keys.cpp).
+void sample_keys(const protocol::Command& cmd, Context& ctx);
 // The latency histograms of the whole server (of this thread without one),
 // since the last `stats reset`.
 stats::LatencySnapshot latency_of(Context& ctx);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "memcoro/stats/hot_keys.hpp"
 #include "memcoro/stats/latency.hpp"
 
 namespace memcoro::stats {
@@ -121,6 +122,8 @@ class ThreadCounters {
   Class classes[kMaxSlabClasses];
   // Service time per command kind (latency.hpp); apart from snapshot().
   LatencyRecorder latency;
+  // The keys of one request in HotKeyTracker::kSampleEvery (hot_keys.hpp).
+  HotKeyTracker hot_keys;
   Class& cls(unsigned id) {
     return classes[id < kMaxSlabClasses ? id : 0];
   }

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "memcoro/stats/ticks.hpp"
+
 namespace memcoro::stats {
 
 // The command kinds timed apart (exec maps commands onto them). Binary
@@ -81,6 +83,8 @@ struct LatencySnapshot {
 
 class LatencyRecorder {
  public:
+  // Measures the clock's rate now, at start, rather than in a first request.
+  LatencyRecorder() { (void)ticks_to_ns(0); }
   // Only the owning thread calls this.
   void record(LatencyOp op, std::uint64_t ns) {
     Slot& s = slots_[static_cast<unsigned>(op)];

@@ -1,0 +1,112 @@
+#pragma once
+// The most read and most written keys, estimated: each worker thread samples
+// one request in kSampleEvery and counts the sampled keys in a space-saving
+// summary of kTracked keys per direction (Metwally et al.: a new key takes
+// the place of the least counted one and inherits its count as its error),
+// over a window of kWindowSeconds kept with the window before it. Memory is
+// fixed (key buffers are reused); a sample takes the thread's own mutex,
+// which only a reader ever contends.
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memcoro/stats/sink.hpp"
+
+namespace memcoro::stats {
+
+enum class KeyUse : unsigned char { read, write };
+
+// FNV-1a, 64 bits: the hash a report shows when keys are hidden, so that an
+// operator can compute it for a key they suspect.
+std::uint64_t key_hash(std::string_view key);
+
+struct HotKey {
+  std::string key;
+  std::uint64_t hash = 0;
+  std::uint64_t count = 0;  // sampled occurrences (an overestimate by at most `error`)
+  std::uint64_t error = 0;
+};
+
+// What a reader takes of one thread: both windows, per direction.
+struct HotKeysSample {
+  std::array<std::vector<HotKey>, 2> keys;  // read, write
+  std::array<std::uint64_t, 2> samples{};   // sampled keys per direction
+  std::uint64_t seconds = 0;                // the span the counts cover
+};
+
+class HotKeyTracker {
+ public:
+  static constexpr unsigned kSampleEvery = 16;
+  static constexpr unsigned kTracked = 128;
+  static constexpr std::uint64_t kWindowSeconds = 60;
+
+  // The owner thread, per request: true for one request in kSampleEvery on
+  // average. The gaps are random (1 to 2 * kSampleEvery - 1), so that
+  // traffic with a period cannot hide a key from every sample.
+  bool sample() {
+    if (--countdown_ != 0) return false;
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    countdown_ = 1 + static_cast<unsigned>(rng_ % (2 * kSampleEvery - 1));
+    return true;
+  }
+  // The owner thread, for each key of a sampled request.
+  void record(KeyUse use, std::string_view key, std::uint64_t now_seconds);
+  // Any thread.
+  HotKeysSample read(std::uint64_t now_seconds);
+
+ private:
+  struct Summary {
+    std::vector<HotKey> slots;  // the first n are in use; the rest keep their buffers
+    unsigned n = 0;
+    std::uint64_t samples = 0;
+    void add(std::string_view key, std::uint64_t hash);
+    void clear() {
+      n = 0;
+      samples = 0;
+    }
+  };
+  struct Window {
+    std::array<Summary, 2> uses;
+  };
+  void roll(std::uint64_t now_seconds);  // with mu_ held
+
+  unsigned countdown_ = kSampleEvery;
+  std::uint64_t rng_ = 0x9e3779b97f4a7c15ull;  // xorshift64 state
+  std::mutex mu_;
+  std::uint64_t start_ = 0;  // when current_ began
+  bool started_ = false;
+  std::uint64_t previous_seconds_ = 0;  // the span previous_ covers (0: none yet)
+  Window current_, previous_;
+};
+
+// The threads' samples merged: per direction the `limit` most counted keys,
+// each with its estimated rate (requests per second) and share of the
+// direction's traffic.
+struct HotKeyRow {
+  std::string key;
+  std::uint64_t hash = 0;
+  double rate = 0;
+  double share = 0;
+};
+struct HotKeysReport {
+  std::array<std::vector<HotKeyRow>, 2> rows;  // read, write
+  std::uint64_t seconds = 0;
+};
+HotKeysReport merge_hot_keys(const std::vector<HotKeysSample>& threads, std::size_t limit);
+
+// `stats hotkeys`: hot_keys_seconds (the span estimated over),
+// hot_keys_sample_every, then per direction and rank (read_1_..., then
+// write_1_...): _key (escaped) or, when hidden, _hash (16 hex digits of
+// key_hash), _rate (per second) and _share (of that direction's requests).
+void hot_keys_report(const HotKeysReport& r, bool hidden, Sink& sink);
+
+// A key as a report shows it: printable ASCII as is, other bytes and the
+// backslash as \xNN.
+std::string escape_key(std::string_view key);
+
+}  // namespace memcoro::stats

@@ -1,0 +1,94 @@
+// The hot keys: sampling, the space-saving summary, windows, the merge of
+// the threads, and the report.
+#include "memcoro/stats/hot_keys.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "memcoro/stats/sink.hpp"
+
+namespace {
+
+using namespace memcoro::stats;
+
+TEST_CASE("one request in kSampleEvery is sampled, at random gaps") {
+  HotKeyTracker t;
+  unsigned sampled = 0, every_16th = 0;
+  for (unsigned i = 1; i <= HotKeyTracker::kSampleEvery * 10000; ++i) {
+    const bool s = t.sample();
+    sampled += s;
+    every_16th += s && i % HotKeyTracker::kSampleEvery == 0;
+  }
+  REQUIRE(sampled == Approx(10000).epsilon(0.05));
+  // Not a fixed period: a key that comes every 16th request is not always hit.
+  REQUIRE(every_16th < sampled / 4);
+}
+
+TEST_CASE("a skewed stream: the heavy keys come first with their counts") {
+  HotKeyTracker t;
+  // 1000 distinct cold keys (more than kTracked) among two hot ones.
+  for (unsigned i = 0; i < 1000; ++i) {
+    t.record(KeyUse::read, "cold" + std::to_string(i), 100);
+    t.record(KeyUse::read, "hot", 100);
+    if (i % 2 == 0) t.record(KeyUse::read, "warm", 100);
+  }
+  t.record(KeyUse::write, "w", 100);
+  const HotKeysReport r = merge_hot_keys({t.read(110)}, 5);
+  REQUIRE(r.seconds == 10);
+  REQUIRE(r.rows[0].size() == 5);
+  REQUIRE(r.rows[0][0].key == "hot");
+  REQUIRE(r.rows[0][1].key == "warm");
+  // Space-saving never undercounts; "hot" was never evicted, so exactly.
+  REQUIRE(r.rows[0][0].rate == Approx(1000.0 * HotKeyTracker::kSampleEvery / 10));
+  REQUIRE(r.rows[0][0].share == Approx(1000.0 / 2500));
+  REQUIRE(r.rows[1].size() == 1);
+  REQUIRE(r.rows[1][0].key == "w");
+  REQUIRE(r.rows[1][0].share == 1.0);
+}
+
+TEST_CASE("windows: the previous window is kept, an older one is dropped") {
+  HotKeyTracker t;
+  t.record(KeyUse::read, "old", 0);
+  t.record(KeyUse::read, "mid", HotKeyTracker::kWindowSeconds);  // rolls: old is previous
+  HotKeysSample s = t.read(HotKeyTracker::kWindowSeconds + 5);
+  REQUIRE(s.keys[0].size() == 2);
+  REQUIRE(s.seconds == HotKeyTracker::kWindowSeconds + 5);
+  s = t.read(3 * HotKeyTracker::kWindowSeconds);  // rolls: mid is previous, old gone
+  REQUIRE(s.keys[0].size() == 1);
+  REQUIRE(s.keys[0][0].key == "mid");
+}
+
+TEST_CASE("threads merge by key") {
+  HotKeyTracker a, b;
+  a.record(KeyUse::read, "k", 1);
+  b.record(KeyUse::read, "k", 1);
+  b.record(KeyUse::read, "j", 1);
+  const HotKeysReport r = merge_hot_keys({a.read(2), b.read(2)}, 10);
+  REQUIRE(r.rows[0].size() == 2);
+  REQUIRE(r.rows[0][0].key == "k");
+  REQUIRE(r.rows[0][0].share == Approx(2.0 / 3));
+}
+
+TEST_CASE("the report escapes keys, or shows only their hashes") {
+  HotKeyTracker t;
+  t.record(KeyUse::read, std::string("a\\b\x01 c", 6), 1);
+  const HotKeysReport r = merge_hot_keys({t.read(3)}, 10);
+  std::string text;
+  TextSink sink(text);
+  hot_keys_report(r, false, sink);
+  REQUIRE(text.find("STAT hot_keys_seconds 2\r\n") == 0);
+  REQUIRE(text.find("STAT read_1_key a\\x5cb\\x01\\x20c\r\n") != std::string::npos);
+  REQUIRE(text.find("STAT read_1_rate 8.000000\r\n") != std::string::npos);
+  REQUIRE(text.find("STAT read_1_share 1.000000\r\n") != std::string::npos);
+  text.clear();
+  hot_keys_report(r, true, sink);
+  REQUIRE(text.find("read_1_key") == std::string::npos);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(key_hash(std::string("a\\b\x01 c", 6))));
+  REQUIRE(text.find(std::string("STAT read_1_hash ") + hex + "\r\n") != std::string::npos);
+  // FNV-1a's published value for "a".
+  REQUIRE(key_hash("a") == 0xaf63dc4c8601ec8cull);
+}
+
+}  // namespace
