@@ -7,11 +7,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
 #include "guard.hpp"
+#include "memcoro/admin/history.hpp"
 #include "memcoro/stats/json_sink.hpp"
 #include "memcoro/stats/latency_views.hpp"
 #include "memcoro/stats/prometheus_sink.hpp"
@@ -74,7 +76,7 @@ std::optional<Reply> refuse_change(const Options& options, const Request& r,
 
 }  // namespace
 
-Reply handle(Backend& backend, const Options& options, const Request& r) {
+Reply handle(Backend& backend, const Options& options, const Request& r, const History* history) {
   const std::string_view method = r.method;
   std::string_view path = r.target.substr(0, r.target.find('?'));
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
@@ -135,6 +137,10 @@ Reply handle(Backend& backend, const Options& options, const Request& r) {
     backend.stats(v.report, json);
     return {200, json.dump() + "\n"};
   }
+  if (path == "/stats/history" && history != nullptr) {
+    if (!get) return error_reply(405, "use GET");
+    return {200, history->json()};
+  }
   if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
     return error_reply(405, "use GET");
   }
@@ -170,8 +176,24 @@ struct Server::Impl {
   tcp::acceptor acceptor{ctx};
   std::thread thread;
   std::atomic<std::size_t> sessions{0};
+  History history;
 
   Impl(Options o, Backend& b) : options(std::move(o)), backend(b) {}
+
+  // One history sample a second, on this thread: never the cache's.
+  awaitable<void> sample_loop() {
+    asio::steady_timer timer(ctx);
+    auto last = std::chrono::steady_clock::now();
+    for (;;) {
+      timer.expires_after(std::chrono::seconds(1));
+      auto [ec] = co_await timer.async_wait(use_nothrow);
+      if (ec) co_return;
+      const auto now = std::chrono::steady_clock::now();
+      history.sample(backend, static_cast<std::int64_t>(std::time(nullptr)),
+                     std::chrono::duration<double>(now - last).count());
+      last = now;
+    }
+  }
 
   awaitable<void> accept_loop() {
     for (;;) {
@@ -269,7 +291,8 @@ struct Server::Impl {
                            std::string_view(req[http::field::content_type]),
                            std::string_view(req[http::field::authorization]), req.body(),
                            local_ec ? std::string_view{} : std::string_view(local),
-                           req.version() >= 11, !peer_ec && peer.is_loopback()});
+                           req.version() >= 11, !peer_ec && peer.is_loopback()},
+                   &history);
       }
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::server, "memcoro");
@@ -305,6 +328,7 @@ std::string Server::bind() {
 
 void Server::start() {
   asio::co_spawn(impl_->ctx, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->ctx, impl_->sample_loop(), asio::detached);
   impl_->thread = std::thread([this] { impl_->ctx.run(); });
 }
 

@@ -25,6 +25,17 @@ std::string_view dashboard_html() {
   .cls .mem { background: #3a7bd5; height: 10px; }
   .cls .items { background: #f0a030; height: 10px; }
   #status { color: #888; font-size: 12px; }
+  h2 { font-size: 16px; margin: 24px 0 8px; }
+  .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 12px; }
+  .chart { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; }
+  .chart .label { color: #666; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+  .chart .now { float: right; font-weight: 600; color: #222; text-transform: none; }
+  .chart canvas { display: block; width: 360px; height: 120px; margin-top: 4px; }
+  .legend span { font-size: 11px; margin-right: 10px; }
+  .side { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
+  .side table td { font-variant-numeric: tabular-nums; }
+  td.key { max-width: 260px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+           font-family: ui-monospace, monospace; text-align: left; }
 </style>
 </head>
 <body>
@@ -40,7 +51,35 @@ std::string_view dashboard_html() {
   <div class="tile"><div class="label">evictions</div><div class="value" id="evictions">–</div></div>
   <div class="tile"><div class="label">connections</div><div class="value" id="curr_connections">–</div></div>
 </div>
-<h2 style="font-size:16px;margin-top:24px">Slab classes: memory (blue) and items (orange)</h2>
+<h2>Last 15 minutes</h2>
+<div class="charts">
+  <div class="chart"><div class="label">ops/s by command <span class="now" id="now_ops"></span></div>
+    <canvas id="chart_ops" width="360" height="120"></canvas><div class="legend" id="legend_ops"></div></div>
+  <div class="chart"><div class="label">hit ratio <span class="now" id="now_hit"></span></div>
+    <canvas id="chart_hit" width="360" height="120"></canvas></div>
+  <div class="chart"><div class="label">p99 service time, µs <span class="now" id="now_p99"></span></div>
+    <canvas id="chart_p99" width="360" height="120"></canvas><div class="legend" id="legend_p99"></div></div>
+  <div class="chart"><div class="label">memory used / limit <span class="now" id="now_mem"></span></div>
+    <canvas id="chart_mem" width="360" height="120"></canvas></div>
+  <div class="chart"><div class="label">items <span class="now" id="now_items"></span></div>
+    <canvas id="chart_items" width="360" height="120"></canvas></div>
+  <div class="chart"><div class="label">evictions/s <span class="now" id="now_evictions"></span></div>
+    <canvas id="chart_evictions" width="360" height="120"></canvas></div>
+  <div class="chart"><div class="label">connections <span class="now" id="now_conns"></span></div>
+    <canvas id="chart_conns" width="360" height="120"></canvas></div>
+</div>
+<div class="side">
+<div><h2>Service time by command (µs)</h2>
+<table id="latency"><thead><tr><th>command</th><th>count</th><th>p50</th><th>p90</th><th>p99</th>
+<th>p99.9</th></tr></thead><tbody></tbody></table></div>
+<div><h2>Hot keys: reads</h2>
+<table id="hot_read"><thead><tr><th>#</th><th>key</th><th>per s</th><th>share</th></tr></thead>
+<tbody></tbody></table></div>
+<div><h2>Hot keys: writes</h2>
+<table id="hot_write"><thead><tr><th>#</th><th>key</th><th>per s</th><th>share</th></tr></thead>
+<tbody></tbody></table></div>
+</div>
+<h2>Slab classes: memory (blue) and items (orange)</h2>
 <table id="slabs"><thead><tr><th>class</th><th>chunk</th><th>pages</th><th>used chunks</th>
 <th>items</th><th>evicted</th><th></th></tr></thead><tbody></tbody></table>
 <script>
@@ -106,8 +145,104 @@ async function tick() {
     $("status").textContent = "cannot reach memcoro: " + e;
   }
 }
+const COLORS = ["#3a7bd5", "#f0a030", "#2aa876", "#d64545", "#8a5cd6"];
+// A line chart of one or more series over the history's times; the last
+// values are kept in data-last for tests and tools.
+function chart(id, t, series, opts) {
+  const c = $(id), g = c.getContext("2d"), W = c.width, H = c.height, L = 44, B = 14;
+  g.clearRect(0, 0, W, H);
+  let max = opts.max || 0;
+  for (const s of series) for (const v of s.values) if (v !== null && v > max) max = v;
+  if (!(max > 0)) max = 1;
+  g.font = "10px system-ui, sans-serif";
+  g.fillStyle = "#888";
+  g.strokeStyle = "#eee";
+  for (const f of [0, 0.5, 1]) {
+    const y = H - B - f * (H - B - 4);
+    g.beginPath(); g.moveTo(L, y); g.lineTo(W, y); g.stroke();
+    g.fillText(opts.format(max * f), 0, y + 3);
+  }
+  const t0 = t.length ? t[t.length - 1] - 899 : 0;
+  g.fillText("-15 min", L, H - 2);
+  g.fillText("now", W - 22, H - 2);
+  series.forEach((s, k) => {
+    g.strokeStyle = s.color || COLORS[k % COLORS.length];
+    g.lineWidth = 1.5;
+    g.beginPath();
+    let pen = false;
+    s.values.forEach((v, i) => {
+      if (v === null) { pen = false; return; }
+      const x = L + (t[i] - t0) / 899 * (W - L), y = H - B - v / max * (H - B - 4);
+      if (pen) g.lineTo(x, y); else g.moveTo(x, y);
+      pen = true;
+    });
+    g.stroke();
+  });
+  c.dataset.last = JSON.stringify(series.map(s => s.values.length ? s.values[s.values.length - 1] : null));
+}
+function legend(id, names) {
+  $(id).innerHTML = names.map((n, k) =>
+    '<span style="color:' + COLORS[k % COLORS.length] + '">■ ' + n + "</span>").join("");
+}
+const num = v => v >= 10000 ? Math.round(v / 1000) + "k" : (Math.round(v * 10) / 10).toString();
+const tail = a => a.length ? a[a.length - 1] : null;
+function fill(tbody, rows, width) {
+  tbody.innerHTML = "";
+  for (const r of rows) {
+    const tr = tbody.insertRow();
+    r.forEach((v, i) => {
+      const td = tr.insertCell();
+      td.textContent = v;
+      if (width && i === 1) td.className = "key";
+    });
+  }
+}
+async function history() {
+  try {
+    const [h, lat, hot] = await Promise.all(
+      ["/stats/history", "/stats/latency", "/stats/hotkeys"].map(u => fetch(u).then(r => r.json())));
+    const cmds = ["get", "set", "delete", "incr_decr", "touch"];
+    chart("chart_ops", h.t, cmds.map(k => ({ values: h[k] })), { format: num });
+    legend("legend_ops", cmds);
+    const ops = cmds.reduce((a, k) => a + (tail(h[k]) || 0), 0);
+    $("now_ops").textContent = num(ops);
+    chart("chart_hit", h.t, [{ values: h.hit_ratio.map(v => v === null ? null : 100 * v) }],
+          { max: 100, format: v => Math.round(v) + "%" });
+    const hr = tail(h.hit_ratio);
+    $("now_hit").textContent = hr === null || hr === undefined ? "–" : (100 * hr).toFixed(1) + "%";
+    chart("chart_p99", h.t, [{ values: h.get_p99_us }, { values: h.set_p99_us }], { format: num });
+    legend("legend_p99", ["get", "set"]);
+    const gp = tail(h.get_p99_us);
+    $("now_p99").textContent = gp === null || gp === undefined ? "–" : "get " + num(gp);
+    chart("chart_mem", h.t, [{ values: h.bytes }, { values: h.limit_maxbytes, color: "#bbb" }],
+          { format: human });
+    $("now_mem").textContent = h.t.length ? human(tail(h.bytes)) + " / " + human(tail(h.limit_maxbytes)) : "–";
+    chart("chart_items", h.t, [{ values: h.curr_items }], { format: num });
+    $("now_items").textContent = h.t.length ? tail(h.curr_items) : "–";
+    chart("chart_evictions", h.t, [{ values: h.evictions }], { format: num });
+    $("now_evictions").textContent = h.t.length ? num(tail(h.evictions)) : "–";
+    chart("chart_conns", h.t, [{ values: h.curr_connections }], { format: num });
+    $("now_conns").textContent = h.t.length ? tail(h.curr_connections) : "–";
+    const names = ["get", "gat", "set", "cas", "delete", "incr_decr", "touch", "mg", "ms", "md", "ma", "other"];
+    fill($("latency").tBodies[0], names.map(n => [n, lat[n + "_count"], lat[n + "_p50_us"],
+      lat[n + "_p90_us"], lat[n + "_p99_us"], lat[n + "_p999_us"]].map(v => typeof v === "number" && v % 1 ? v.toFixed(1) : v)));
+    for (const dir of ["read", "write"]) {
+      const rows = [];
+      for (let i = 1; i <= 10; i++) {
+        const key = hot[dir + "_" + i + "_key"] ?? hot[dir + "_" + i + "_hash"];
+        rows.push(key === undefined ? [i, "–", "", ""] :
+          [i, key, num(hot[dir + "_" + i + "_rate"]), (100 * hot[dir + "_" + i + "_share"]).toFixed(1) + "%"]);
+      }
+      fill($("hot_" + dir).tBodies[0], rows, true);
+    }
+  } catch (e) {
+    $("status").textContent = "cannot reach memcoro: " + e;
+  }
+}
 tick();
+history();
 setInterval(tick, 1000);
+setInterval(history, 1000);
 </script>
 </body>
 </html>

@@ -4,7 +4,8 @@
 //
 //   GET  /stats /stats/slabs /stats/items /stats/sizes /stats/conns
 //        /stats/settings                  JSON, memcached's field names
-//        /stats/latency                   JSON, `stats latency`
+//        /stats/latency /stats/hotkeys    JSON, `stats latency`, `stats hotkeys`
+//        /stats/history                   JSON, the last 15 minutes (history.hpp)
 //   POST /stats/reset
 //   GET  /metrics                          Prometheus, memcached_exporter names,
 //                                          and memcoro_command_duration_seconds
@@ -83,8 +84,12 @@ struct Request {
   bool peer_loopback = true;       // the client connected from this machine's loopback
 };
 
+class History;  // history.hpp
+
 // Answers one request; the HTTP server's core, testable without sockets.
-Reply handle(Backend& backend, const Options& options, const Request& request);
+// history: what /stats/history serves (the server's own; null: no route).
+Reply handle(Backend& backend, const Options& options, const Request& request,
+             const History* history = nullptr);
 
 class Server {
  public:

@@ -39,7 +39,7 @@ struct HotKeysSample {
 
 class HotKeyTracker {
  public:
-  static constexpr unsigned kSampleEvery = 16;
+  static constexpr unsigned kSampleEvery = 64;
   static constexpr unsigned kTracked = 128;
   static constexpr std::uint64_t kWindowSeconds = 60;
 
