@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import urllib.request
 
@@ -37,23 +38,37 @@ class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.values, self.attrs_by_id, self.rows = {}, {}, []
+        self.tables = {}  # table id: its body's rows (cell texts)
         self._id = None
         self._row = None
+        self._table = None
+        self._in_body = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "id" in attrs:
             self._id = attrs["id"]
             self.attrs_by_id[self._id] = attrs
+        if tag == "table":
+            self._table = self.tables.setdefault(attrs.get("id"), [])
+        if tag == "tbody":
+            self._in_body = True
         if tag == "tr" and "data-cls" in attrs:
             self._row = []
             self.rows.append(self._row)
+        elif tag == "tr" and self._in_body and self._table is not None:
+            self._row = []
+            self._table.append(self._row)
         if tag == "td" and self._row is not None:
             self._row.append("")
 
     def handle_endtag(self, tag):
         if tag == "tr":
             self._row = None
+        if tag == "tbody":
+            self._in_body = False
+        if tag == "table":
+            self._table = None
 
     def handle_data(self, data):
         if self._id is not None and self._id not in self.values:
@@ -94,7 +109,9 @@ class Dashboard(unittest.TestCase):
                 stop.set()
                 t.join()
 
-            # Traffic stopped: what the page shows must be what /stats says.
+            # Traffic stopped: what the page shows must be what /stats says
+            # (once the history has a sample taken after the stop).
+            time.sleep(1.5)
             page = Page()
             page.feed(chromium(url, "--dump-dom"))
             st = json.load(urllib.request.urlopen(f"http://127.0.0.1:{admin}/stats"))
@@ -114,6 +131,25 @@ class Dashboard(unittest.TestCase):
             for cls, row in shown.items():
                 self.assertEqual(row[1], str(slabs["classes"][cls]["chunk_size"]))
                 self.assertEqual(row[2], str(slabs["classes"][cls]["total_pages"]))
+
+            # The charts' last points are the history's, which is /stats'.
+            self.assertEqual(json.loads(page.attrs_by_id["chart_items"]["data-last"]),
+                             [st["curr_items"]])
+            self.assertEqual(json.loads(page.attrs_by_id["chart_mem"]["data-last"]),
+                             [st["bytes"], st["limit_maxbytes"]])
+            self.assertEqual(json.loads(page.attrs_by_id["chart_conns"]["data-last"]),
+                             [st["curr_connections"]])
+            history = json.load(urllib.request.urlopen(f"http://127.0.0.1:{admin}/stats/history"))
+            self.assertGreaterEqual(len(history["t"]), 3)
+            self.assertGreater(max(history["get"]), 0)  # the traffic is in the history
+            # The latency table and the hot keys, as the JSON reports have them.
+            latency = json.load(urllib.request.urlopen(f"http://127.0.0.1:{admin}/stats/latency"))
+            table = {row[0]: row for row in page.tables["latency"]}
+            self.assertEqual(table["get"][1], str(latency["get_count"]))
+            self.assertEqual(table["set"][1], str(latency["set_count"]))
+            hot = json.load(urllib.request.urlopen(f"http://127.0.0.1:{admin}/stats/hotkeys"))
+            self.assertEqual(page.tables["hot_write"][0][1], hot["write_1_key"])
+            self.assertEqual(len(page.tables["hot_read"]), 10)  # always ten rows: no jumps
 
             os.makedirs(ARTIFACTS, exist_ok=True)
             shot = os.path.join(ARTIFACTS, "dashboard.png")
