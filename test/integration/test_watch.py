@@ -6,6 +6,7 @@ sent after `watch` are ignored; a watcher that does not read loses lines
 and is told how many, without slowing a client of the cache."""
 import os
 import re
+import struct
 import socket
 import sys
 import time
@@ -113,6 +114,36 @@ class Streams(unittest.TestCase):
                       b"clsid=1 cfd=F size=1", seen["memcoro"][b"mutations"])
         self.assertEqual([line.split(b" ")[2] for line in seen["memcoro"][b"connevents"]],
                          [b"type=conn_new", b"type=conn_close"])
+
+    def test_meta_and_binary_requests_as_memcached(self):
+        def req(op, key=b"", extras=b"", value=b""):
+            return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), len(extras), 0, 0,
+                               len(key) + len(extras) + len(value), 0, 0) + extras + key + value
+        meta = [b"ms mk 2 T0\r\nhi\r\n", b"mg mk v\r\n", b"mg nope v\r\n", b"mg mk s t\r\n",
+                b"ms mk 2 MA\r\nxx\r\n", b"ms mk 1 ME\r\nz\r\n", b"ms nk 3 T100\r\nabc\r\n",
+                b"md mk\r\n", b"md mk\r\n", b"ma cnt N0 J5\r\n", b"ma cnt\r\n", b"ma nope\r\n"]
+        binary = [req(0x01, b"bk", struct.pack(">II", 0, 0), b"v"), req(0x00, b"bk"),
+                  req(0x00, b"bnope"), req(0x02, b"bk", struct.pack(">II", 0, 0), b"w"),
+                  req(0x05, b"bn", struct.pack(">QQI", 1, 7, 0)),
+                  req(0x05, b"bn", struct.pack(">QQI", 1, 7, 0)), req(0x04, b"bk"),
+                  req(0x04, b"bk")]
+        seen = {}
+        for kind in KINDS:
+            with harness.Server(kind=kind) as srv:
+                w = watcher(srv, b"fetchers mutations")
+                self.run_client(srv, meta)
+                with srv.connect() as b:
+                    for r in binary:
+                        b.sendall(r)
+                        harness.read_reply(b, idle=0.05)
+                seen[kind] = lines(w)
+                w.close()
+        self.assertEqual(seen["memcoro"], seen["memcached"])
+        self.assertIn(b"ts=T gid=G type=item_store key=cnt status=stored cmd=add ttl=0 clsid=1 "
+                      b"cfd=F size=1", seen["memcoro"])
+        self.assertIn(b"ts=T gid=G type=item_get key=bk status=found clsid=1 cfd=F size=1",
+                      seen["memcoro"])
+        self.assertEqual(len(seen["memcoro"]), 30)
 
     def test_the_default_stream_is_fetchers(self):
         for kind in KINDS:

@@ -93,13 +93,16 @@ void store_value(const Command& cmd, Context& ctx, Output& out) {
     answer_binary_store(cmd, Written{StoreStatus::too_large}, ctx, out);
     return;
   }
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   const Written w = write_value(ctx.store, mode_of(cmd.type), cmd.key, cmd.flags, cmd.exptime,
                                 cmd.data, store_flags(cmd), drops_on_failure(cmd));
+  if (watched(ctx, log::Stream(log::kFetchers | log::kMutations))) log_store(cmd, w, before, ctx);
   answer_binary_store(cmd, w, ctx, out);
 }
 
 void remove(const Command& cmd, Context& ctx, Output& out) {
   if (ctx.prefixes != nullptr && ctx.prefixes->enabled()) ctx.prefixes->record_delete(cmd.key);
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   Deleted d;
   if (cmd.bin.cas == 0) {
     const store::Outcome o = ctx.store.remove(cmd.key);
@@ -109,6 +112,7 @@ void remove(const Command& cmd, Context& ctx, Output& out) {
   } else {
     d = delete_item(ctx.store, cmd.key, store_flags(cmd));
   }
+  log_removal(cmd.key, d.status != Deleted::Status::not_found, d.cls, before, ctx);
   switch (d.status) {
     case Deleted::Status::deleted:
       ctx.counters.delete_hits.add();
@@ -132,7 +136,9 @@ void arithmetic(const Command& cmd, Context& ctx, Output& out) {
   m.has_vivify = cmd.bin.vivify;
   m.initial = cmd.bin.initial;
   m.vivify_ttl = static_cast<std::int32_t>(cmd.exptime);
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   const Counted r = change_number(ctx.store, cmd.key, incr, cmd.delta, m);
+  log_arithmetic(cmd.key, r, before, ctx);
   switch (r.status) {
     case Status::ok:
       if (!r.created) {

@@ -177,11 +177,7 @@ void delta_command(const Command& cmd, Context& ctx, Output& out) {
   const bool incr = cmd.type == CommandType::incr;
   const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   const Counted r = change_number(ctx.store, cmd.key, incr, cmd.delta, protocol::MetaFlags{});
-  if (watched(ctx, log::kFetchers)) {
-    const bool found = r.status != Status::not_found;
-    log_fetch(cmd.key, found ? LookupStatus::hit : LookupStatus::miss, r.cls,
-              before ? before->value_len : 0, ctx);
-  }
+  log_arithmetic(cmd.key, r, before, ctx);
   switch (r.status) {
     case Status::ok:
       (incr ? ctx.counters.incr_hits : ctx.counters.decr_hits).add();
@@ -284,16 +280,15 @@ void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);
     return;
   }
-  const std::optional<store::ItemInfo> before =
-      cmd.binary ? std::nullopt : peek_watched(cmd.key, ctx_);
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx_);
   const Written w =
       link_value(ctx_.store, mode_of(cmd.type), std::move(pending_), store_flags(cmd));
+  if (watched(ctx_, log::Stream(log::kFetchers | log::kMutations))) {
+    log_store(cmd, w, before, ctx_);
+  }
   if (cmd.binary) {
     answer_binary_store(cmd, w, ctx_, out);
   } else {
-    if (watched(ctx_, log::Stream(log::kFetchers | log::kMutations))) {
-      log_store(cmd, w, before, ctx_);
-    }
     reply_store(cmd, w.status, w.cls, ctx_, out);
   }
 }

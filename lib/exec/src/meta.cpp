@@ -126,6 +126,9 @@ void meta_get(const Command& cmd, Context& ctx, Output& out) {
       });
   if (r.status == store::LookupStatus::expired) ctx.counters.get_expired.add();
   if (r.status == store::LookupStatus::flushed) ctx.counters.get_flushed.add();
+  if (watched(ctx, log::kFetchers)) {
+    log_fetch(cmd.key, r.status, r.cls, r.item ? r.item->value_len : 0, ctx);
+  }
   // As memcached: a hit with T counts as a touch, a miss always as a get.
   if (m.has_ttl && r.item) {
     ctx.counters.cmd_touch.add();
@@ -196,6 +199,7 @@ StoreMode meta_mode(char mode) {
 void meta_set(const Command& cmd, Context& ctx, Output& out) {
   const MetaFlags& m = cmd.meta;
   const StoreMode mode = meta_mode(m.mode);
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   Written w;
   if (cmd.too_large) {
     ctx.store.remove(cmd.key);
@@ -204,6 +208,9 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
     // No stale value may survive a failed store.
     w = write_value(ctx.store, mode, cmd.key, m.client_flags, m.has_ttl ? m.ttl : 0, cmd.data, m,
                     /*drop_on_failure=*/true);
+  }
+  if (watched(ctx, log::Stream(log::kFetchers | log::kMutations))) {
+    log_store_as(cmd.key, mode, m.has_ttl ? m.ttl : 0, cmd.data_len, w, before, ctx);
   }
   const store::StoreStatus s = w.status;
   std::string_view code;
@@ -245,7 +252,9 @@ void meta_set(const Command& cmd, Context& ctx, Output& out) {
 void meta_delete(const Command& cmd, Context& ctx, Output& out) {
   using Status = Deleted::Status;
   const MetaFlags& m = cmd.meta;
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   const Deleted d = delete_item(ctx.store, cmd.key, m);
+  log_removal(cmd.key, d.status != Deleted::Status::not_found, d.cls, before, ctx);
   std::string_view code = "HD";
   if (d.status == Status::deleted) {
     if (!m.invalidate && !m.remove_value) {
@@ -266,7 +275,9 @@ void meta_arithmetic(const Command& cmd, Context& ctx, Output& out) {
   using Status = Counted::Status;
   const MetaFlags& m = cmd.meta;
   const bool incr = !(m.mode == 'D' || m.mode == '-');
+  const std::optional<store::ItemInfo> before = peek_watched(cmd.key, ctx);
   const Counted r = change_number(ctx.store, cmd.key, incr, m.delta, m);
+  log_arithmetic(cmd.key, r, before, ctx);
   switch (r.status) {
     case Status::non_numeric:
       out.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");

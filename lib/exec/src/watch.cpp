@@ -3,6 +3,7 @@
 // mutations (every storage command's outcome) and evictions (from the
 // store). Everything here runs only when someone watches (watched()).
 #include "memcoro/exec/execute.hpp"
+#include "memcoro/protocol/numbers.hpp"
 
 namespace memcoro::exec {
 namespace {
@@ -78,16 +79,21 @@ void log_fetch(std::string_view key, store::LookupStatus status, unsigned cls, s
 
 void log_store(const protocol::Command& cmd, const Written& w,
                const std::optional<store::ItemInfo>& before, Context& ctx) {
+  log_store_as(cmd.key, mode_of(cmd.type), cmd.exptime, cmd.data_len, w, before, ctx);
+}
+
+void log_store_as(std::string_view key, StoreMode mode, std::int64_t client_exptime,
+                  std::size_t data_len, const Written& w,
+                  const std::optional<store::ItemInfo>& before, Context& ctx) {
   const bool taken =
       w.status != store::StoreStatus::too_large && w.status != store::StoreStatus::no_memory;
   // memcached looks the key up before it stores (a fetchers line), unless
   // the value was refused before that.
   if (taken && watched(ctx, log::kFetchers)) {
-    log_fetch(cmd.key, before ? store::LookupStatus::hit : store::LookupStatus::miss,
+    log_fetch(key, before ? store::LookupStatus::hit : store::LookupStatus::miss,
               before ? before->cls : 0, before ? before->value_len : 0, ctx);
   }
   if (!watched(ctx, log::kMutations)) return;
-  const StoreMode mode = mode_of(cmd.type);
   const bool whole = mode == StoreMode::append || mode == StoreMode::prepend;
   // The stored item's TTL: an append keeps the old item's.
   std::int64_t exptime = 0;
@@ -95,15 +101,41 @@ void log_store(const protocol::Command& cmd, const Written& w,
     exptime = 0;
   } else if (whole) {
     exptime = before ? before->exptime : 0;
-  } else if (cmd.exptime != 0) {
-    exptime = ctx.store.to_unix(ctx.store.to_rel_time(cmd.exptime));
+  } else if (client_exptime != 0) {
+    exptime = ctx.store.to_unix(ctx.store.to_rel_time(client_exptime));
   }
   const std::int64_t now = ctx.store.to_unix(ctx.store.rel_now());
   const auto ttl = static_cast<std::uint32_t>(exptime == 0 ? 0 : exptime - now);
-  ctx.logger->item_store(cmd.key, stored_of(w.status), cmd_of(mode), ttl, taken ? w.cls : 0, ctx.fd,
+  ctx.logger->item_store(key, stored_of(w.status), cmd_of(mode), ttl, taken ? w.cls : 0, ctx.fd,
                          !taken  ? 0
                          : whole ? w.size
-                                 : cmd.data_len);
+                                 : data_len);
+}
+
+void log_removal(std::string_view key, bool found, unsigned cls,
+                 const std::optional<store::ItemInfo>& before, Context& ctx) {
+  if (!watched(ctx, log::kFetchers)) return;
+  log_fetch(key, found ? store::LookupStatus::hit : store::LookupStatus::miss, cls,
+            before ? before->value_len : 0, ctx);
+}
+
+void log_arithmetic(std::string_view key, const Counted& r,
+                    const std::optional<store::ItemInfo>& before, Context& ctx) {
+  if (!r.created) {
+    log_removal(key, r.status != Counted::Status::not_found, r.cls, before, ctx);
+    return;
+  }
+  // memcached looks twice (the arithmetic, then the add), then adds.
+  if (watched(ctx, log::kFetchers)) {
+    log_fetch(key, store::LookupStatus::miss, 0, 0, ctx);
+    log_fetch(key, store::LookupStatus::miss, 0, 0, ctx);
+  }
+  if (!watched(ctx, log::kMutations)) return;
+  char digits[24];
+  const std::size_t size = static_cast<std::size_t>(protocol::format_u64(r.value, digits) - digits);
+  const auto ttl = static_cast<std::uint32_t>(r.exptime == 0 ? 0 : r.exptime - r.now);
+  ctx.logger->item_store(key, stored_of(store::StoreStatus::stored), cmd_of(StoreMode::add), ttl,
+                         r.cls, ctx.fd, size);
 }
 
 std::optional<store::ItemInfo> peek_watched(std::string_view key, Context& ctx) {

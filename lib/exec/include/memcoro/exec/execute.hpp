@@ -162,6 +162,17 @@ void log_fetch(std::string_view key, store::LookupStatus status, unsigned cls, s
 // `before`: the item under the key before the write (peeked only when watched).
 void log_store(const protocol::Command& cmd, const Written& w,
                const std::optional<store::ItemInfo>& before, Context& ctx);
+// The same for a write whose mode, TTL and length are not the text
+// command's (ms: from its flags).
+void log_store_as(std::string_view key, StoreMode mode, std::int64_t exptime, std::size_t data_len,
+                  const Written& w, const std::optional<store::ItemInfo>& before, Context& ctx);
+// A delete (text, binary, md): memcached's lookup line, found or not.
+void log_removal(std::string_view key, bool found, unsigned cls,
+                 const std::optional<store::ItemInfo>& before, Context& ctx);
+// incr/decr and ma: the lookup line, or, when N (or a binary initial value)
+// created the item, memcached's two misses and an add.
+void log_arithmetic(std::string_view key, const Counted& r,
+                    const std::optional<store::ItemInfo>& before, Context& ctx);
 // The item under key now, when fetchers are watched (the size a fetchers
 // line shows); nothing otherwise.
 std::optional<store::ItemInfo> peek_watched(std::string_view key, Context& ctx);
