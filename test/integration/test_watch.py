@@ -145,6 +145,21 @@ class Streams(unittest.TestCase):
                       seen["memcoro"])
         self.assertEqual(len(seen["memcoro"]), 30)
 
+    def test_log_stats_count_what_watchers_got(self):
+        got = {}
+        for kind in KINDS:
+            with harness.Server(kind=kind) as srv:
+                w = watcher(srv, b"fetchers")
+                self.run_client(srv, [b"get k%d\r\n" % i for i in range(5)])
+                self.assertEqual(len(lines(w)), 5, kind)
+                st = harness.stats(srv)
+                got[kind] = {k: v for k, v in st.items() if k.startswith("log_")}
+                w.close()
+        self.assertEqual(got["memcoro"], got["memcached"])
+        self.assertEqual(got["memcoro"], {"log_worker_dropped": "0", "log_worker_written": "5",
+                                          "log_watcher_skipped": "0", "log_watcher_sent": "5",
+                                          "log_watchers": "1"})
+
     def test_the_default_stream_is_fetchers(self):
         for kind in KINDS:
             with harness.Server(kind=kind) as srv, srv.connect() as w:
@@ -260,6 +275,12 @@ class SlowWatcher(unittest.TestCase):
                 if kind == "memcoro":
                     self.assertIsNotNone(m, tail[-300:])
                     self.assertGreater(int(m.group(1)), 0)
+                    # The stats count them too: every line written was sent or skipped.
+                    st = harness.stats(srv)
+                    # (skipped=N counts since the watcher's last line that fit)
+                    self.assertGreaterEqual(int(st["log_watcher_skipped"]), int(m.group(1)))
+                    self.assertEqual(int(st["log_worker_written"]),
+                                     int(st["log_watcher_sent"]) + int(st["log_watcher_skipped"]))
 
 
 if __name__ == "__main__":

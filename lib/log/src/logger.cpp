@@ -38,8 +38,10 @@ std::size_t fitted(int n, std::size_t room) {
 
 bool Watcher::offer(std::string_view line, bool* sent) {
   std::lock_guard lock(mu_);
+  skipped_ += dropped_.exchange(0, kRelaxed);
   if (buf_.size() + line.size() + kSkipRoom > capacity_) {
     ++skipped_;
+    full_.store(true, kRelaxed);
     *sent = false;
     return false;
   }
@@ -59,6 +61,7 @@ bool Watcher::offer(std::string_view line, bool* sent) {
 bool Watcher::take(std::string& out) {
   std::lock_guard lock(mu_);
   woken_ = false;
+  full_.store(false, kRelaxed);
   if (buf_.empty()) return false;
   if (out.empty()) {
     out.swap(buf_);
@@ -111,13 +114,28 @@ void Logger::publish(Stream s, std::uint64_t gid, std::string_view line) {
   for (std::size_t i = 0; i < n; ++i) to_wake[i]->wake_();
 }
 
-template <class... Args>
-void Logger::emit(Stream s, const char* format, Args... args) {
-  char line[kLineMax];
+bool Logger::skip_if_all_full(Stream s, std::uint64_t gid) {
+  std::lock_guard lock(mu_);
+  for (const auto& w : watchers_) {
+    if ((w->streams_ & s) != 0 && gid >= w->min_gid_ && !w->full()) return false;
+  }
+  for (const auto& w : watchers_) {
+    if ((w->streams_ & s) == 0 || gid < w->min_gid_) continue;
+    w->skip();
+    skipped_.fetch_add(1, kRelaxed);
+  }
+  written_.fetch_add(1, kRelaxed);
+  return true;
+}
+
+template <class Format>
+void Logger::emit(Stream s, const Format& format) {
   const std::uint64_t gid = gid_.fetch_add(1, kRelaxed) + 1;
+  if (skip_if_all_full(s, gid)) return;
+  char line[kLineMax];
   std::size_t len = stamp(line, sizeof line, gid);
   const std::size_t room = sizeof line - len - 1;
-  len += fitted(std::snprintf(line + len, room, format, args...), room);
+  len += fitted(format(line + len, room), room);
   line[len++] = '\n';
   written_.fetch_add(1, kRelaxed);
   publish(s, gid, std::string_view(line, len));
@@ -136,37 +154,50 @@ struct Key {
 }  // namespace
 
 void Logger::item_get(std::string_view key, Found status, unsigned cls, int cfd, std::size_t size) {
-  const Key k(key);
-  emit(kFetchers, "type=item_get key=%.*s status=%s clsid=%u cfd=%d size=%zu", k.len(),
-       k.text.data(), kFound[idx(status)].data(), cls, cfd, size);
+  emit(kFetchers, [&](char* out, std::size_t room) {
+    const Key k(key);
+    return std::snprintf(out, room, "type=item_get key=%.*s status=%s clsid=%u cfd=%d size=%zu",
+                         k.len(), k.text.data(), kFound[idx(status)].data(), cls, cfd, size);
+  });
 }
 
 void Logger::item_store(std::string_view key, Stored status, StoreCmd cmd, std::uint32_t ttl,
                         unsigned cls, int cfd, std::size_t size) {
-  const Key k(key);
-  emit(kMutations, "type=item_store key=%.*s status=%s cmd=%s ttl=%u clsid=%u cfd=%d size=%zu",
-       k.len(), k.text.data(), kStored[idx(status)].data(), kCmds[idx(cmd)].data(), ttl, cls, cfd,
-       size);
+  emit(kMutations, [&](char* out, std::size_t room) {
+    const Key k(key);
+    return std::snprintf(
+        out, room, "type=item_store key=%.*s status=%s cmd=%s ttl=%u clsid=%u cfd=%d size=%zu",
+        k.len(), k.text.data(), kStored[idx(status)].data(), kCmds[idx(cmd)].data(), ttl, cls, cfd,
+        size);
+  });
 }
 
 void Logger::eviction(std::string_view key, bool fetched, std::int64_t ttl, std::int64_t idle,
                       unsigned cls, std::size_t size) {
-  const Key k(key);
-  emit(kEvictions, "type=eviction key=%.*s fetch=%s ttl=%lld la=%lld clsid=%u size=%zu", k.len(),
-       k.text.data(), fetched ? "yes" : "no", static_cast<long long>(ttl),
-       static_cast<long long>(idle), cls, size);
+  emit(kEvictions, [&](char* out, std::size_t room) {
+    const Key k(key);
+    return std::snprintf(out, room,
+                         "type=eviction key=%.*s fetch=%s ttl=%lld la=%lld clsid=%u size=%zu",
+                         k.len(), k.text.data(), fetched ? "yes" : "no",
+                         static_cast<long long>(ttl), static_cast<long long>(idle), cls, size);
+  });
 }
 
 void Logger::conn_new(const Peer& peer, int cfd) {
-  emit(kConnEvents, "type=conn_new rip=%.*s rport=%u transport=%s cfd=%d",
-       static_cast<int>(peer.ip.size()), peer.ip.data(), unsigned{peer.port},
-       kTransports[idx(peer.transport)].data(), cfd);
+  emit(kConnEvents, [&](char* out, std::size_t room) {
+    return std::snprintf(out, room, "type=conn_new rip=%.*s rport=%u transport=%s cfd=%d",
+                         static_cast<int>(peer.ip.size()), peer.ip.data(), unsigned{peer.port},
+                         kTransports[idx(peer.transport)].data(), cfd);
+  });
 }
 
 void Logger::conn_close(const Peer& peer, CloseReason reason, int cfd) {
-  emit(kConnEvents, "type=conn_close rip=%.*s rport=%u transport=%s reason=%s cfd=%d",
-       static_cast<int>(peer.ip.size()), peer.ip.data(), unsigned{peer.port},
-       kTransports[idx(peer.transport)].data(), kReasons[idx(reason)].data(), cfd);
+  emit(kConnEvents, [&](char* out, std::size_t room) {
+    return std::snprintf(
+        out, room, "type=conn_close rip=%.*s rport=%u transport=%s reason=%s cfd=%d",
+        static_cast<int>(peer.ip.size()), peer.ip.data(), unsigned{peer.port},
+        kTransports[idx(peer.transport)].data(), kReasons[idx(reason)].data(), cfd);
+  });
 }
 
 }  // namespace memcoro::log

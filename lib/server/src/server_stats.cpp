@@ -142,6 +142,11 @@ stats::GeneralInputs Server::Impl::general_inputs() {
   const std::int64_t now = std::time(nullptr);
   const config::Settings in_force = live.snapshot();
   in.store = store.counters();
+  const log::Logger::Counts log_counts = logger.counts();
+  in.log_worker_written = log_counts.written;
+  in.log_watcher_sent = log_counts.sent;
+  in.log_watcher_skipped = log_counts.skipped;
+  in.log_watchers = log_counts.watchers;
   std::lock_guard lock(baseline_mu);
   in.pid = getpid();
   in.uptime = static_cast<std::uint64_t>(now - started);

@@ -83,10 +83,13 @@ void general_stats(const GeneralInputs& in, Sink& sink) {
   // Item pages come from one reserved address range, not malloc: no malloc
   // failure to count.
   off({"malloc_fails"});
-  // No logger and no `watch` in memcoro: memcached's values with nobody
-  // watching.
-  off({"log_worker_dropped", "log_worker_written", "log_watcher_skipped", "log_watcher_sent",
-       "log_watchers"});
+  // memcoro formats a line on the worker and hands it straight to the
+  // watchers' buffers: there is no per-worker buffer to drop from.
+  off({"log_worker_dropped"});
+  add("log_worker_written", in.log_worker_written);
+  add("log_watcher_skipped", in.log_watcher_skipped);
+  add("log_watcher_sent", in.log_watcher_sent);
+  add("log_watchers", in.log_watchers);
   if (in.tls) {
     add("ssl_handshake_errors", in.ssl_handshake_errors);
     add("time_since_server_cert_refresh", in.time_since_server_cert_refresh);

@@ -74,6 +74,10 @@ class Watcher {
       : streams_(streams), min_gid_(min_gid), capacity_(capacity), wake_(std::move(wake)) {}
   // Appends a line unless the buffer is full; true if the watcher is to be woken.
   bool offer(std::string_view line, bool* sent);
+  // Whether a line did not fit since the lines were last taken: the next
+  // lines are dropped without being formatted. No lock.
+  bool full() const { return full_.load(std::memory_order_relaxed); }
+  void skip() { dropped_.fetch_add(1, std::memory_order_relaxed); }
 
   const std::uint32_t streams_;
   const std::uint64_t min_gid_;  // lines numbered before the watch began are not its
@@ -83,6 +87,8 @@ class Watcher {
   std::string buf_;
   std::uint64_t skipped_ = 0;
   bool woken_ = false;  // a wake is on its way and the lines not yet taken
+  std::atomic<bool> full_{false};
+  std::atomic<std::uint64_t> dropped_{0};  // skipped while full_, not yet in skipped_
 };
 
 class Logger {
@@ -118,9 +124,14 @@ class Logger {
   Counts counts() const;
 
  private:
-  // Numbers the line (gid=), stamps it (ts=) and hands it to the watchers of s.
-  template <class... Args>
-  void emit(Stream s, const char* format, Args... args);
+  // Numbers the line (gid=), stamps it (ts=), has `format(out, room)`
+  // write the rest (snprintf's result) and hands it to the watchers of s.
+  template <class Format>
+  void emit(Stream s, const Format& format);
+  // When every watcher of s is full: counts the line as skipped for each,
+  // and true, so that it is never formatted (a stalled watcher must cost
+  // the workers as little as possible).
+  bool skip_if_all_full(Stream s, std::uint64_t gid);
   void publish(Stream s, std::uint64_t gid, std::string_view line);
 
   const std::size_t capacity_;

@@ -36,6 +36,12 @@ struct GeneralInputs {
   bool tls = false;
   std::uint64_t ssl_handshake_errors = 0;
   std::uint64_t time_since_server_cert_refresh = 0;
+  // `watch` (memcached's log_* fields): lines formatted, handed to
+  // watchers, dropped for a full watcher buffer; watchers connected.
+  std::uint64_t log_worker_written = 0;
+  std::uint64_t log_watcher_sent = 0;
+  std::uint64_t log_watcher_skipped = 0;
+  std::uint64_t log_watchers = 0;
   StoreCounters store;  // total_items since `stats reset`
   CounterSnapshot counters;
 };
