@@ -30,6 +30,7 @@ std::string_view dashboard_html() {
   .chart { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; }
   .chart .label { color: #666; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
   .chart .now { float: right; font-weight: 600; color: #222; text-transform: none; }
+  .chart .unit { text-transform: none; }
   .chart canvas { display: block; width: 360px; height: 120px; margin-top: 4px; }
   .legend span { font-size: 11px; margin-right: 10px; }
   .side { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
@@ -57,7 +58,7 @@ std::string_view dashboard_html() {
     <canvas id="chart_ops" width="360" height="120"></canvas><div class="legend" id="legend_ops"></div></div>
   <div class="chart"><div class="label">hit ratio <span class="now" id="now_hit"></span></div>
     <canvas id="chart_hit" width="360" height="120"></canvas></div>
-  <div class="chart"><div class="label">p99 service time, µs <span class="now" id="now_p99"></span></div>
+  <div class="chart"><div class="label">p99 service time <span class="unit">(µs)</span> <span class="now" id="now_p99"></span></div>
     <canvas id="chart_p99" width="360" height="120"></canvas><div class="legend" id="legend_p99"></div></div>
   <div class="chart"><div class="label">memory used / limit <span class="now" id="now_mem"></span></div>
     <canvas id="chart_mem" width="360" height="120"></canvas></div>
@@ -158,7 +159,7 @@ function chart(id, t, series, opts) {
   g.fillStyle = "#888";
   g.strokeStyle = "#eee";
   for (const f of [0, 0.5, 1]) {
-    const y = H - B - f * (H - B - 4);
+    const y = H - B - f * (H - B - 10);
     g.beginPath(); g.moveTo(L, y); g.lineTo(W, y); g.stroke();
     g.fillText(opts.format(max * f), 0, y + 3);
   }
@@ -172,7 +173,7 @@ function chart(id, t, series, opts) {
     let pen = false;
     s.values.forEach((v, i) => {
       if (v === null) { pen = false; return; }
-      const x = L + (t[i] - t0) / 899 * (W - L), y = H - B - v / max * (H - B - 4);
+      const x = L + (t[i] - t0) / 899 * (W - L), y = H - B - v / max * (H - B - 10);
       if (pen) g.lineTo(x, y); else g.moveTo(x, y);
       pen = true;
     });
