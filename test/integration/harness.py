@@ -220,6 +220,23 @@ def read_reply(sock, until=None, idle=0.5, limit=64 << 20):
     return bytes(out), False
 
 
+def read_until(sock, until, timeout=120.0):
+    """Reads until the data ends with `until`, however long the server
+    pauses in between (a loaded machine under a sanitizer), up to `timeout`
+    seconds in all; raises if the peer closes or time runs out."""
+    out = b""
+    deadline = time.monotonic() + timeout
+    while not out.endswith(until):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {until!r} after {timeout} s: ...{out[-200:]!r}")
+        chunk, closed = read_reply(sock, until=until, idle=min(5.0, left))
+        out += chunk
+        if closed:
+            raise AssertionError(f"closed before {until!r}: ...{out[-200:]!r}")
+    return out
+
+
 def exchange(server, data, until=None, idle=0.5, fragment=None):
     """One fresh connection: send data (whole, or `fragment` bytes per send),
     read the reply. Returns (reply, closed)."""

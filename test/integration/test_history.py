@@ -32,7 +32,7 @@ class History(unittest.TestCase):
                           + b"".join(b"get k%d\r\n" % (i + j % 50) for j in range(150))
                           + b"".join(b"get zz%d\r\n" % (i + j) for j in range(50))
                           + b"mn\r\n")
-                harness.read_reply(c, until=b"MN\r\n", idle=5.0)
+                harness.read_until(c, b"MN\r\n")
                 i += 50
             busy = get_json(srv.admin, "/stats/history")
             time.sleep(2.5)  # two quiet samples
