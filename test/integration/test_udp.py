@@ -98,6 +98,21 @@ class Udp(unittest.TestCase):
             self.assertEqual(exchange(port, b"get q\r\n", (2, 0, 1, 0)),
                              [b"\x00\x02\x00\x00\x00\x01\x00\x00END\r\n"])
 
+    def test_a_large_value_cut_at_the_end_is_never_stored(self):
+        # A value of 16 KiB or more is received straight into its item; a
+        # datagram that ends inside it must not finish it with whatever the
+        # item's memory held before (here: the same key's freed value).
+        srv, port = udp_server("memcoro")
+        with srv:
+            with srv.connect() as s:
+                self.assertEqual(harness.command(s, b"set q 0 0 30000\r\n" + b"o" * 30000 +
+                                                 b"\r\ndelete q\r\n", until=b"DELETED\r\n"),
+                                 b"STORED\r\nDELETED\r\n")
+            exchange(port, b"set q 0 0 30000\r\n" + b"n" * 20000, (1, 0, 1, 0))
+            with srv.connect() as s:
+                self.assertEqual(harness.command(s, b"get q\r\n", until=b"END\r\n"), b"END\r\n")
+            self.assertEqual(exchange(port, b"version\r\n", (2, 0, 1, 0))[0][8:16], b"VERSION ")
+
     def test_dropped_datagrams_are_counted_and_harm_no_one(self):
         srv, port = udp_server("memcoro")
         with srv:

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "memcoro/exec/feed.hpp"
 #include "server_impl.hpp"
 
 namespace memcoro::server {
@@ -144,27 +145,10 @@ void Server::Impl::UdpSocket::serve(std::size_t n, const sockaddr_storage& peer,
                     .auth = server_.auth};
   MessageRunner runner(ctx);
   exec::Connection conn(runner, server_.limits);
-  std::string_view in(buffer_.data() + kHeader, n - kHeader);
-  for (bool more = true; more;) {
-    const exec::Connection::Step step = conn.next();
-    switch (step.kind) {
-      case exec::Connection::Step::close:
-      case exec::Connection::Step::wait: more = false; break;  // (no `watch` over UDP)
-      case exec::Connection::Step::write: conn.output().clear(); break;
-      case exec::Connection::Step::read:
-      case exec::Connection::Step::read_exact: {
-        if (in.empty()) {  // a request cut off at the datagram's end is dropped
-          more = false;
-          break;
-        }
-        const std::size_t k = std::min(in.size(), step.space.size());
-        std::memcpy(step.space.data(), in.data(), k);
-        conn.received(k);
-        in.remove_prefix(k);
-        break;
-      }
-    }
-  }
+  // A request cut off at the datagram's end is dropped (no `watch` over
+  // UDP); the runner keeps the replies as messages.
+  exec::feed(conn, std::string_view(buffer_.data() + kHeader, n - kHeader),
+             [](const exec::Output&) { return true; });
   for (const std::string& m : runner.messages) send(h, m, peer, peer_len);
 }
 
