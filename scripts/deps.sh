@@ -7,7 +7,7 @@ PKGS="build-essential cmake ninja-build pkg-config
       libssl-dev openssl
       memcached python3 python3-pymemcache libmemcached-tools linux-perf
       libcache-memcached-fast-perl netcat-openbsd clang-format curl sasl2-bin python3-pylibmc
-      python3-prometheus-client chromium nutcracker ruby ruby-dalli nodejs npm
+      python3-prometheus-client python3-websocket chromium nutcracker ruby ruby-dalli nodejs npm
       podman buildah runc podman-compose debootstrap
       golang-github-containernetworking-plugin-dnsname"
 # podman-compose's services find each other by name through the CNI dnsname

@@ -121,4 +121,27 @@ admin::Reply AdminBackend::reload_settings() {
       "reload");
 }
 
+namespace {
+
+// The server's console session as the admin port sees it.
+class ServerConsole final : public admin::Console {
+ public:
+  explicit ServerConsole(std::unique_ptr<server::Server::Console> session)
+      : session_(std::move(session)) {}
+  Result run(std::string_view wire, std::size_t limit) override {
+    server::Server::Console::Result r = session_->run(wire, limit);
+    return {std::move(r.reply), r.waiting, r.closed, r.truncated};
+  }
+
+ private:
+  std::unique_ptr<server::Server::Console> session_;
+};
+
+}  // namespace
+
+std::unique_ptr<admin::Console> AdminBackend::open_console(const std::string& addr,
+                                                           const std::string& listen_addr, int fd) {
+  return std::make_unique<ServerConsole>(server_.open_console(addr, listen_addr, fd));
+}
+
 }  // namespace memcoro

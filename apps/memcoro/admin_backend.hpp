@@ -31,6 +31,10 @@ class AdminBackend final : public admin::Backend {
   // The settings file (with --config) and the credential files (-S, -Y),
   // all or nothing: a file that does not parse changes nothing.
   admin::Reply reload_config() override;
+  // The console: a session of the server's, on the admin thread.
+  std::unique_ptr<admin::Console> open_console(const std::string& addr,
+                                               const std::string& listen_addr, int fd) override;
+  bool cache_requires_auth() override { return auth_.any(); }
 
  private:
   // Plans a change from the settings in force and makes it, as one change.

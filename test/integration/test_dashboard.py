@@ -88,6 +88,7 @@ class Dashboard(unittest.TestCase):
                                    for i in range(6000)) + b"mn\r\n")
                 harness.read_reply(s, until=b"MN\r\n", idle=30)
             stop = threading.Event()
+            done = []  # requests the traffic got answered
 
             def traffic():
                 with server.connect() as s:
@@ -96,8 +97,10 @@ class Dashboard(unittest.TestCase):
                         harness.command(s, b"set k%d 0 0 2000\r\n%s\r\nget k%d\r\nget miss\r\n" %
                                         (i, b"v" * 2000, i), until=b"END\r\nEND\r\n")
                         i += 1
+                        done.append(i)
 
             t = threading.Thread(target=traffic)
+            started = time.monotonic()
             t.start()
             try:
                 under_load = Page()
@@ -105,6 +108,11 @@ class Dashboard(unittest.TestCase):
                 self.assertTrue(under_load.values.get("status", "").startswith("updated"),
                                 under_load.values)
                 self.assertNotEqual(under_load.values.get("curr_items"), "–")
+                # Traffic for more than one history interval, whatever the
+                # page took: one whole second of samples covers it.
+                while time.monotonic() - started < 2.5 or not done:
+                    self.assertTrue(t.is_alive(), "the traffic thread died")
+                    time.sleep(0.1)
             finally:
                 stop.set()
                 t.join()

@@ -6,12 +6,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
+#include "console.hpp"
 #include "guard.hpp"
 #include "memcoro/admin/history.hpp"
 #include "memcoro/stats/json_sink.hpp"
@@ -23,6 +26,7 @@ namespace memcoro::admin {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using asio::awaitable;
 using asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
@@ -31,47 +35,19 @@ std::string_view dashboard_html();  // dashboard.cpp
 
 namespace {
 
-Reply json_reply(int status, nlohmann::json body) {
-  return {status, body.dump(2) + "\n"};
-}
+// A console WebSocket that receives nothing for this long is closed (after
+// a ping at half of it goes unanswered).
+constexpr std::chrono::seconds kConsoleIdle{300};
 
-Reply error_reply(int status, std::string_view message) {
-  return json_reply(status, {{"error", std::string(message)}});
-}
-
-bool authorized(const Options& options, std::string_view authorization) {
-  if (options.token.empty()) return true;
-  const std::string expected = "Bearer " + options.token;
-  // Constant time, so the comparison does not leak the token.
-  if (authorization.size() != expected.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    diff |= static_cast<unsigned char>(authorization[i] ^ expected[i]);
+// "tcp:ADDR:PORT" or "tcp6:[ADDR]:PORT", as `stats conns` shows addresses.
+std::string describe(const tcp::endpoint& ep) {
+  const asio::ip::address a = ep.address();
+  if (a.is_v6() && !a.to_v6().is_v4_mapped()) {
+    return "tcp6:[" + a.to_string() + "]:" + std::to_string(ep.port());
   }
-  return diff == 0;
-}
-
-// Why a request that changes state is refused, or nullopt. A browser sends
-// a cross-site POST with text/plain (a "simple" request) without asking
-// first; application/json needs a CORS preflight, which this port never
-// approves. Origin catches what gets through anyway (a same-site page on
-// another port, a browser that sends no preflight).
-std::optional<Reply> refuse_change(const Options& options, const Request& r,
-                                   const std::optional<Authority>& host) {
-  if (!r.origin.empty() && (!host || !same_origin(r.origin, *host))) {
-    return error_reply(403, "cross-site request refused: Origin '" + std::string(r.origin) +
-                                "' is not this admin port");
-  }
-  if (!is_json(r.content_type)) {
-    return error_reply(415, "changes need Content-Type: application/json");
-  }
-  if (options.token.empty() && !r.peer_loopback) {
-    return error_reply(403,
-                       "changes from other hosts need a token: start memcoro with "
-                       "admin_token_file (or MEMCORO_ADMIN_TOKEN_FILE)");
-  }
-  if (!authorized(options, r.authorization)) return error_reply(401, "bearer token required");
-  return std::nullopt;
+  const asio::ip::address v4 =
+      a.is_v6() ? asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()) : a;
+  return "tcp:" + v4.to_string() + ":" + std::to_string(ep.port());
 }
 
 }  // namespace
@@ -148,12 +124,41 @@ Reply handle(Backend& backend, const Options& options, const Request& r, const H
     if (!get) return error_reply(405, "use GET");
     return {200, std::string(dashboard_html()), "text/html; charset=utf-8"};
   }
+  // The console: the text protocol, guarded as changes are.
+  if (path == "/api/command") {
+    if (method != "POST") return error_reply(405, "use POST");
+    if (auto refused = refuse_change(options, r, host)) return *refused;
+    if (auto refused = refuse_console(backend, options)) return *refused;
+    return console_command(backend, r);
+  }
+  if (path == "/api/session") {
+    if (!get) return error_reply(405, "use GET with Upgrade: websocket");
+    if (!r.websocket) return error_reply(426, "a WebSocket upgrade is required");
+    // A browser always sends Origin with a WebSocket handshake, and no
+    // preflight: Origin is what stops another site's page here.
+    if (auto refused = refuse_origin(r, host)) return *refused;
+    if (options.token.empty() && !r.peer_loopback) {
+      return error_reply(403,
+                         "the console from other hosts needs a token: start memcoro with "
+                         "admin_token_file");
+    }
+    if (auto refused = refuse_console(backend, options)) return *refused;
+    // A browser cannot set Authorization on a WebSocket: without it, the
+    // session's first message must carry the token.
+    if (!r.authorization.empty() && !authorized(options, r.authorization)) {
+      return error_reply(401, "bearer token required");
+    }
+    Reply up{101, "", "text/plain"};
+    up.upgrade = options.token.empty() || !r.authorization.empty() ? Reply::Upgrade::console
+                                                                   : Reply::Upgrade::console_locked;
+    return up;
+  }
   // Changes: method, then origin, content type and token.
   if (path == "/stats/reset") {
     if (method != "POST") return error_reply(405, "use POST");
     if (auto refused = refuse_change(options, r, host)) return *refused;
     backend.reset_stats();
-    return json_reply(200, {{"reset", true}});
+    return {200, nlohmann::json{{"reset", true}}.dump(2) + "\n"};
   }
   if (path == "/config") {
     if (get) return {200, backend.config_json() + "\n"};
@@ -241,6 +246,84 @@ struct Server::Impl {
     co_await session(std::move(stream));
   }
 
+  template <typename WebSocket>
+  awaitable<bool> ws_send(WebSocket& ws, const nlohmann::json& j) {
+    ws.text(true);
+    const std::string out = dump_json(j);
+    auto [ec, n] = co_await ws.async_write(asio::buffer(out), use_nothrow);
+    co_return !ec;
+  }
+
+  // GET /api/session, upgraded: one text-protocol session, a command per
+  // message and a JSON answer per command (console.hpp). `locked`: the
+  // first message must be {"token": "..."}.
+  template <typename Stream>
+  awaitable<void> console_socket(Stream stream, http::request<http::string_body> req, bool locked,
+                                 std::string peer, std::string local, int fd) {
+    websocket::stream<Stream> ws(std::move(stream));
+    websocket::stream_base::timeout timeouts =
+        websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = options.timeout;
+    timeouts.idle_timeout = kConsoleIdle;  // a ping at half of it; a peer that never answers goes
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "memcoro"); }));
+    ws.read_message_max(options.body_limit);
+    auto [ec] = co_await ws.async_accept(req, use_nothrow);
+    if (ec) co_return;
+    std::unique_ptr<Console> console;
+    auto open = [&]() -> bool {
+      console = backend.open_console(peer, local, fd);
+      return console != nullptr;
+    };
+    if (!locked && !open()) co_return;
+    const nlohmann::json hello = {{"console", "memcoro"}, {"token_required", locked}};
+    if (!co_await ws_send(ws, hello)) co_return;
+    beast::flat_buffer buffer;
+    for (;;) {
+      buffer.clear();
+      auto [rec, n] = co_await ws.async_read(buffer, use_nothrow);
+      if (rec) break;  // closed, too large (a close frame went out), timed out
+      const std::string text = beast::buffers_to_string(buffer.data());
+      nlohmann::json message = nlohmann::json::parse(text, nullptr, false);
+      const bool is_object = !message.is_discarded() && message.is_object();
+      if (locked) {
+        const auto token = is_object ? message.find("token") : message.end();
+        if (!is_object || token == message.end() || !token->is_string() ||
+            !token_matches(options, token->get_ref<const std::string&>()) || !open()) {
+          const nlohmann::json refused = {
+              {"error", "the first message must be {\"token\": \"...\"}, the admin token"}};
+          co_await ws_send(ws, refused);
+          co_await ws.async_close(websocket::close_code::policy_error, use_nothrow);
+          break;
+        }
+        locked = false;
+        const nlohmann::json welcome = {{"authenticated", true}};
+        if (!co_await ws_send(ws, welcome)) break;
+        continue;
+      }
+      // A message is the command line itself, or {"command": "..."}.
+      std::string command = text;
+      if (is_object) {
+        const auto c = message.find("command");
+        if (c == message.end() || !c->is_string()) {
+          const nlohmann::json refused = {
+              {"error", "a message is a command line or {\"command\": \"...\"}"}};
+          if (!co_await ws_send(ws, refused)) break;
+          continue;
+        }
+        command = c->get<std::string>();
+      }
+      const ConsoleAnswer a = run_console_command(*console, command);
+      if (!co_await ws_send(ws, a.body)) break;
+      if (a.closed) {
+        co_await ws.async_close(websocket::close_code::normal, use_nothrow);
+        break;
+      }
+    }
+  }
+
   template <typename Stream>
   awaitable<void> session(Stream stream) {
     struct Count {
@@ -277,22 +360,39 @@ struct Server::Impl {
         reply = error_reply(400, "more than one Host or Origin header");
       } else {
         boost::system::error_code local_ec;
-        const std::string local = tcp_layer.socket().local_endpoint(local_ec).address().to_string();
+        const tcp::endpoint local_ep = tcp_layer.socket().local_endpoint(local_ec);
+        const std::string local = local_ep.address().to_string();
         boost::system::error_code peer_ec;
-        asio::ip::address peer = tcp_layer.socket().remote_endpoint(peer_ec).address();
+        const tcp::endpoint peer_ep = tcp_layer.socket().remote_endpoint(peer_ec);
+        asio::ip::address peer = peer_ep.address();
         if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
           peer = asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6());
         }
-        reply =
-            handle(backend, options,
-                   Request{std::string_view(req.method_string()), std::string_view(req.target()),
-                           std::string_view(req[http::field::host]),
-                           std::string_view(req[http::field::origin]),
-                           std::string_view(req[http::field::content_type]),
-                           std::string_view(req[http::field::authorization]), req.body(),
-                           local_ec ? std::string_view{} : std::string_view(local),
-                           req.version() >= 11, !peer_ec && peer.is_loopback()},
-                   &history);
+        const std::string peer_text = describe(peer_ep);
+        const std::string local_text = "console:" + describe(local_ep);
+        const Request request{
+            .method = std::string_view(req.method_string()),
+            .target = std::string_view(req.target()),
+            .host = std::string_view(req[http::field::host]),
+            .origin = std::string_view(req[http::field::origin]),
+            .content_type = std::string_view(req[http::field::content_type]),
+            .authorization = std::string_view(req[http::field::authorization]),
+            .body = req.body(),
+            .local_address = local_ec ? std::string_view{} : std::string_view(local),
+            .http11 = req.version() >= 11,
+            .peer_loopback = !peer_ec && peer.is_loopback(),
+            .websocket = websocket::is_upgrade(req),
+            .fd = tcp_layer.socket().native_handle(),
+            .peer_text = peer_text,
+            .local_text = local_text};
+        reply = handle(backend, options, request, &history);
+        if (reply.upgrade != Reply::Upgrade::none) {
+          tcp_layer.expires_never();  // the WebSocket keeps its own timeouts
+          co_await console_socket(std::move(stream), std::move(req),
+                                  reply.upgrade == Reply::Upgrade::console_locked, peer_text,
+                                  local_text, request.fd);
+          co_return;
+        }
       }
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::server, "memcoro");

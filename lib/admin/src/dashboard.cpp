@@ -35,6 +35,12 @@ std::string_view dashboard_html() {
   .legend span { font-size: 11px; margin-right: 10px; }
   .side { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
   .side table td { font-variant-numeric: tabular-nums; }
+  #console form { display: flex; gap: 8px; }
+  #console input { font: 13px ui-monospace, monospace; padding: 4px 6px; }
+  #console_input { flex: 1; max-width: 640px; }
+  #console_out { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px;
+                 height: 240px; overflow: auto; margin: 8px 0 0; font: 12px/1.4 ui-monospace, monospace;
+                 white-space: pre-wrap; word-break: break-all; }
   td.key { max-width: 260px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
            font-family: ui-monospace, monospace; text-align: left; }
 </style>
@@ -83,6 +89,16 @@ std::string_view dashboard_html() {
 <h2>Slab classes: memory (blue) and items (orange)</h2>
 <table id="slabs"><thead><tr><th>class</th><th>chunk</th><th>pages</th><th>used chunks</th>
 <th>items</th><th>evicted</th><th></th></tr></thead><tbody></tbody></table>
+<h2>Console</h2>
+<div id="console">
+<form id="console_form" autocomplete="off">
+  <input id="console_input" placeholder="a text-protocol command: stats slabs, get user:42, set k 0 0 value"
+         spellcheck="false">
+  <input id="console_token" type="password" placeholder="admin token, if one is set">
+  <button>Run</button>
+</form>
+<pre id="console_out" data-replies="0"></pre>
+</div>
 <script>
 "use strict";
 let last = null;
@@ -240,6 +256,52 @@ async function history() {
     $("status").textContent = "cannot reach memcoro: " + e;
   }
 }
+// The console: one WebSocket session (GET /api/session), opened on the
+// first command; a reply per command. The token, when the port has one,
+// goes in the session's first message and is kept nowhere else.
+let session = null;
+function say(text) {
+  const out = $("console_out");
+  out.textContent = (out.textContent + text).slice(-200000);
+  out.scrollTop = out.scrollHeight;
+}
+function openSession() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") +
+                             location.host + "/api/session");
+    let ready = false;
+    ws.onmessage = ev => {
+      const m = JSON.parse(ev.data);
+      if (!ready) {
+        if (m.token_required) { ws.send(JSON.stringify({ token: $("console_token").value })); return; }
+        if (m.console || m.authenticated) { ready = true; session = ws; resolve(ws); return; }
+      }
+      if (m.error && m.raw === undefined) { say("! " + m.error + "\n"); return; }
+      const out = $("console_out");
+      out.dataset.replies = Number(out.dataset.replies) + 1;
+      say(m.raw + (m.waiting ? "(waiting for the data block: send it as the next line)\n" : "") +
+          (m.truncated ? "(reply cut at 4 MiB)\n" : ""));
+    };
+    ws.onclose = () => {
+      if (session === ws) session = null;
+      if (!ready) reject(new Error("the console refused the session"));
+      else say("(session closed)\n");
+    };
+  });
+}
+$("console_form").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const line = $("console_input").value;
+  if (!line) return;
+  try {
+    const ws = session || await openSession();
+    say("> " + line + "\n");
+    ws.send(line);
+    $("console_input").value = "";
+  } catch (e) {
+    say("! " + e.message + "\n");
+  }
+});
 tick();
 history();
 setInterval(tick, 1000);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 namespace memcoro::admin {
 namespace {
@@ -106,6 +107,54 @@ bool is_json(std::string_view content_type) {
   while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
   return lower(type) == "application/json";
+}
+
+Reply error_reply(int status, std::string_view message) {
+  return {status, nlohmann::json{{"error", std::string(message)}}.dump(2) + "\n"};
+}
+
+bool token_matches(const Options& options, std::string_view token) {
+  // Constant time, so the comparison does not leak the token.
+  if (token.size() != options.token.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    diff |= static_cast<unsigned char>(token[i] ^ options.token[i]);
+  }
+  return diff == 0;
+}
+
+bool authorized(const Options& options, std::string_view authorization) {
+  if (options.token.empty()) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  return authorization.starts_with(kBearer) &&
+         token_matches(options, authorization.substr(kBearer.size()));
+}
+
+std::optional<Reply> refuse_origin(const Request& r, const std::optional<Authority>& host) {
+  if (!r.origin.empty() && (!host || !same_origin(r.origin, *host))) {
+    return error_reply(403, "cross-site request refused: Origin '" + std::string(r.origin) +
+                                "' is not this admin port");
+  }
+  return std::nullopt;
+}
+
+// A browser sends a cross-site POST with text/plain (a "simple" request)
+// without asking first; application/json needs a CORS preflight, which this
+// port never approves. Origin catches what gets through anyway (a same-site
+// page on another port, a browser that sends no preflight).
+std::optional<Reply> refuse_change(const Options& options, const Request& r,
+                                   const std::optional<Authority>& host) {
+  if (auto refused = refuse_origin(r, host)) return refused;
+  if (!is_json(r.content_type)) {
+    return error_reply(415, "changes need Content-Type: application/json");
+  }
+  if (options.token.empty() && !r.peer_loopback) {
+    return error_reply(403,
+                       "changes from other hosts need a token: start memcoro with "
+                       "admin_token_file (or MEMCORO_ADMIN_TOKEN_FILE)");
+  }
+  if (!authorized(options, r.authorization)) return error_reply(401, "bearer token required");
+  return std::nullopt;
 }
 
 }  // namespace memcoro::admin

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "memcoro/admin/admin.hpp"
+
 namespace memcoro::admin {
 
 // "host[:port]", as in a Host header or an origin: host lowercased, IPv6
@@ -29,5 +31,20 @@ bool same_origin(std::string_view origin, const Authority& host);
 
 // The media type is application/json (parameters such as charset aside).
 bool is_json(std::string_view content_type);
+
+// The rules every request that changes something passes (admin.hpp).
+// The Authorization header carries the token, or none is configured.
+bool authorized(const Options& options, std::string_view authorization);
+// The token itself, compared in constant time (the console's first message
+// may carry it).
+bool token_matches(const Options& options, std::string_view token);
+// Why a request that changes state is refused, or nullopt: an Origin that
+// is not this port, a body that is not JSON, no token from another host, a
+// wrong token. `host`: the request's parsed Host header.
+std::optional<Reply> refuse_change(const Options& options, const Request& r,
+                                   const std::optional<Authority>& host);
+// An Origin that names another site (absent is fine), as a refusal.
+std::optional<Reply> refuse_origin(const Request& r, const std::optional<Authority>& host);
+Reply error_reply(int status, std::string_view message);
 
 }  // namespace memcoro::admin

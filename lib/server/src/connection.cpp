@@ -95,14 +95,7 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
       runner_(ctx_),
       handler_(runner_, server.limits),
       last_cmd_(std::chrono::steady_clock::now()) {
-  info_.fd = fd;
-  info_.addr = std::move(addr);
-  info_.listen_addr = std::move(listen_addr);
-  info_.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
-  {
-    std::lock_guard lock(server_.conns_mu);
-    in_registry_ = server_.conns.insert(server_.conns.end(), &info_);
-  }
+  in_registry_ = server_.list_conn(info_, fd, std::move(addr), std::move(listen_addr));
   in_worker_ = w_.sessions.insert(w_.sessions.end(), this);
   ctx_.reply_limit = server_.live.conn_reply_limit();
   if (ssl != nullptr) tls_ = std::make_unique<TlsChannel>(ssl, fd, readable_, writable_);
@@ -124,10 +117,7 @@ Server::Impl::Session::~Session() {
   // Unlisted before the descriptor is closed: once closed, the kernel may
   // hand the same number to a new connection, and `stats conns` must never
   // list one descriptor twice.
-  {
-    std::lock_guard lock(server_.conns_mu);
-    server_.conns.erase(in_registry_);
-  }
+  server_.unlist_conn(in_registry_);
   ::close(info_.fd);  // also leaves the epoll set
   server_.curr_connections.fetch_sub(1);
   if (server_.stopping.load() && w_.sessions.empty()) w_.loop.stop();

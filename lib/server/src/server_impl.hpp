@@ -15,6 +15,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "event_loop.hpp"
@@ -53,7 +54,8 @@ struct ConnInfo {
 
 struct Server::Impl final : exec::ServerControl {
   using BindResult = Server::BindResult;
-  class Session;  // one client connection (connection.cpp)
+  class Session;         // one client connection (connection.cpp)
+  class ConsoleSession;  // one admin console (console.cpp)
   // One worker thread: its event loop, its counters, its open connections
   // (only that thread touches the list).
   struct Worker {
@@ -100,6 +102,19 @@ struct Server::Impl final : exec::ServerControl {
   std::function<void()> hup;
   std::vector<std::unique_ptr<Worker>> workers;
   std::size_t next_worker = 0;
+  // The admin port's consoles (console.cpp) count here: one thread's.
+  stats::ThreadCounters console_counters;
+  // Every thread's counters: each worker's, then the consoles'.
+  template <class Fn>
+  void for_each_counters(Fn&& fn) {
+    for (const auto& w : workers) fn(w->counters);
+    fn(console_counters);
+  }
+  template <class Fn>
+  void for_each_counters(Fn&& fn) const {
+    for (const auto& w : workers) fn(std::as_const(w->counters));
+    fn(console_counters);
+  }
   protocol::ParserLimits limits;
 
   std::atomic<std::uint64_t> curr_connections{0};
@@ -130,6 +145,10 @@ struct Server::Impl final : exec::ServerControl {
   // opens or closes and by `stats conns`, never per request).
   std::mutex conns_mu;
   std::list<ConnInfo*> conns;
+  // Fills `c` and lists it (server_stats.cpp); unlist_conn() takes it off.
+  std::list<ConnInfo*>::iterator list_conn(ConnInfo& c, int fd, std::string addr,
+                                           std::string listen_addr);
+  void unlist_conn(std::list<ConnInfo*>::iterator at);
 
   // `stats reset` subtracts this baseline rather than writing to counters
   // that other threads own.

@@ -61,7 +61,7 @@ bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& s
                                        std::chrono::steady_clock::now().time_since_epoch())
                                        .count());
     std::vector<stats::HotKeysSample> samples;
-    for (const auto& w : workers) samples.push_back(w->counters.hot_keys.read(now));
+    for_each_counters([&](stats::ThreadCounters& c) { samples.push_back(c.hot_keys.read(now)); });
     stats::hot_keys_report(stats::merge_hot_keys(samples, kHotKeysShown),
                            live.snapshot().hot_keys_hidden, sink);
     return true;
@@ -81,6 +81,21 @@ bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& s
     return true;
   }
   return false;
+}
+
+std::list<ConnInfo*>::iterator Server::Impl::list_conn(ConnInfo& c, int fd, std::string addr,
+                                                       std::string listen_addr) {
+  c.fd = fd;
+  c.addr = std::move(addr);
+  c.listen_addr = std::move(listen_addr);
+  c.last_cmd.store(std::time(nullptr), std::memory_order_relaxed);
+  std::lock_guard lock(conns_mu);
+  return conns.insert(conns.end(), &c);
+}
+
+void Server::Impl::unlist_conn(std::list<ConnInfo*>::iterator at) {
+  std::lock_guard lock(conns_mu);
+  conns.erase(at);
 }
 
 void Server::Impl::report_conns(stats::Sink& sink) {
@@ -111,7 +126,9 @@ void Server::Impl::report_conns(stats::Sink& sink) {
     if (r.info == nullptr) {
       sink.add("addr", *r.listen, conn);
       sink.add("state", "conn_listening", conn);
-      sink.add("secs_since_last_cmd", secs(last_accept.load(std::memory_order_relaxed)), conn);
+      // (memcached counts a listener from its start until it accepts)
+      sink.add("secs_since_last_cmd",
+               secs(std::max(last_accept.load(std::memory_order_relaxed), started)), conn);
       continue;
     }
     sink.add("addr", r.info->addr, conn);
@@ -125,13 +142,13 @@ void Server::Impl::report_conns(stats::Sink& sink) {
 
 stats::CounterSnapshot Server::Impl::sum_counters_raw() const {
   stats::CounterSnapshot sum;
-  for (const auto& w : workers) sum += w->counters.snapshot();
+  for_each_counters([&](const stats::ThreadCounters& c) { sum += c.snapshot(); });
   return sum;
 }
 
 stats::LatencySnapshot Server::Impl::sum_latency_raw() const {
   stats::LatencySnapshot sum;
-  for (const auto& w : workers) sum += w->counters.latency.snapshot();
+  for_each_counters([&](const stats::ThreadCounters& c) { sum += c.latency.snapshot(); });
   return sum;
 }
 

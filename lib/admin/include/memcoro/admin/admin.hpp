@@ -11,6 +11,8 @@
 //                                          and memcoro_command_duration_seconds
 //   GET  /healthz /readyz
 //   GET  /config   PUT /config   POST /config/reload
+//   POST /api/command                      one text-protocol command (console.hpp)
+//   GET  /api/session                      WebSocket: a text-protocol session
 //   GET  /                                 the dashboard
 // Every request but the probes and /metrics must name a loopback host, the
 // address it arrived on, or one of Options::allowed_hosts in its Host header
@@ -39,6 +41,23 @@ struct Reply {
   int status = 200;
   std::string body;  // JSON unless content_type says otherwise
   std::string content_type = "application/json";
+  // GET /api/session passed its checks: the connection becomes a console
+  // WebSocket, whose first message must be the token when `locked`.
+  enum class Upgrade : unsigned char { none, console, console_locked } upgrade = Upgrade::none;
+};
+
+// A console session (console.hpp): the text protocol run as a cache
+// connection would run it, on the admin thread.
+class Console {
+ public:
+  virtual ~Console() = default;
+  struct Result {
+    std::string reply;
+    bool waiting = false;    // the request is not whole: a data block is missing
+    bool closed = false;     // `quit`, or an error memcached closes on
+    bool truncated = false;  // the reply was cut at `limit`
+  };
+  virtual Result run(std::string_view wire, std::size_t limit) = 0;
 };
 
 // What the admin port asks of the rest of the process.
@@ -55,6 +74,15 @@ class Backend {
   virtual std::string config_json() = 0;
   virtual Reply put_config(std::string_view body) = 0;
   virtual Reply reload_config() = 0;
+  // A console session for the admin client at `addr` (connected to
+  // `listen_addr` on descriptor `fd`); null: the console is not offered.
+  virtual std::unique_ptr<Console> open_console(const std::string& /*addr*/,
+                                                const std::string& /*listen_addr*/, int /*fd*/) {
+    return nullptr;
+  }
+  // The cache port asks clients to authenticate (-S, -Y): then the console
+  // needs the admin token, or it would be a way around that.
+  virtual bool cache_requires_auth() { return false; }
 };
 
 struct Options {
@@ -82,6 +110,12 @@ struct Request {
   std::string_view local_address;  // the address the connection arrived on
   bool http11 = true;              // HTTP/1.1 requires a Host header
   bool peer_loopback = true;       // the client connected from this machine's loopback
+  bool websocket = false;          // an Upgrade: websocket request
+  // The connection, for a console session: its descriptor and both ends
+  // as `stats conns` shows them.
+  int fd = -1;
+  std::string_view peer_text;
+  std::string_view local_text;
 };
 
 class History;  // history.hpp

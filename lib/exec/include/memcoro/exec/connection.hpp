@@ -107,6 +107,9 @@ class Connection {
   // A complete command line arrived since the last call (the data block of
   // a storage command counts with its line, once). The idle timeout
   // restarts from it.
+  // Bytes of an unfinished request are held: a line without its end, or a
+  // storage command whose data block has not all arrived.
+  bool mid_request() const { return start_ != end_ || swallow_ > 0 || phase_ == Phase::in_place; }
   bool take_line_seen() {
     const bool seen = line_seen_;
     line_seen_ = false;

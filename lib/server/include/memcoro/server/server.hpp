@@ -46,6 +46,26 @@ class Server {
   // Called (on the server's main thread) on SIGHUP; set before run().
   void on_sighup(std::function<void()> fn);
 
+  // The admin port's console: a text-protocol connection without a socket
+  // of the cache port's, listed in `stats conns` (and counted in
+  // curr_connections) while it is open. Open and run consoles on one
+  // thread only (the admin port's): they share that thread's counters.
+  class Console {
+   public:
+    virtual ~Console() = default;
+    struct Result {
+      std::string reply;
+      bool waiting = false;    // the request is not whole (a data block is missing)
+      bool closed = false;     // `quit`, or an error memcached closes on
+      bool truncated = false;  // the reply was cut at `limit`; the session starts over
+    };
+    // Runs what `in` holds, as if received; at most `limit` reply bytes.
+    virtual Result run(std::string_view in, std::size_t limit) = 0;
+  };
+  // addr: the admin client's address, listen_addr: where it connected, as
+  // `stats conns` shows them; fd: the admin connection's descriptor.
+  std::unique_ptr<Console> open_console(std::string addr, std::string listen_addr, int fd);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
