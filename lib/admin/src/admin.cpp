@@ -6,8 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "console.hpp"
+#include "console_socket.hpp"
 #include "guard.hpp"
 #include "memcoro/admin/history.hpp"
 #include "memcoro/stats/json_sink.hpp"
@@ -34,10 +34,6 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 std::string_view dashboard_html();  // dashboard.cpp
 
 namespace {
-
-// A console WebSocket that receives nothing for this long is closed (after
-// a ping at half of it goes unanswered).
-constexpr std::chrono::seconds kConsoleIdle{300};
 
 // "tcp:ADDR:PORT" or "tcp6:[ADDR]:PORT", as `stats conns` shows addresses.
 std::string describe(const tcp::endpoint& ep) {
@@ -246,84 +242,6 @@ struct Server::Impl {
     co_await session(std::move(stream));
   }
 
-  template <typename WebSocket>
-  awaitable<bool> ws_send(WebSocket& ws, const nlohmann::json& j) {
-    ws.text(true);
-    const std::string out = dump_json(j);
-    auto [ec, n] = co_await ws.async_write(asio::buffer(out), use_nothrow);
-    co_return !ec;
-  }
-
-  // GET /api/session, upgraded: one text-protocol session, a command per
-  // message and a JSON answer per command (console.hpp). `locked`: the
-  // first message must be {"token": "..."}.
-  template <typename Stream>
-  awaitable<void> console_socket(Stream stream, http::request<http::string_body> req, bool locked,
-                                 std::string peer, std::string local, int fd) {
-    websocket::stream<Stream> ws(std::move(stream));
-    websocket::stream_base::timeout timeouts =
-        websocket::stream_base::timeout::suggested(beast::role_type::server);
-    timeouts.handshake_timeout = options.timeout;
-    timeouts.idle_timeout = kConsoleIdle;  // a ping at half of it; a peer that never answers goes
-    timeouts.keep_alive_pings = true;
-    ws.set_option(timeouts);
-    ws.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "memcoro"); }));
-    ws.read_message_max(options.body_limit);
-    auto [ec] = co_await ws.async_accept(req, use_nothrow);
-    if (ec) co_return;
-    std::unique_ptr<Console> console;
-    auto open = [&]() -> bool {
-      console = backend.open_console(peer, local, fd);
-      return console != nullptr;
-    };
-    if (!locked && !open()) co_return;
-    const nlohmann::json hello = {{"console", "memcoro"}, {"token_required", locked}};
-    if (!co_await ws_send(ws, hello)) co_return;
-    beast::flat_buffer buffer;
-    for (;;) {
-      buffer.clear();
-      auto [rec, n] = co_await ws.async_read(buffer, use_nothrow);
-      if (rec) break;  // closed, too large (a close frame went out), timed out
-      const std::string text = beast::buffers_to_string(buffer.data());
-      nlohmann::json message = nlohmann::json::parse(text, nullptr, false);
-      const bool is_object = !message.is_discarded() && message.is_object();
-      if (locked) {
-        const auto token = is_object ? message.find("token") : message.end();
-        if (!is_object || token == message.end() || !token->is_string() ||
-            !token_matches(options, token->get_ref<const std::string&>()) || !open()) {
-          const nlohmann::json refused = {
-              {"error", "the first message must be {\"token\": \"...\"}, the admin token"}};
-          co_await ws_send(ws, refused);
-          co_await ws.async_close(websocket::close_code::policy_error, use_nothrow);
-          break;
-        }
-        locked = false;
-        const nlohmann::json welcome = {{"authenticated", true}};
-        if (!co_await ws_send(ws, welcome)) break;
-        continue;
-      }
-      // A message is the command line itself, or {"command": "..."}.
-      std::string command = text;
-      if (is_object) {
-        const auto c = message.find("command");
-        if (c == message.end() || !c->is_string()) {
-          const nlohmann::json refused = {
-              {"error", "a message is a command line or {\"command\": \"...\"}"}};
-          if (!co_await ws_send(ws, refused)) break;
-          continue;
-        }
-        command = c->get<std::string>();
-      }
-      const ConsoleAnswer a = run_console_command(*console, command);
-      if (!co_await ws_send(ws, a.body)) break;
-      if (a.closed) {
-        co_await ws.async_close(websocket::close_code::normal, use_nothrow);
-        break;
-      }
-    }
-  }
-
   template <typename Stream>
   awaitable<void> session(Stream stream) {
     struct Count {
@@ -388,9 +306,11 @@ struct Server::Impl {
         reply = handle(backend, options, request, &history);
         if (reply.upgrade != Reply::Upgrade::none) {
           tcp_layer.expires_never();  // the WebSocket keeps its own timeouts
-          co_await console_socket(std::move(stream), std::move(req),
-                                  reply.upgrade == Reply::Upgrade::console_locked, peer_text,
-                                  local_text, request.fd);
+          // (Named, not a temporary in the co_await: GCC 12 destroys such
+          // a temporary aggregate twice.)
+          ConsoleSocket how{backend,   options,    reply.upgrade == Reply::Upgrade::console_locked,
+                            peer_text, local_text, request.fd};
+          co_await console_socket(std::move(stream), std::move(req), std::move(how));
           co_return;
         }
       }
