@@ -14,7 +14,10 @@ COPY CMakeLists.txt ./
 COPY apps apps
 COPY benchmarks benchmarks
 COPY lib lib
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMCORO_TESTS=OFF \
+# -O2 as the release build, without the debug information that strip would
+# remove anyway (less compile time: the image test builds it in CI).
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DMEMCORO_TESTS=OFF \
  && cmake --build build --target memcoro \
  && strip --strip-unneeded -o /memcoro build/apps/memcoro/memcoro
 

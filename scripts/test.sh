@@ -2,10 +2,12 @@
 # Installs dependencies, builds, and runs every test.
 #   scripts/test.sh            everything: the whole suite on a release build,
 #                              the container test, then the suite again under
-#                              ASan+UBSan and under TSan
+#                              ASan+UBSan, and its tests that involve several
+#                              threads (label `threads`) under TSan
 #   scripts/test.sh release    the whole suite, release build only
-#   scripts/test.sh asan       the whole suite under ASan+UBSan
-#   scripts/test.sh tsan       the whole suite under TSan
+#   scripts/test.sh asan       the whole suite under ASan+UBSan (the load
+#                              generator's smoke tests aside: not built there)
+#   scripts/test.sh tsan       the `threads` tests under TSan
 #   scripts/test.sh container  the image and the compose cluster, with podman
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,9 +30,10 @@ case "${1:-all}" in
     suite release
     container
     suite asan
-    suite tsan
+    suite tsan -L threads
     ;;
-  release|asan|tsan|debug) suite "$1" ;;
+  tsan) suite tsan -L threads ;;
+  release|asan|debug) suite "$1" ;;
   container) container ;;
   *) echo "usage: $0 [all|release|asan|tsan|debug|container]" >&2; exit 64 ;;
 esac
