@@ -200,14 +200,26 @@ awaitable<void> run_workload(Stream& sock, Shared& sh, Totals& totals, unsigned 
 
 }  // namespace
 
+// Counts this connection as ready and waits for every other one.
+awaitable<void> start_together(Shared& sh) {
+  sh.ready.fetch_add(1);
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  while (!sh.go.load()) {
+    tick.expires_after(std::chrono::microseconds(200));
+    co_await tick.async_wait(use_nothrow);
+  }
+}
+
 awaitable<void> load_connection(Shared& sh, Totals& totals, unsigned id) {
   tcp::socket sock(co_await asio::this_coro::executor);
   if (const auto ec = co_await connect(sock, sh.opt)) {
     std::fprintf(stderr, "connect: %s\n", ec.message().c_str());
     ++totals.errors;
+    sh.ready.fetch_add(1);
     co_return;
   }
   if (sh.tls == nullptr) {
+    co_await start_together(sh);
     co_await run_workload(sock, sh, totals, id);
     co_return;
   }
@@ -215,8 +227,10 @@ awaitable<void> load_connection(Shared& sh, Totals& totals, unsigned id) {
   if (const auto ec = co_await handshake(stream)) {
     std::fprintf(stderr, "TLS handshake: %s\n", ec.message().c_str());
     ++totals.errors;
+    sh.ready.fetch_add(1);
     co_return;
   }
+  co_await start_together(sh);
   co_await run_workload(stream, sh, totals, id);
 }
 

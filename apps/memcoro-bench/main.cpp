@@ -14,6 +14,9 @@
 // schedule meant to send it, so a server that falls behind is charged for
 // the requests that waited (no coordinated omission).
 //
+// Every connection connects (under --tls: shakes hands) before any sends:
+// the workload and its clock start together once all are up.
+//
 // --tls runs every connection over TLS (a handshake, then the same
 // workload). --handshakes measures connections per second instead: each
 // connection connects, shakes hands (under --tls), makes one `version` round
@@ -63,7 +66,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<asio::io_context>> ctxs;
   std::vector<std::vector<Totals>> totals(o.threads, std::vector<Totals>(o.connections));
   std::vector<std::thread> threads;
-  const auto started = Clock::now();
+  auto started = Clock::now();
   for (unsigned t = 0; t < o.threads; ++t) {
     ctxs.push_back(std::make_unique<asio::io_context>(1));
     for (unsigned k = 0; k < o.connections; ++k) {
@@ -75,6 +78,14 @@ int main(int argc, char** argv) {
                        asio::detached);
     }
     threads.emplace_back([ctx = ctxs.back().get()] { ctx->run(); });
+  }
+  if (!o.handshakes) {
+    // The workload's clock starts once every connection is up (Shared::go).
+    while (sh.ready.load() < o.threads * o.connections) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    started = Clock::now();
+    sh.go = true;
   }
   std::uint64_t last = 0;
   auto last_t = started;

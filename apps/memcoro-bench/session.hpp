@@ -19,6 +19,11 @@ struct Shared {
   std::atomic<std::uint64_t> done{0};        // progress
   std::string value;                         // size_max bytes of payload
   boost::asio::ssl::context* tls = nullptr;  // --tls: the client context
+  // Every connection connects (and shakes hands) first; the workload and
+  // its clock start together once all have (`go`), so that no request
+  // waits behind the server's handshakes of the others.
+  std::atomic<unsigned> ready{0};  // connected, or failed to
+  std::atomic<bool> go{false};
 };
 
 // Connects (with a TLS handshake under --tls) and runs the workload until
