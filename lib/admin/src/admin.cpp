@@ -17,6 +17,7 @@
 #include "console_socket.hpp"
 #include "guard.hpp"
 #include "memcoro/admin/history.hpp"
+#include "memcoro/log/logger.hpp"
 #include "memcoro/stats/json_sink.hpp"
 #include "memcoro/stats/latency_views.hpp"
 #include "memcoro/stats/prometheus_sink.hpp"
@@ -35,15 +36,17 @@ std::string_view dashboard_html();  // dashboard.cpp
 
 namespace {
 
-// "tcp:ADDR:PORT" or "tcp6:[ADDR]:PORT", as `stats conns` shows addresses.
-std::string describe(const tcp::endpoint& ep) {
-  const asio::ip::address a = ep.address();
-  if (a.is_v6() && !a.to_v6().is_v4_mapped()) {
-    return "tcp6:[" + a.to_string() + "]:" + std::to_string(ep.port());
+// An IPv4 client of a dual-stack listener as IPv4.
+asio::ip::address unmapped(asio::ip::address a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
   }
-  const asio::ip::address v4 =
-      a.is_v6() ? asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()) : a;
-  return "tcp:" + v4.to_string() + ":" + std::to_string(ep.port());
+  return a;
+}
+
+// As `stats conns` shows addresses.
+std::string describe(const tcp::endpoint& ep) {
+  return log::describe_tcp(unmapped(ep.address()).to_string(), ep.port());
 }
 
 }  // namespace
@@ -133,10 +136,8 @@ Reply handle(Backend& backend, const Options& options, const Request& r, const H
     // A browser always sends Origin with a WebSocket handshake, and no
     // preflight: Origin is what stops another site's page here.
     if (auto refused = refuse_origin(r, host)) return *refused;
-    if (options.token.empty() && !r.peer_loopback) {
-      return error_reply(403,
-                         "the console from other hosts needs a token: start memcoro with "
-                         "admin_token_file");
+    if (auto refused = refuse_remote_without_token(options, r, "console sessions")) {
+      return *refused;
     }
     if (auto refused = refuse_console(backend, options)) return *refused;
     // A browser cannot set Authorization on a WebSocket: without it, the
@@ -282,10 +283,7 @@ struct Server::Impl {
         const std::string local = local_ep.address().to_string();
         boost::system::error_code peer_ec;
         const tcp::endpoint peer_ep = tcp_layer.socket().remote_endpoint(peer_ec);
-        asio::ip::address peer = peer_ep.address();
-        if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
-          peer = asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6());
-        }
+        const asio::ip::address peer = unmapped(peer_ep.address());
         const std::string peer_text = describe(peer_ep);
         const std::string local_text = "console:" + describe(local_ep);
         const Request request{

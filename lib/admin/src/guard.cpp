@@ -130,6 +130,14 @@ bool authorized(const Options& options, std::string_view authorization) {
          token_matches(options, authorization.substr(kBearer.size()));
 }
 
+std::optional<Reply> refuse_remote_without_token(const Options& options, const Request& r,
+                                                 std::string_view what) {
+  if (!options.token.empty() || r.peer_loopback) return std::nullopt;
+  return error_reply(403, std::string(what) +
+                              " from other hosts need a token: start memcoro with "
+                              "admin_token_file (or MEMCORO_ADMIN_TOKEN_FILE)");
+}
+
 std::optional<Reply> refuse_origin(const Request& r, const std::optional<Authority>& host) {
   if (!r.origin.empty() && (!host || !same_origin(r.origin, *host))) {
     return error_reply(403, "cross-site request refused: Origin '" + std::string(r.origin) +
@@ -148,11 +156,7 @@ std::optional<Reply> refuse_change(const Options& options, const Request& r,
   if (!is_json(r.content_type)) {
     return error_reply(415, "changes need Content-Type: application/json");
   }
-  if (options.token.empty() && !r.peer_loopback) {
-    return error_reply(403,
-                       "changes from other hosts need a token: start memcoro with "
-                       "admin_token_file (or MEMCORO_ADMIN_TOKEN_FILE)");
-  }
+  if (auto refused = refuse_remote_without_token(options, r, "changes")) return refused;
   if (!authorized(options, r.authorization)) return error_reply(401, "bearer token required");
   return std::nullopt;
 }

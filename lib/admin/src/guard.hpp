@@ -43,6 +43,10 @@ bool token_matches(const Options& options, std::string_view token);
 // wrong token. `host`: the request's parsed Host header.
 std::optional<Reply> refuse_change(const Options& options, const Request& r,
                                    const std::optional<Authority>& host);
+// Without a token, only clients on this machine's loopback may do `what`
+// ("changes", "the console"); a refusal naming it, or nullopt.
+std::optional<Reply> refuse_remote_without_token(const Options& options, const Request& r,
+                                                 std::string_view what);
 // An Origin that names another site (absent is fine), as a refusal.
 std::optional<Reply> refuse_origin(const Request& r, const std::optional<Authority>& host);
 Reply error_reply(int status, std::string_view message);

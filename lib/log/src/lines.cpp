@@ -51,6 +51,13 @@ Peer parse_peer(std::string_view d) {
   return p;
 }
 
+std::string describe_tcp(std::string_view address, std::uint16_t port) {
+  const bool v6 = address.find(':') != std::string_view::npos;
+  std::string out = v6 ? "tcp6:[" : "tcp:";
+  out.append(address).append(v6 ? "]:" : ":").append(std::to_string(port));
+  return out;
+}
+
 std::string_view uri_encode(std::string_view key, std::span<char> out) {
   // memcached keeps letters, digits and -._~ and writes every other byte as %XX.
   static constexpr char kHex[] = "0123456789ABCDEF";

@@ -24,8 +24,7 @@ class Server::Impl::ConsoleSession final : public Server::Console {
     // A multi-get's reply is gathered in parts of this size.
     ctx_.reply_limit = 64 * 1024;
     in_registry_ = server_.list_conn(info_, fd, std::move(addr), std::move(listen_addr));
-    server_.curr_connections.fetch_add(1);
-    server_.total_connections.fetch_add(1);
+    server_.count_open();
     server_.log_conn_new(info_);
     start_over();
   }

@@ -46,11 +46,7 @@ awaitable<void> Server::Impl::accept_loop(Acceptor& acceptor, std::string local,
       rejected_connections.fetch_add(1);
       continue;
     }
-    const std::uint64_t n = curr_connections.fetch_add(1) + 1;
-    std::uint64_t seen = max_seen_connections.load();
-    while (n > seen && !max_seen_connections.compare_exchange_weak(seen, n)) {
-    }
-    total_connections.fetch_add(1);
+    count_open();
     last_accept.store(std::time(nullptr), std::memory_order_relaxed);
     std::string addr;
     std::string here = local;

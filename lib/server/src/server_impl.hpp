@@ -121,6 +121,14 @@ struct Server::Impl final : exec::ServerControl {
   std::atomic<std::uint64_t> total_connections{0};
   std::atomic<std::uint64_t> rejected_connections{0};
   std::atomic<std::uint64_t> max_seen_connections{0};
+  // A connection opens (accepted, or an admin console): curr, total, max seen.
+  void count_open() {
+    const std::uint64_t n = curr_connections.fetch_add(1) + 1;
+    std::uint64_t seen = max_seen_connections.load();
+    while (n > seen && !max_seen_connections.compare_exchange_weak(seen, n)) {
+    }
+    total_connections.fetch_add(1);
+  }
   std::atomic<bool> stopping{false};
   std::int64_t started = 0;
   stats::PrefixStats prefix_stats;

@@ -22,9 +22,7 @@ double seconds(const timeval& tv) {
 }  // namespace
 
 std::string describe(const tcp::endpoint& ep) {
-  const asio::ip::address a = ep.address();
-  if (a.is_v6()) return "tcp6:[" + a.to_string() + "]:" + std::to_string(ep.port());
-  return "tcp:" + a.to_string() + ":" + std::to_string(ep.port());
+  return log::describe_tcp(ep.address().to_string(), ep.port());
 }
 
 stats::CounterSnapshot Server::Impl::counters() {

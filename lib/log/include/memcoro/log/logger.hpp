@@ -57,6 +57,9 @@ struct Peer {
 };
 // Splits memcoro's "tcp:ADDR:PORT", "tcp6:[ADDR]:PORT" or "unix:PATH".
 Peer parse_peer(std::string_view described);
+// The other way: a TCP address (its text, IPv6 if it holds ':') and port as
+// `stats conns` and the connevents lines show them.
+std::string describe_tcp(std::string_view address, std::uint16_t port);
 
 class Logger;
 
