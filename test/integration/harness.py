@@ -4,6 +4,7 @@ Every server listens on 127.0.0.1 on a port picked here, and is killed when
 the test process exits (PR_SET_PDEATHSIG), so no server outlives its test.
 """
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 MEMCORO = os.environ.get("MEMCORO_BIN", "")
 MEMCACHED = os.environ.get("MEMCACHED_BIN", "/usr/bin/memcached")
@@ -265,6 +267,15 @@ def stats(server):
             _, name, value = line.split(" ", 2)
             out[name] = value
     return out
+
+
+def admin_json(port, method, path, body=None):
+    """A JSON request to an admin port on loopback; its JSON reply."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
 
 
 def rss_bytes(pid):

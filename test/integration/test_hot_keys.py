@@ -7,7 +7,6 @@ import os
 import struct
 import sys
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -28,12 +27,7 @@ def fnv1a(data):
     return "%016x" % h
 
 
-def admin(port, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
+admin = harness.admin_json
 
 
 class HotKeys(unittest.TestCase):

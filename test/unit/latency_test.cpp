@@ -33,7 +33,7 @@ TEST_CASE("each nanosecond value falls in the bucket whose bounds hold it") {
 
 TEST_CASE("quantiles are within a bucket of the exact ones") {
   LatencyRecorder r;
-  for (std::uint64_t us = 1; us <= 1000; ++us) r.record(LatencyOp::get_, us * 1000);
+  for (std::uint64_t us = 1; us <= 1000; ++us) r.record(LatencyOp::get_, us * 1000, 1);
   const LatencyHistogram h = r.snapshot().ops[static_cast<unsigned>(LatencyOp::get_)];
   REQUIRE(h.count == 1000);
   REQUIRE(h.sum_ns == 500500 * 1000);
@@ -48,7 +48,7 @@ TEST_CASE("quantiles are within a bucket of the exact ones") {
 
 TEST_CASE("count_below is exact at bucket boundaries") {
   LatencyRecorder r;
-  for (std::uint64_t ns : {100, 1023, 1024, 1025, 5000, 2000000}) r.record(LatencyOp::set_, ns);
+  for (std::uint64_t ns : {100, 1023, 1024, 1025, 5000, 2000000}) r.record(LatencyOp::set_, ns, 1);
   const LatencyHistogram h = r.snapshot().ops[static_cast<unsigned>(LatencyOp::set_)];
   REQUIRE(h.count_below(1024) == 2);
   REQUIRE(h.count_below(2048) == 4);
@@ -57,9 +57,9 @@ TEST_CASE("count_below is exact at bucket boundaries") {
 
 TEST_CASE("snapshots add and subtract (the server's sum and its reset baseline)") {
   LatencyRecorder a, b;
-  a.record(LatencyOp::mg_, 300);
-  b.record(LatencyOp::mg_, 300);
-  b.record(LatencyOp::delete_, 7000);
+  a.record(LatencyOp::mg_, 300, 1);
+  b.record(LatencyOp::mg_, 300, 1);
+  b.record(LatencyOp::delete_, 7000, 1);
   LatencySnapshot sum = a.snapshot();
   sum += b.snapshot();
   REQUIRE(sum.ops[static_cast<unsigned>(LatencyOp::mg_)].count == 2);
@@ -70,8 +70,8 @@ TEST_CASE("snapshots add and subtract (the server's sum and its reset baseline)"
 
 TEST_CASE("stats latency: count, mean and four percentiles per command, in microseconds") {
   LatencyRecorder r;
-  r.record(LatencyOp::touch_, 2000);
-  r.record(LatencyOp::touch_, 4000);
+  r.record(LatencyOp::touch_, 2000, 1);
+  r.record(LatencyOp::touch_, 4000, 1);
   std::string text;
   TextSink sink(text);
   latency_report(r.snapshot(), sink);
@@ -83,8 +83,8 @@ TEST_CASE("stats latency: count, mean and four percentiles per command, in micro
 
 TEST_CASE("Prometheus: cumulative buckets from 1.024 us to 1.07 s, +Inf equal to the count") {
   LatencyRecorder r;
-  r.record(LatencyOp::get_, 1500);
-  r.record(LatencyOp::get_, 3000000);
+  r.record(LatencyOp::get_, 1500, 1);
+  r.record(LatencyOp::get_, 3000000, 1);
   std::string o;
   append_latency_histograms(o, r.snapshot());
   REQUIRE(o.rfind("# HELP memcoro_command_duration_seconds ", 0) == 0);
@@ -116,6 +116,47 @@ TEST_CASE("ticks convert to nanoseconds at steady_clock's rate") {
   const auto t1 = clock::now();
   const double want = std::chrono::duration<double, std::nano>(t1 - t0).count();
   CHECK(static_cast<double>(memcoro::stats::ticks_to_ns(c1 - c0)) == Approx(want).epsilon(0.05));
+}
+
+}  // namespace
+
+namespace {
+
+using memcoro::stats::GapSampler;
+
+TEST_CASE("a gap sampler picks one call in `every`, and its weights add up to the calls") {
+  for (std::uint32_t every : {1u, 2u, 16u, 64u}) {
+    GapSampler s;
+    std::uint64_t weights = 0, picks = 0, last_pick = 0;
+    constexpr std::uint64_t kCalls = 200000;
+    for (std::uint64_t call = 1; call <= kCalls; ++call) {
+      const std::uint32_t w = s.next(every);
+      if (call == 1) REQUIRE(w == 1);  // the first call is always picked
+      if (w == 0) continue;
+      REQUIRE(w <= 2 * every - 1);
+      weights += w;
+      ++picks;
+      last_pick = call;
+      // Every call up to this pick is counted once.
+      REQUIRE(weights == call);
+    }
+    REQUIRE(kCalls - last_pick <= 2 * every - 2);
+    const double mean_gap = static_cast<double>(last_pick) / static_cast<double>(picks);
+    CHECK(mean_gap == Approx(every).epsilon(0.05));
+  }
+}
+
+TEST_CASE("a weighted record counts the requests its pick stands for") {
+  LatencyRecorder r;
+  r.record(LatencyOp::get_, 2048, 16);
+  r.record(LatencyOp::get_, 4096, 4);
+  const LatencySnapshot snap = r.snapshot();
+  const LatencyHistogram& h = snap.ops[static_cast<unsigned>(LatencyOp::get_)];
+  REQUIRE(h.count == 20);
+  REQUIRE(h.sum_ns == 2048 * 16 + 4096 * 4);
+  REQUIRE(h.count_below(4096) == 16);
+  REQUIRE(h.quantile(0.5) < 4096);
+  REQUIRE(h.quantile(0.9) >= 4096);
 }
 
 }  // namespace

@@ -8,7 +8,8 @@ Live::Live(Settings initial)
       verbosity_(settings_.verbosity),
       idle_timeout_(settings_.idle_timeout),
       drain_timeout_(settings_.drain_timeout),
-      conn_reply_limit_(settings_.conn_reply_limit) {}
+      conn_reply_limit_(settings_.conn_reply_limit),
+      latency_sample_(settings_.latency_sample) {}
 
 void Live::on_change(Applier applier) {
   appliers_.push_back(std::move(applier));
@@ -49,6 +50,7 @@ void Live::publish_locked(const Settings& next) {
   idle_timeout_.store(next.idle_timeout, std::memory_order_relaxed);
   drain_timeout_.store(next.drain_timeout, std::memory_order_relaxed);
   conn_reply_limit_.store(next.conn_reply_limit, std::memory_order_relaxed);
+  latency_sample_.store(next.latency_sample, std::memory_order_relaxed);
   std::lock_guard lock(snapshot_mu_);
   settings_ = next;
 }

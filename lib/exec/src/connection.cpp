@@ -55,7 +55,6 @@ Connection::Step Connection::read_step() {
 
 void Connection::received(std::size_t n) {
   if (phase_ == Phase::watch) return;  // a watcher's input is ignored, as memcached ignores it
-  runner_.resumed();
   if (phase_ == Phase::in_place) {
     // The rest of a large value arrived in its item.
     // (A binary value has no "\r\n" to check.)
@@ -101,7 +100,6 @@ Connection::Step Connection::next() {
     case Phase::more: {
       // A multi-get over the reply limit goes on where it stopped (cmd_
       // still points into the buffer, which has not moved).
-      runner_.resumed();
       const After after = runner_.run(cmd_, out_);
       if (after == After::more) return {Step::write, {}};
       phase_ = Phase::parse;

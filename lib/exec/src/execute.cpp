@@ -199,20 +199,19 @@ void delta_command(const Command& cmd, Context& ctx, Output& out) {
   }
 }
 
-// A request's service time, to the end of the scope (its reply queued),
-// into the thread's histogram of its kind: from the end of the previous
-// request when both came in one read (so its parse counts too), else from
-// here.
+// A request's service time, from here to the end of the scope (its reply
+// queued), into the thread's histogram of its kind, when the thread's
+// recorder picks it (one in ctx.latency_sample of its kind).
 class Timer {
  public:
-  Timer(const Command& cmd, Context& ctx, std::uint64_t& batch_start)
+  Timer(const Command& cmd, Context& ctx)
       : ctx_(ctx),
         op_(latency_op(cmd.type)),
-        start_(batch_start != 0 ? batch_start : stats::ticks_now()),
-        end_(batch_start) {}
+        weight_(ctx.counters.latency.pick(op_, ctx.latency_sample)),
+        start_(weight_ != 0 ? stats::ticks_now() : 0) {}
   ~Timer() {
-    end_ = stats::ticks_now();
-    ctx_.counters.latency.record(op_, stats::ticks_to_ns(end_ - start_));
+    if (weight_ == 0) return;
+    ctx_.counters.latency.record(op_, stats::ticks_to_ns(stats::ticks_now() - start_), weight_);
   }
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
@@ -220,8 +219,8 @@ class Timer {
  private:
   Context& ctx_;
   stats::LatencyOp op_;
+  std::uint32_t weight_;
   std::uint64_t start_;
-  std::uint64_t& end_;  // the next request's start
 };
 
 }  // namespace
@@ -231,7 +230,7 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
 }
 
 After StoreRunner::run(const Command& cmd, Output& out) {
-  const Timer timer(cmd, ctx_, batch_start_);
+  const Timer timer(cmd, ctx_);
   // (a multi-get going on after the reply limit was sampled when it began)
   if (ctx_.counters.hot_keys.sample() && ctx_.next_key == 0) sample_keys(cmd, ctx_);
   if (cmd.binary) return run_binary(cmd, ctx_, session_, out);
@@ -274,7 +273,7 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
 }
 
 void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out) {
-  const Timer timer(cmd, ctx_, batch_start_);
+  const Timer timer(cmd, ctx_);
   if (!well_formed) {
     pending_.reset();
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);

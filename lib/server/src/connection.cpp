@@ -98,6 +98,7 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
   in_registry_ = server_.list_conn(info_, fd, std::move(addr), std::move(listen_addr));
   in_worker_ = w_.sessions.insert(w_.sessions.end(), this);
   ctx_.reply_limit = server_.live.conn_reply_limit();
+  ctx_.latency_sample = server_.live.latency_sample();
   if (ssl != nullptr) tls_ = std::make_unique<TlsChannel>(ssl, fd, readable_, writable_);
   ctx_.logger = &server_.logger;
   ctx_.fd = fd;
@@ -255,6 +256,7 @@ Server::Impl::Session::Io Server::Impl::Session::receive_some() {
   if (io == Io::failed) return io;
   w_.counters.bytes_read.add(got);
   ctx_.reply_limit = server_.live.conn_reply_limit();
+  ctx_.latency_sample = server_.live.latency_sample();
   handler_.received(got);
   return Io::done;
 }

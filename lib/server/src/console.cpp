@@ -17,6 +17,7 @@ class Server::Impl::ConsoleSession final : public Server::Console {
              .counters = server.console_counters,
              .control = &server,
              .prefixes = &server.prefix_stats,
+             .latency_sample = server.live.latency_sample(),
              // Authenticated by the admin port (its token), not by -S/-Y.
              .auth = nullptr,
              .logger = &server.logger,

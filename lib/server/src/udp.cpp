@@ -142,6 +142,7 @@ void Server::Impl::UdpSocket::serve(std::size_t n, const sockaddr_storage& peer,
                     .counters = w_.counters,
                     .control = &server_,
                     .prefixes = &server_.prefix_stats,
+                    .latency_sample = server_.live.latency_sample(),
                     .auth = server_.auth};
   MessageRunner runner(ctx);
   exec::Connection conn(runner, server_.limits);

@@ -63,6 +63,14 @@ LatencySnapshot& LatencySnapshot::operator-=(const LatencySnapshot& o) {
   return *this;
 }
 
+LatencyRecorder::LatencyRecorder() {
+  (void)ticks_to_ns(0);
+  // Each kind its own sequence of gaps.
+  for (unsigned op = 0; op < kLatencyOps; ++op) {
+    picks_[op] = GapSampler(1, 0x9e3779b97f4a7c15ull * (op + 1));
+  }
+}
+
 LatencySnapshot LatencyRecorder::snapshot() const {
   LatencySnapshot s;
   for (unsigned op = 0; op < kLatencyOps; ++op) {

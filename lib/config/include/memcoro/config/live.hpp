@@ -52,6 +52,7 @@ class Live {
   std::uint64_t conn_reply_limit() const {
     return conn_reply_limit_.load(std::memory_order_relaxed);
   }
+  std::uint32_t latency_sample() const { return latency_sample_.load(std::memory_order_relaxed); }
 
  private:
   // Holds change_mu_.
@@ -67,6 +68,7 @@ class Live {
   std::atomic<std::uint32_t> idle_timeout_;
   std::atomic<std::uint32_t> drain_timeout_;
   std::atomic<std::uint64_t> conn_reply_limit_;
+  std::atomic<std::uint32_t> latency_sample_;
 };
 
 }  // namespace memcoro::config

@@ -66,8 +66,9 @@ struct Settings {
   std::uint32_t ssl_verify_mode = 0;  // 0 none, 1 request, 2 require, 3 once
   std::uint32_t ssl_min_version = 2;  // 0 TLS 1.0, 1 TLS 1.1, 2 TLS 1.2, 3 TLS 1.3
   bool ssl_session_cache = false;
-  bool admin_tls = false;        // the admin port over TLS, with the same certificate
-  bool hot_keys_hidden = false;  // hot key reports show hashes, not keys
+  bool admin_tls = false;             // the admin port over TLS, with the same certificate
+  bool hot_keys_hidden = false;       // hot key reports show hashes, not keys
+  std::uint32_t latency_sample = 16;  // time one request in N of each kind (1: all)
 };
 
 // How connections are read with these settings, in memcached's words for

@@ -79,10 +79,6 @@ class Runner {
   virtual bool admit(const protocol::Command& /*cmd*/, Output& /*out*/) { return true; }
   // After::watch: the log lines waiting, appended to out; false if none.
   virtual bool pull_log(Output& /*out*/) { return false; }
-  // The transport read or wrote since the last request ran: the next
-  // request's service time starts when it does (between requests of one
-  // batch, it starts where the previous one ended).
-  virtual void resumed() {}
 };
 
 class Connection {

@@ -64,6 +64,8 @@ struct Context {
   // waits here.
   std::size_t reply_limit = SIZE_MAX;
   std::size_t next_key = 0;
+  // Time one request in this many of each kind (stats/latency.hpp).
+  std::uint32_t latency_sample = 1;
   // -S, -Y, -B (auth.hpp); null: neither gate, the protocol by first byte.
   const Auth* auth = nullptr;
   // `watch` (watch.cpp): the log streams, the connection's descriptor as
@@ -135,7 +137,6 @@ class StoreRunner final : public Runner {
   }
   bool admit(const protocol::Command& cmd, Output& out) override;
   bool pull_log(Output& out) override;
-  void resumed() override { batch_start_ = 0; }
   ~StoreRunner() override;
   StoreRunner(const StoreRunner&) = delete;
   StoreRunner& operator=(const StoreRunner&) = delete;
@@ -145,10 +146,6 @@ class StoreRunner final : public Runner {
   Session session_;
   store::ItemRef pending_;                 // the item a value is being received into
   std::shared_ptr<log::Watcher> watcher_;  // after `watch`
-  // When the previous request of this batch ended (stats::ticks_now());
-  // 0: a request's time starts when it runs. One clock read per request
-  // of a pipeline instead of two.
-  std::uint64_t batch_start_ = 0;
 };
 
 // `watch [streams...]` (watch.cpp): as memcached answers it; After::watch

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "memcoro/stats/sampler.hpp"
 #include "memcoro/stats/sink.hpp"
 
 namespace memcoro::stats {
@@ -46,14 +47,7 @@ class HotKeyTracker {
   // The owner thread, per request: true for one request in kSampleEvery on
   // average. The gaps are random (1 to 2 * kSampleEvery - 1), so that
   // traffic with a period cannot hide a key from every sample.
-  bool sample() {
-    if (--countdown_ != 0) return false;
-    rng_ ^= rng_ << 13;
-    rng_ ^= rng_ >> 7;
-    rng_ ^= rng_ << 17;
-    countdown_ = 1 + static_cast<unsigned>(rng_ % (2 * kSampleEvery - 1));
-    return true;
-  }
+  bool sample() { return picks_.next(kSampleEvery) != 0; }
   // The owner thread, for each key of a sampled request.
   void record(KeyUse use, std::string_view key, std::uint64_t now_seconds);
   // Any thread.
@@ -75,8 +69,7 @@ class HotKeyTracker {
   };
   void roll(std::uint64_t now_seconds);  // with mu_ held
 
-  unsigned countdown_ = kSampleEvery;
-  std::uint64_t rng_ = 0x9e3779b97f4a7c15ull;  // xorshift64 state
+  GapSampler picks_{kSampleEvery};
   std::mutex mu_;
   std::uint64_t start_ = 0;  // when current_ began
   bool started_ = false;
