@@ -35,34 +35,32 @@ std::string escape_key(std::string_view key) {
 void HotKeyTracker::Summary::add(std::string_view key, std::uint64_t hash) {
   ++samples;
   for (unsigned i = 0; i < n; ++i) {
-    HotKey& k = slots[i];
-    if (k.hash == hash && k.key == key) {
-      ++k.count;
+    if (hashes[i] == hash && slots[i].key == key) {
+      ++counts[i];
       return;
     }
   }
+  unsigned at = n;
   if (n < kTracked) {
     if (slots.size() == n) {
       slots.emplace_back();
       slots.back().key.reserve(250);  // (memcached's longest key: no reallocation later)
     }
-    HotKey& k = slots[n++];
-    k.key.assign(key);
-    k.hash = hash;
-    k.count = 1;
-    k.error = 0;
-    return;
+    ++n;
+    slots[at].error = 0;
+    counts[at] = 0;
+  } else {
+    // Full: the least counted key gives its place, and its count becomes
+    // the newcomer's error.
+    at = 0;
+    for (unsigned i = 1; i < n; ++i) {
+      if (counts[i] < counts[at]) at = i;
+    }
+    slots[at].error = counts[at];
   }
-  // Full: the least counted key gives its place, and its count becomes the
-  // newcomer's error.
-  HotKey* least = &slots[0];
-  for (unsigned i = 1; i < n; ++i) {
-    if (slots[i].count < least->count) least = &slots[i];
-  }
-  least->key.assign(key);
-  least->hash = hash;
-  least->error = least->count;
-  ++least->count;
+  slots[at].key.assign(key);
+  hashes[at] = hash;
+  ++counts[at];
 }
 
 void HotKeyTracker::roll(std::uint64_t now) {
@@ -94,7 +92,11 @@ HotKeysSample HotKeyTracker::read(std::uint64_t now) {
   for (unsigned u = 0; u < 2; ++u) {
     for (const Window* w : {&previous_, &current_}) {
       const Summary& s = w->uses[u];
-      out.keys[u].insert(out.keys[u].end(), s.slots.begin(), s.slots.begin() + s.n);
+      for (unsigned i = 0; i < s.n; ++i) {
+        out.keys[u].push_back(s.slots[i]);
+        out.keys[u].back().hash = s.hashes[i];
+        out.keys[u].back().count = s.counts[i];
+      }
       out.samples[u] += s.samples;
     }
   }
