@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -187,6 +188,40 @@ class Command(unittest.TestCase):
             time.sleep(0.1)
         else:
             self.fail("the closed console is still listed")
+
+    @unittest.skipIf(websocket is None, "no python3-websocket")
+    def test_a_console_that_never_reads_holds_one_reply_and_harms_no_one(self):
+        """A session that asks for 200 KB values and never reads: the server
+        stops reading it once a reply cannot be sent (one reply in flight,
+        no queue), and the admin port, other sessions and the cache port go
+        on answering."""
+        port = self.server.admin
+        value = b"y" * 200000
+        self.cache(b"set stall 0 0 200000\r\n" + value + b"\r\n", b"\r\n")
+        rss_before = harness.rss_bytes(self.server.proc.pid)
+        ws = websocket.WebSocket()
+        ws.connect(f"ws://127.0.0.1:{port}/api/session", timeout=30,
+                   sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+        try:
+            for _ in range(300):  # ~120 MB of replies if they were all queued
+                ws.send("get stall")
+            time.sleep(1.0)
+            start = time.monotonic()
+            stats = json.loads(urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/stats", timeout=10).read())
+            self.assertIn("curr_connections", stats)
+            self.assertEqual(run(port, "get stall")["parsed"]["values"][0]["bytes"], 200000)
+            other = websocket.create_connection(f"ws://127.0.0.1:{port}/api/session", timeout=10)
+            other.recv()
+            other.send("version")
+            self.assertTrue(json.loads(other.recv())["raw"].startswith("VERSION "))
+            other.close()
+            self.assertEqual(self.cache(b"get stall\r\n", b"END\r\n")[-5:], b"END\r\n")
+            self.assertLess(time.monotonic() - start, 10)
+            grown = harness.rss_bytes(self.server.proc.pid) - rss_before
+            self.assertLess(grown, 40 << 20, grown)
+        finally:
+            ws.close()
 
     @unittest.skipIf(websocket is None, "no python3-websocket")
     def test_websocket_refusals(self):
