@@ -121,7 +121,7 @@ Server::Impl::Session::~Session() {
   server_.unlist_conn(in_registry_);
   ::close(info_.fd);  // also leaves the epoll set
   server_.curr_connections.fetch_sub(1);
-  if (server_.stopping.load() && w_.sessions.empty()) w_.loop.stop();
+  if (w_.draining && w_.sessions.empty()) w_.loop.stop();
 }
 
 void Server::Impl::Session::close() {
@@ -348,6 +348,7 @@ void Server::Impl::close_idle(Worker& w) {
 }
 
 void Server::Impl::drain(Worker& w) {
+  w.draining = true;
   if (w.sessions.empty()) {
     w.loop.stop();
     return;

@@ -22,11 +22,45 @@ std::string describe_unix_peer(int fd) {
   return "unix:pid=" + std::to_string(cred.pid) + ",uid=" + std::to_string(cred.uid);
 }
 
+template <class Socket>
+void Server::Impl::hand_over(Socket sock, const std::string& local, bool tls) {
+  Worker& w = *workers[next_worker];
+  next_worker = (next_worker + 1) % workers.size();
+  boost::system::error_code ignored;
+  if (curr_connections.load() >= live.conn_limit()) {
+    // memcached's answer to one connection too many, then close.
+    sock.non_blocking(true, ignored);
+    sock.write_some(asio::buffer(kTooManyConnections), ignored);
+    sock.close(ignored);
+    rejected_connections.fetch_add(1);
+    return;
+  }
+  count_open();
+  last_accept.store(std::time(nullptr), std::memory_order_relaxed);
+  std::string addr;
+  std::string here = local;
+  if constexpr (std::is_same_v<Socket, tcp::socket>) {
+    sock.set_option(tcp::no_delay(true), ignored);
+    addr = describe(sock.remote_endpoint(ignored));
+    here = describe(sock.local_endpoint(ignored));  // the address a wildcard took
+  } else {
+    addr = describe_unix_peer(sock.native_handle());
+  }
+  // The worker's own event loop serves it from here. No O_NONBLOCK: every
+  // receive and send there says MSG_DONTWAIT.
+  const int fd = sock.release(ignored);
+  if (ignored) {
+    curr_connections.fetch_sub(1);
+    return;
+  }
+  w.loop.post([this, &w, fd, tls, addr = std::move(addr), here = std::move(here)]() mutable {
+    open_session(w, fd, std::move(addr), std::move(here), tls);
+  });
+}
+
 template <class Acceptor>
 awaitable<void> Server::Impl::accept_loop(Acceptor& acceptor, std::string local, bool tls) {
   for (;;) {
-    Worker& w = *workers[next_worker];
-    next_worker = (next_worker + 1) % workers.size();
     auto [ec, sock] = co_await acceptor.async_accept(use_nothrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) co_return;
@@ -36,37 +70,22 @@ awaitable<void> Server::Impl::accept_loop(Acceptor& acceptor, std::string local,
       co_await t.async_wait(use_nothrow);
       continue;
     }
-    if (stopping) co_return;  // accepted just before the stop: not served
-    boost::system::error_code ignored;
-    if (curr_connections.load() >= live.conn_limit()) {
-      // memcached's answer to one connection too many, then close.
-      sock.non_blocking(true, ignored);
-      sock.write_some(asio::buffer(kTooManyConnections), ignored);
-      sock.close(ignored);
-      rejected_connections.fetch_add(1);
-      continue;
-    }
-    count_open();
-    last_accept.store(std::time(nullptr), std::memory_order_relaxed);
-    std::string addr;
-    std::string here = local;
-    if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
-      sock.set_option(tcp::no_delay(true), ignored);
-      addr = describe(sock.remote_endpoint(ignored));
-      here = describe(sock.local_endpoint(ignored));  // the address a wildcard took
-    } else {
-      addr = describe_unix_peer(sock.native_handle());
-    }
-    // The worker's own event loop serves it from here. No O_NONBLOCK: every
-    // receive and send there says MSG_DONTWAIT.
-    const int fd = sock.release(ignored);
-    if (ignored) {
-      curr_connections.fetch_sub(1);
-      continue;
-    }
-    w.loop.post([this, &w, fd, tls, addr = std::move(addr), here = std::move(here)]() mutable {
-      open_session(w, fd, std::move(addr), std::move(here), tls);
-    });
+    // Accepted just before the stop (its completion was queued when the
+    // stop began): handed over too, ahead of the drain (begin_stop).
+    hand_over(std::move(sock), local, tls);
+    if (stopping) co_return;
+  }
+}
+
+template <class Acceptor>
+void Server::Impl::accept_backlog(Acceptor& acceptor, const std::string& local, bool tls) {
+  if (!acceptor.is_open()) return;
+  boost::system::error_code ec;
+  acceptor.non_blocking(true, ec);
+  while (!ec) {
+    typename Acceptor::protocol_type::socket sock(main_ctx);
+    acceptor.accept(sock, ec);
+    if (!ec) hand_over(std::move(sock), local, tls);
   }
 }
 
@@ -217,12 +236,24 @@ void Server::Impl::remove_unix_socket() {
 
 void Server::Impl::begin_stop() {
   if (stopping.exchange(true)) return;
+  // Connections the kernel completed but not yet accepted (the listen
+  // backlog) are the server's too: they are handed to the workers before the
+  // drain is posted there, so that it answers what they sent, as memcached
+  // does.
+  for (std::size_t i = 0; i < tcp_acceptors.size(); ++i) {
+    accept_backlog(*tcp_acceptors[i], std::string(), tcp_tls[i]);
+  }
+  accept_backlog(unix_acceptor, "unix:" + unix_path, false);
   boost::system::error_code ignored;
   for (auto& a : tcp_acceptors) a->close(ignored);
   unix_acceptor.close(ignored);
   signals.cancel(ignored);
-  // Drain (connection.cpp); run() bounds it by drain_timeout.
-  for (auto& w : workers) w->loop.post([this, wp = w.get()] { drain(*wp); });
+  // Drain (connection.cpp); run() bounds it by drain_timeout. Posted from
+  // the main context's queue, behind any accept that completed before the
+  // stop and waits there to be handed over.
+  asio::post(main_ctx, [this] {
+    for (auto& w : workers) w->loop.post([this, wp = w.get()] { drain(*wp); });
+  });
 }
 
 void Server::Impl::maintenance(std::stop_token stop) {

@@ -63,6 +63,10 @@ struct Server::Impl final : exec::ServerControl {
     stats::ThreadCounters counters;
     std::list<Session*> sessions;
     std::thread thread;
+    // The stop's drain has run here (worker thread only): from then on the
+    // loop ends with its last session. Not before: the connections handed
+    // over from the listen backlog are posted ahead of the drain.
+    bool draining = false;
   };
   // One UDP socket (-U), served by a worker's loop (udp.cpp).
   class UdpSocket final : public EventLoop::Handler {
@@ -243,6 +247,13 @@ struct Server::Impl final : exec::ServerControl {
   // connection to the next worker.
   template <class Acceptor>
   awaitable<void> accept_loop(Acceptor& acceptor, std::string local, bool tls);
+  // At the stop: every connection waiting in the listen backlog, accepted
+  // and handed over.
+  template <class Acceptor>
+  void accept_backlog(Acceptor& acceptor, const std::string& local, bool tls);
+  // An accepted connection to the next worker (or refused: conn_limit).
+  template <class Socket>
+  void hand_over(Socket sock, const std::string& local, bool tls);
   BindResult bind();
   BindResult bind_tcp(const config::ListenAddress& where);
   BindResult bind_udp(const config::ListenAddress& where);
