@@ -84,8 +84,34 @@ inline bool watched(const Context& ctx, log::Stream s) {
 
 After execute(const protocol::Command& cmd, Context& ctx, Output& out);
 
-// The kind a command's service time is counted under.
-stats::LatencyOp latency_op(protocol::CommandType type);
+// The kind a command's service time is counted under (inline: every
+// request asks).
+inline stats::LatencyOp latency_op(protocol::CommandType type) {
+  using protocol::CommandType;
+  using stats::LatencyOp;
+  switch (type) {
+    case CommandType::get:
+    case CommandType::gets: return LatencyOp::get_;
+    case CommandType::gat:
+    case CommandType::gats: return LatencyOp::gat_;
+    case CommandType::set:
+    case CommandType::add:
+    case CommandType::replace:
+    case CommandType::append:
+    case CommandType::prepend: return LatencyOp::set_;
+    case CommandType::cas: return LatencyOp::cas_;
+    case CommandType::del: return LatencyOp::delete_;
+    case CommandType::incr:
+    case CommandType::decr: return LatencyOp::incr_decr_;
+    case CommandType::touch: return LatencyOp::touch_;
+    case CommandType::meta_get: return LatencyOp::mg_;
+    case CommandType::meta_set: return LatencyOp::ms_;
+    case CommandType::meta_delete: return LatencyOp::md_;
+    case CommandType::meta_arithmetic: return LatencyOp::ma_;
+    default: return LatencyOp::other_;
+  }
+}
+
 // A request picked for the hot keys: its keys, counted as read or written
 // in the thread's tracker (hot_keys.cpp).
 void sample_keys(const protocol::Command& cmd, Context& ctx);
