@@ -46,6 +46,9 @@ class Server::Impl::Session final : public EventLoop::Handler {
   Io send_tls();
   Io receive_exact();
   Io receive_some();
+  // The live settings a request reads (ctx_), taken again before each
+  // batch so that a change reaches open connections.
+  void take_live_settings();
   // One receive of at most `want` bytes into p (plain or TLS); `force`
   // tries even when the socket looked drained.
   Io receive(char* p, std::size_t want, std::size_t& got, bool force);
@@ -97,8 +100,7 @@ Server::Impl::Session::Session(Impl& server, Worker& w, int fd, std::string addr
       last_cmd_(std::chrono::steady_clock::now()) {
   in_registry_ = server_.list_conn(info_, fd, std::move(addr), std::move(listen_addr));
   in_worker_ = w_.sessions.insert(w_.sessions.end(), this);
-  ctx_.reply_limit = server_.live.conn_reply_limit();
-  ctx_.latency_sample = server_.live.latency_sample();
+  take_live_settings();
   if (ssl != nullptr) tls_ = std::make_unique<TlsChannel>(ssl, fd, readable_, writable_);
   ctx_.logger = &server_.logger;
   ctx_.fd = fd;
@@ -246,6 +248,11 @@ Server::Impl::Session::Io Server::Impl::Session::receive_exact() {
   return Io::done;
 }
 
+void Server::Impl::Session::take_live_settings() {
+  ctx_.reply_limit = server_.live.conn_reply_limit();
+  ctx_.latency_sample = server_.live.latency_sample();
+}
+
 Server::Impl::Session::Io Server::Impl::Session::receive_some() {
   // A graceful stop tries once more even when the socket looked empty: it
   // answers whatever has arrived, and is done once nothing is waiting.
@@ -255,8 +262,7 @@ Server::Impl::Session::Io Server::Impl::Session::receive_some() {
   if (io == Io::wait) return stopping ? Io::failed : Io::wait;
   if (io == Io::failed) return io;
   w_.counters.bytes_read.add(got);
-  ctx_.reply_limit = server_.live.conn_reply_limit();
-  ctx_.latency_sample = server_.live.latency_sample();
+  take_live_settings();
   handler_.received(got);
   return Io::done;
 }

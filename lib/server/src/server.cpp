@@ -238,8 +238,8 @@ void Server::Impl::begin_stop() {
   if (stopping.exchange(true)) return;
   // Connections the kernel completed but not yet accepted (the listen
   // backlog) are the server's too: they are handed to the workers before the
-  // drain is posted there, so that it answers what they sent, as memcached
-  // does.
+  // drain is posted there, so that it answers what they sent (memcached
+  // 1.6.18 closes them unanswered).
   for (std::size_t i = 0; i < tcp_acceptors.size(); ++i) {
     accept_backlog(*tcp_acceptors[i], std::string(), tcp_tls[i]);
   }

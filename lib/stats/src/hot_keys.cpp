@@ -93,9 +93,7 @@ HotKeysSample HotKeyTracker::read(std::uint64_t now) {
     for (const Window* w : {&previous_, &current_}) {
       const Summary& s = w->uses[u];
       for (unsigned i = 0; i < s.n; ++i) {
-        out.keys[u].push_back(s.slots[i]);
-        out.keys[u].back().hash = s.hashes[i];
-        out.keys[u].back().count = s.counts[i];
+        out.keys[u].push_back({s.slots[i].key, s.hashes[i], s.counts[i], s.slots[i].error});
       }
       out.samples[u] += s.samples;
     }

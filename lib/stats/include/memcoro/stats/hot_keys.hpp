@@ -59,8 +59,13 @@ class HotKeyTracker {
     // 2 KiB rather than the slots' 7 KiB.
     std::array<std::uint64_t, kTracked> hashes{};
     std::array<std::uint64_t, kTracked> counts{};
-    std::vector<HotKey>
-        slots;  // key and error; the first n are in use, the rest keep their buffers
+    // The rest of each slot. The first n are in use; the rest keep their
+    // key buffers.
+    struct Slot {
+      std::string key;
+      std::uint64_t error = 0;
+    };
+    std::vector<Slot> slots;
     unsigned n = 0;
     std::uint64_t samples = 0;
     void add(std::string_view key, std::uint64_t hash);
