@@ -9,6 +9,7 @@ import os
 import struct
 import sys
 import unittest
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -143,6 +144,13 @@ class Latency(unittest.TestCase):
             # progress, at most 31 requests).
             self.assertEqual(harness.admin_json(srv.admin, "PUT", "/config", {"latency_sample": 1}),
                              {"applied": True, "changed": ["latency_sample"]})
+            # Out of range (1 to 65536): 400, nothing applied.
+            for bad in (0, 65537, "16", -1):
+                with self.assertRaises(urllib.error.HTTPError) as e:
+                    harness.admin_json(srv.admin, "PUT", "/config", {"latency_sample": bad})
+                self.assertEqual(e.exception.code, 400, bad)
+            self.assertEqual(harness.admin_json(srv.admin, "GET", "/config")["latency_sample"],
+                             {"value": 1, "live": True})
             c.sendall(b"mg k v\r\n" * 1000 + b"mn\r\n")
             harness.read_until(c, b"MN\r\n")
             self.assertEqual(int(dict(latency(c))["mg_count"]), 6000)
