@@ -1,5 +1,6 @@
 // Server hot paths without sockets: parse a get / a set line, execute get
-// and set against the store single-threaded and from 2 threads.
+// and set against the store single-threaded and from 2 threads, and count
+// a sampled key in the hot keys.
 // ns/op (Google Benchmark) and allocations/op (a counting operator new).
 #include <benchmark/benchmark.h>
 
@@ -13,6 +14,7 @@
 #include "memcoro/exec/changes.hpp"
 #include "memcoro/exec/execute.hpp"
 #include "memcoro/protocol/text_parser.hpp"
+#include "memcoro/stats/hot_keys.hpp"
 
 using memcoro::bench::allocations;
 
@@ -93,6 +95,23 @@ void BM_ExecuteSet(benchmark::State& state) {
   execute_requests(state, "set ", " 0 0 32\r\n" + std::string(32, 'v') + "\r\n");
 }
 BENCHMARK(BM_ExecuteSet)->Threads(1)->Threads(2)->UseRealTime();
+
+// One sampled key into the hot keys' summary (a full one): every key new,
+// as under even traffic over many keys (each replaces the least counted),
+// or one in two a hot key that is found.
+void BM_HotKeysRecord(benchmark::State& state) {
+  stats::HotKeyTracker t;
+  std::vector<std::string> keys;
+  for (int k = 0; k < 100000; ++k) {
+    keys.push_back(state.range(0) != 0 && k % 2 == 0 ? "hot-" + std::to_string(k % 64)
+                                                     : "memtier-" + std::to_string(k));
+  }
+  std::size_t i = 0;
+  const std::uint64_t allocations_before = allocations.load();
+  for (auto _ : state) t.record(stats::KeyUse::read, keys[i++ % keys.size()], 1);
+  allocs(state, allocations_before);
+}
+BENCHMARK(BM_HotKeysRecord)->Arg(0)->Arg(1);
 
 }  // namespace
 

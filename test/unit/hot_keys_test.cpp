@@ -3,7 +3,10 @@
 #include "memcoro/stats/hot_keys.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
 #include <string>
+#include <unordered_map>
 
 #include "memcoro/stats/sink.hpp"
 
@@ -44,6 +47,44 @@ TEST_CASE("a skewed stream: the heavy keys come first with their counts") {
   REQUIRE(r.rows[1].size() == 1);
   REQUIRE(r.rows[1][0].key == "w");
   REQUIRE(r.rows[1][0].share == 1.0);
+}
+
+TEST_CASE("churn: space-saving's guarantees hold, each key once, across windows") {
+  // A skewed stream over 5000 keys, far more than kTracked, so that keys
+  // are replaced all the time; three windows, so that summaries are reused.
+  HotKeyTracker t;
+  std::mt19937_64 rng(7);
+  std::uint64_t now = 0;
+  for (unsigned window = 0; window < 3; ++window, now += HotKeyTracker::kWindowSeconds) {
+    std::unordered_map<std::string, std::uint64_t> truth;
+    std::uint64_t total = 0;
+    for (unsigned i = 0; i < 200000; ++i) {
+      // Key j with probability about 1/(j+1), up to 5000.
+      const auto j = static_cast<unsigned>(std::exp(std::uniform_real_distribution<>(0, 8.5)(rng)));
+      const std::string key = "k" + std::to_string(j % 5000) + "w" + std::to_string(window);
+      t.record(KeyUse::read, key, now);
+      ++truth[key];
+      ++total;
+    }
+    // (the next window's first record rolls this one into previous)
+    const HotKeysSample s = t.read(now + HotKeyTracker::kWindowSeconds - 1);
+    std::unordered_map<std::string, const HotKey*> seen;
+    std::uint64_t counted = 0;
+    for (const HotKey& k : s.keys[0]) {
+      if (k.key.back() - '0' != static_cast<int>(window)) continue;  // the previous window's
+      REQUIRE(seen.emplace(k.key, &k).second);                       // once only
+      counted += k.count;
+      // Never under, and over by at most the error.
+      REQUIRE(k.count >= truth[k.key]);
+      REQUIRE(k.count - k.error <= truth[k.key]);
+    }
+    REQUIRE(seen.size() == HotKeyTracker::kTracked);
+    REQUIRE(counted == total);  // every sample counted once
+    // Every key with more than total / kTracked samples is in the summary.
+    for (const auto& [key, n] : truth) {
+      if (n > total / HotKeyTracker::kTracked) REQUIRE(seen.count(key) == 1);
+    }
+  }
 }
 
 TEST_CASE("windows: the previous window is kept, an older one is dropped") {

@@ -32,9 +32,47 @@ std::string escape_key(std::string_view key) {
   return out;
 }
 
+void HotKeyTracker::Summary::index_insert(unsigned slot) {
+  unsigned at = home(hashes[slot]);
+  while (index[at] != 0) at = (at + 1) % kIndex;
+  index[at] = static_cast<std::uint8_t>(slot + 1);
+}
+
+void HotKeyTracker::Summary::index_erase(unsigned slot) {
+  unsigned hole = home(hashes[slot]);
+  while (index[hole] != slot + 1) hole = (hole + 1) % kIndex;
+  // Backward-shift deletion: each later entry of the run whose home is not
+  // between the hole and itself moves into the hole, so that no probe
+  // stops early at it.
+  for (unsigned at = (hole + 1) % kIndex; index[at] != 0; at = (at + 1) % kIndex) {
+    const unsigned h = home(hashes[index[at] - 1u]);
+    const bool stays = hole < at ? (hole < h && h <= at) : (hole < h || h <= at);
+    if (stays) continue;
+    index[hole] = index[at];
+    hole = at;
+  }
+  index[hole] = 0;
+}
+
+unsigned HotKeyTracker::Summary::least() {
+  unsigned min_at = cursor % n;
+  for (unsigned k = 0; k < n; ++k) {
+    const unsigned i = (cursor + k) % n;
+    if (counts[i] == floor) {
+      cursor = i + 1;
+      return i;
+    }
+    if (counts[i] < counts[min_at]) min_at = i;
+  }
+  floor = counts[min_at];
+  cursor = min_at + 1;
+  return min_at;
+}
+
 void HotKeyTracker::Summary::add(std::string_view key, std::uint64_t hash) {
   ++samples;
-  for (unsigned i = 0; i < n; ++i) {
+  for (unsigned at = home(hash); index[at] != 0; at = (at + 1) % kIndex) {
+    const unsigned i = index[at] - 1u;
     if (hashes[i] == hash && slots[i].key == key) {
       ++counts[i];
       return;
@@ -52,14 +90,13 @@ void HotKeyTracker::Summary::add(std::string_view key, std::uint64_t hash) {
   } else {
     // Full: the least counted key gives its place, and its count becomes
     // the newcomer's error.
-    at = 0;
-    for (unsigned i = 1; i < n; ++i) {
-      if (counts[i] < counts[at]) at = i;
-    }
+    at = least();
+    index_erase(at);
     slots[at].error = counts[at];
   }
   slots[at].key.assign(key);
   hashes[at] = hash;
+  index_insert(at);
   ++counts[at];
 }
 

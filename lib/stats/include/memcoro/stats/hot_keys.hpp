@@ -42,6 +42,7 @@ class HotKeyTracker {
  public:
   static constexpr unsigned kSampleEvery = 64;
   static constexpr unsigned kTracked = 128;
+  static_assert(kTracked < 256, "the index keeps slot + 1 in a byte");
   static constexpr std::uint64_t kWindowSeconds = 60;
 
   // The owner thread, per request: true for one request in kSampleEvery on
@@ -55,8 +56,8 @@ class HotKeyTracker {
 
  private:
   struct Summary {
-    // Slot i's hash and count apart from its key, so that a sample scans
-    // 2 KiB rather than the slots' 7 KiB.
+    // Slot i's hash and count apart from its key, so that the search for
+    // the least counted slot reads 1 KiB rather than the slots' 7 KiB.
     std::array<std::uint64_t, kTracked> hashes{};
     std::array<std::uint64_t, kTracked> counts{};
     // The rest of each slot. The first n are in use; the rest keep their
@@ -68,10 +69,31 @@ class HotKeyTracker {
     std::vector<Slot> slots;
     unsigned n = 0;
     std::uint64_t samples = 0;
+    // The slots by hash: open addressing with linear probing, slot + 1 per
+    // entry (0: empty), at most half full, so that a key is found, or found
+    // missing, in a probe or two. Equal hashes of different keys (FNV can
+    // be made to collide) take separate entries.
+    static constexpr unsigned kIndex = 2 * kTracked;
+    std::array<std::uint8_t, kIndex> index{};
+    // No count is below floor (counts only grow; a replaced slot's count
+    // grows from the least), and the search for the least starts at
+    // cursor, so that under even traffic, where most counts are the floor,
+    // it stops within a few slots.
+    std::uint64_t floor = 0;
+    unsigned cursor = 0;
     void add(std::string_view key, std::uint64_t hash);
+    unsigned least();
+    static unsigned home(std::uint64_t hash) {
+      return static_cast<unsigned>((hash * 0x9e3779b97f4a7c15ull) >> 56);
+    }
+    void index_insert(unsigned slot);
+    void index_erase(unsigned slot);
     void clear() {
       n = 0;
       samples = 0;
+      index.fill(0);
+      floor = 0;
+      cursor = 0;
     }
   };
   struct Window {
