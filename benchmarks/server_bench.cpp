@@ -4,6 +4,7 @@
 // ns/op (Google Benchmark) and allocations/op (a counting operator new).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -63,11 +64,16 @@ World& world() {
 
 // Parses and executes requests over memtier-style keys, round robin: each
 // one is `before` + key + `after`, built before timing, so the loop
-// allocates nothing itself.
-void execute_requests(benchmark::State& state, std::string_view before, std::string_view after) {
+// allocates nothing itself. With `latency_sample` > 0, through a
+// connection's StoreRunner (the request timed one in that many, and
+// sampled for the hot keys) rather than execute() alone.
+void execute_requests(benchmark::State& state, std::string_view before, std::string_view after,
+                      std::uint32_t latency_sample = 0) {
   World& w = world();
   stats::ThreadCounters counters;
   exec::Context ctx{w.store, counters, nullptr};
+  ctx.latency_sample = std::max<std::uint32_t>(latency_sample, 1);
+  exec::StoreRunner runner(ctx);
   protocol::Command cmd;
   exec::Output out;
   std::vector<std::string> lines;
@@ -80,7 +86,11 @@ void execute_requests(benchmark::State& state, std::string_view before, std::str
   const std::uint64_t allocations_before = allocations.load();
   for (auto _ : state) {
     protocol::parse_text(lines[i++ % lines.size()], cmd);
-    exec::execute(cmd, ctx, out);
+    if (latency_sample != 0) {
+      runner.run(cmd, out);
+    } else {
+      exec::execute(cmd, ctx, out);
+    }
     out.clear();
   }
   if (state.thread_index() == 0) allocs(state, allocations_before);
@@ -95,6 +105,14 @@ void BM_ExecuteSet(benchmark::State& state) {
   execute_requests(state, "set ", " 0 0 32\r\n" + std::string(32, 'v') + "\r\n");
 }
 BENCHMARK(BM_ExecuteSet)->Threads(1)->Threads(2)->UseRealTime();
+
+// The same gets through StoreRunner::run, as a connection runs them: what
+// the latency timing (one in Arg, as --latency-sample) and the hot-key
+// sampling add to BM_ExecuteGet.
+void BM_RunGet(benchmark::State& state) {
+  execute_requests(state, "get ", "\r\n", static_cast<std::uint32_t>(state.range(0)));
+}
+BENCHMARK(BM_RunGet)->Arg(1)->Arg(16);
 
 // One sampled key into the hot keys' summary (a full one): every key new,
 // as under even traffic over many keys (each replaces the least counted),

@@ -1,8 +1,7 @@
 // Which keys a sampled request reads or writes, for the hot keys
 // (stats/hot_keys.hpp).
-#include <chrono>
-
 #include "memcoro/exec/execute.hpp"
+#include "memcoro/stats/ticks.hpp"
 
 namespace memcoro::exec {
 
@@ -10,10 +9,7 @@ using protocol::CommandType;
 using stats::KeyUse;
 
 void sample_keys(const protocol::Command& cmd, Context& ctx) {
-  const std::uint64_t now =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
+  const std::uint64_t now = stats::seconds_now();
   stats::HotKeyTracker& t = ctx.counters.hot_keys;
   switch (cmd.type) {
     case CommandType::get:

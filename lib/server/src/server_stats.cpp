@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 
+#include "memcoro/stats/ticks.hpp"
 #include "server_impl.hpp"
 
 namespace memcoro::server {
@@ -54,10 +54,7 @@ bool Server::Impl::report(std::span<const std::string_view> args, stats::Sink& s
     return true;
   }
   if (args[0] == "hotkeys" && args.size() == 1) {
-    const std::uint64_t now =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::steady_clock::now().time_since_epoch())
-                                       .count());
+    const std::uint64_t now = stats::seconds_now();
     std::vector<stats::HotKeysSample> samples;
     for_each_counters([&](stats::ThreadCounters& c) { samples.push_back(c.hot_keys.read(now)); });
     stats::hot_keys_report(stats::merge_hot_keys(samples, kHotKeysShown),

@@ -3,6 +3,8 @@
 // is invariant (x86-64: about 14 ns a read on this machine, against 33 ns
 // for steady_clock's vDSO call), converted to nanoseconds with a factor
 // measured once against steady_clock; steady_clock itself elsewhere.
+#include <time.h>
+
 #include <chrono>
 #include <cstdint>
 
@@ -26,6 +28,15 @@ std::uint64_t ns_per_tick_q32();
 inline std::uint64_t ticks_to_ns(std::uint64_t ticks) {
   static const std::uint64_t factor = ns_per_tick_q32();
   return static_cast<std::uint64_t>((static_cast<unsigned __int128>(ticks) * factor) >> 32);
+}
+
+// Whole seconds of the monotonic clock, from its coarse variant (the time
+// of the last timer tick: a read of the vDSO's page, no clock source), for
+// what counts in seconds, such as the hot keys' windows.
+inline std::uint64_t seconds_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec);
 }
 
 }  // namespace memcoro::stats
