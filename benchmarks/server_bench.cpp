@@ -114,6 +114,30 @@ void BM_RunGet(benchmark::State& state) {
 }
 BENCHMARK(BM_RunGet)->Arg(1)->Arg(16);
 
+// What StoreRunner::run adds to every request for the latency histograms
+// (timed one in Arg) and the hot keys, alone: a get of one key, over keys
+// drawn from 100,000 (a sampled key is nearly always new to the summary).
+void BM_Probe(benchmark::State& state) {
+  World& w = world();
+  stats::ThreadCounters counters;
+  exec::Context ctx{w.store, counters, nullptr};
+  ctx.latency_sample = static_cast<std::uint32_t>(state.range(0));
+  std::vector<std::string> lines;
+  for (int k = 0; k < 4096; ++k) {
+    lines.push_back("get memtier-" + std::to_string(k * 7919 % 100000) + "\r\n");
+  }
+  std::vector<protocol::Command> cmds(lines.size());
+  for (std::size_t k = 0; k < lines.size(); ++k) protocol::parse_text(lines[k], cmds[k]);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const protocol::Command& cmd = cmds[i++ % cmds.size()];
+    const exec::RequestTimer timer(cmd, ctx);
+    exec::sample_hot_keys(cmd, ctx);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_Probe)->Arg(1)->Arg(16);
+
 // One sampled key into the hot keys' summary (a full one): every key new,
 // as under even traffic over many keys (each replaces the least counted),
 // or one in two a hot key that is found.

@@ -199,30 +199,6 @@ void delta_command(const Command& cmd, Context& ctx, Output& out) {
   }
 }
 
-// A request's service time, from here to the end of the scope (its reply
-// queued), into the thread's histogram of its kind, when the thread's
-// recorder picks it (one in ctx.latency_sample of its kind).
-class Timer {
- public:
-  Timer(const Command& cmd, Context& ctx)
-      : ctx_(ctx),
-        op_(latency_op(cmd.type)),
-        weight_(ctx.counters.latency.pick(op_, ctx.latency_sample)),
-        start_(weight_ != 0 ? stats::ticks_now() : 0) {}
-  ~Timer() {
-    if (weight_ == 0) return;
-    ctx_.counters.latency.record(op_, stats::ticks_to_ns(stats::ticks_now() - start_), weight_);
-  }
-  Timer(const Timer&) = delete;
-  Timer& operator=(const Timer&) = delete;
-
- private:
-  Context& ctx_;
-  stats::LatencyOp op_;
-  std::uint32_t weight_;
-  std::uint64_t start_;
-};
-
 }  // namespace
 
 void StoreRunner::refuse(std::string_view error, Output& out) {
@@ -230,9 +206,8 @@ void StoreRunner::refuse(std::string_view error, Output& out) {
 }
 
 After StoreRunner::run(const Command& cmd, Output& out) {
-  const Timer timer(cmd, ctx_);
-  // (a multi-get going on after the reply limit was sampled when it began)
-  if (ctx_.counters.hot_keys.sample() && ctx_.next_key == 0) sample_keys(cmd, ctx_);
+  const RequestTimer timer(cmd, ctx_);
+  sample_hot_keys(cmd, ctx_);
   if (cmd.binary) return run_binary(cmd, ctx_, session_, out);
   if (cmd.type == CommandType::watch) return run_watch(cmd, ctx_, watcher_, out);
   if (cmd.type == CommandType::ascii_login) {
@@ -273,7 +248,7 @@ Runner::Value StoreRunner::begin_value(const Command& cmd, Output& out) {
 }
 
 void StoreRunner::finish_value(const Command& cmd, bool well_formed, Output& out) {
-  const Timer timer(cmd, ctx_);
+  const RequestTimer timer(cmd, ctx_);
   if (!well_formed) {
     pending_.reset();
     if (!cmd.noreply) write_error("CLIENT_ERROR bad data chunk", out);

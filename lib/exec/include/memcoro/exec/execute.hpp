@@ -18,6 +18,7 @@
 #include "memcoro/stats/counters.hpp"
 #include "memcoro/stats/prefix.hpp"
 #include "memcoro/stats/sink.hpp"
+#include "memcoro/stats/ticks.hpp"
 #include "memcoro/store/store.hpp"
 
 namespace memcoro::exec {
@@ -115,6 +116,38 @@ inline stats::LatencyOp latency_op(protocol::CommandType type) {
 // A request picked for the hot keys: its keys, counted as read or written
 // in the thread's tracker (hot_keys.cpp).
 void sample_keys(const protocol::Command& cmd, Context& ctx);
+// Every request: the thread's hot-key sampler picks one in kSampleEvery
+// (a multi-get going on after the reply limit was sampled when it began).
+inline void sample_hot_keys(const protocol::Command& cmd, Context& ctx) {
+  if (ctx.counters.hot_keys.sample() && ctx.next_key == 0) sample_keys(cmd, ctx);
+}
+
+// A request's service time, from here to the end of the scope (its reply
+// queued), into the thread's histogram of its kind, when the thread's
+// recorder picks it (one in ctx.latency_sample of its kind). With
+// sample_hot_keys(), what a request pays for the histograms and the hot
+// keys (server_bench's BM_Probe measures it).
+class RequestTimer {
+ public:
+  RequestTimer(const protocol::Command& cmd, Context& ctx)
+      : ctx_(ctx),
+        op_(latency_op(cmd.type)),
+        weight_(ctx.counters.latency.pick(op_, ctx.latency_sample)),
+        start_(weight_ != 0 ? stats::ticks_now() : 0) {}
+  ~RequestTimer() {
+    if (weight_ == 0) return;
+    ctx_.counters.latency.record(op_, stats::ticks_to_ns(stats::ticks_now() - start_), weight_);
+  }
+  RequestTimer(const RequestTimer&) = delete;
+  RequestTimer& operator=(const RequestTimer&) = delete;
+
+ private:
+  Context& ctx_;
+  stats::LatencyOp op_;
+  std::uint32_t weight_;
+  std::uint64_t start_;
+};
+
 // The latency histograms of the whole server (of this thread without one),
 // since the last `stats reset`.
 stats::LatencySnapshot latency_of(Context& ctx);
