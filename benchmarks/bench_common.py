@@ -121,6 +121,18 @@ def one_thread(bench_args):
     return a
 
 
+def turns(kinds, repeat):
+    """Each round's order of the servers (or kinds) under test, ABBA: the first in even rounds,
+    the last in odd ones, so that whatever running first or second does (a warmer page cache,
+    the other server's leftovers) favours neither side. With the fixed order (memcoro always
+    first) an A/A run of `compare --baseline HEAD`, the same source built twice, read 0.971x
+    on average over workloads a-h; with this order, 0.984x over a, c, e, f, h: a bias, if any,
+    below the noise (benchmarks/RESULTS.md)."""
+    items = list(kinds)
+    for round_ in range(repeat):
+        yield from (items if round_ % 2 == 0 else reversed(items))
+
+
 def run_bench(port, args, seconds, prefix=()):
     """memcoro-bench against port; `prefix` runs it under a wrapper (taskset)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
