@@ -3,6 +3,7 @@ loads it from a running memcoro under traffic; the numbers it shows must
 match /stats. A screenshot is kept as a test artifact."""
 import html.parser
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -140,6 +141,12 @@ class Dashboard(unittest.TestCase):
                 self.assertEqual(row[1], str(slabs["classes"][cls]["chunk_size"]))
                 self.assertEqual(row[2], str(slabs["classes"][cls]["total_pages"]))
 
+            # The headline rate is the history's latest second (the chart's
+            # last points), not a difference of whole seconds of uptime.
+            for shown_page in (under_load, page):
+                last_ops = json.loads(shown_page.attrs_by_id["chart_ops"]["data-last"])
+                self.assertEqual(shown_page.values["ops"],
+                                 str(math.floor(sum(v or 0 for v in last_ops) + 0.5)))
             # The charts' last points are the history's, which is /stats'.
             self.assertEqual(json.loads(page.attrs_by_id["chart_items"]["data-last"]),
                              [st["curr_items"]])

@@ -101,7 +101,6 @@ std::string_view dashboard_html() {
 </div>
 <script>
 "use strict";
-let last = null;
 const $ = id => document.getElementById(id);
 function human(n) {
   const u = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -115,21 +114,6 @@ async function tick() {
       ["/stats", "/stats/slabs", "/stats/items"].map(u => fetch(u).then(r => r.json())));
     $("version").textContent = s.version;
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
-    const cmds = { get: s.cmd_get, set: s.cmd_set, touch: s.cmd_touch,
-                   delete: s.delete_hits + s.delete_misses,
-                   incr: s.incr_hits + s.incr_misses, decr: s.decr_hits + s.decr_misses };
-    if (last) {
-      const dt = (s.uptime - last.s.uptime) || 1;
-      let total = 0, parts = [];
-      for (const k in cmds) {
-        const rate = Math.max(0, (cmds[k] - last.cmds[k]) / dt);
-        total += rate;
-        parts.push(k + " " + Math.round(rate));
-      }
-      $("ops").textContent = Math.round(total);
-      $("ops_by_cmd").textContent = parts.join(" · ");
-    }
-    last = { s, cmds };
     const lookups = s.get_hits + s.get_misses;
     $("hit_ratio").textContent = lookups ? (100 * s.get_hits / lookups).toFixed(1) + "%" : "–";
     $("hit_ratio").dataset.hits = s.get_hits;
@@ -223,6 +207,13 @@ async function history() {
     legend("legend_ops", cmds);
     const ops = cmds.reduce((a, k) => a + (tail(h[k]) || 0), 0);
     $("now_ops").textContent = num(ops);
+    // The headline rate is the history's latest second, as the server
+    // measured it: a rate from two /stats fetches divides by whole seconds
+    // of uptime (0, 1 or 2 between two fetches a second apart) and jumps.
+    if (h.t.length) {
+      $("ops").textContent = Math.round(ops);
+      $("ops_by_cmd").textContent = cmds.map(k => k + " " + Math.round(tail(h[k]) || 0)).join(" · ");
+    }
     chart("chart_hit", h.t, [{ values: h.hit_ratio.map(v => v === null ? null : 100 * v) }],
           { max: 100, format: v => Math.round(v) + "%" });
     const hr = tail(h.hit_ratio);
