@@ -1,6 +1,7 @@
 // Server hot paths without sockets: parse a get / a set line, execute get
-// and set against the store single-threaded and from 2 threads, and count
-// a sampled key in the hot keys.
+// and set against the store single-threaded and from 2 threads, a get
+// through a connection's runner, what the latency histograms and the hot
+// keys add to a request, and a sampled key into the hot keys' summary.
 // ns/op (Google Benchmark) and allocations/op (a counting operator new).
 #include <benchmark/benchmark.h>
 
@@ -62,11 +63,22 @@ World& world() {
   return w;
 }
 
-// Parses and executes requests over memtier-style keys, round robin: each
-// one is `before` + key + `after`, built before timing, so the loop
-// allocates nothing itself. With `latency_sample` > 0, through a
-// connection's StoreRunner (the request timed one in that many, and
-// sampled for the hot keys) rather than execute() alone.
+// 4096 requests over memtier-style keys of the 100,000 stored: each one is
+// `before` + key + `after`, built before timing, so that a loop over them
+// allocates nothing itself. `thread` shifts the keys.
+std::vector<std::string> request_lines(std::string_view before, std::string_view after,
+                                       int thread) {
+  std::vector<std::string> lines;
+  for (int k = 0; k < 4096; ++k) {
+    lines.push_back(std::string(before) + "memtier-" +
+                    std::to_string((k * 7919 + thread) % 100000) + std::string(after));
+  }
+  return lines;
+}
+
+// Parses and executes request_lines(), round robin. With `latency_sample`
+// > 0, through a connection's StoreRunner (the request timed one in that
+// many, and sampled for the hot keys) rather than execute() alone.
 void execute_requests(benchmark::State& state, std::string_view before, std::string_view after,
                       std::uint32_t latency_sample = 0) {
   World& w = world();
@@ -76,12 +88,7 @@ void execute_requests(benchmark::State& state, std::string_view before, std::str
   exec::StoreRunner runner(ctx);
   protocol::Command cmd;
   exec::Output out;
-  std::vector<std::string> lines;
-  for (int k = 0; k < 4096; ++k) {
-    lines.push_back(std::string(before) + "memtier-" +
-                    std::to_string((k * 7919 + state.thread_index()) % 100000) +
-                    std::string(after));
-  }
+  const std::vector<std::string> lines = request_lines(before, after, state.thread_index());
   std::size_t i = 0;
   const std::uint64_t allocations_before = allocations.load();
   for (auto _ : state) {
@@ -122,10 +129,7 @@ void BM_Probe(benchmark::State& state) {
   stats::ThreadCounters counters;
   exec::Context ctx{w.store, counters, nullptr};
   ctx.latency_sample = static_cast<std::uint32_t>(state.range(0));
-  std::vector<std::string> lines;
-  for (int k = 0; k < 4096; ++k) {
-    lines.push_back("get memtier-" + std::to_string(k * 7919 % 100000) + "\r\n");
-  }
+  const std::vector<std::string> lines = request_lines("get ", "\r\n", 0);
   std::vector<protocol::Command> cmds(lines.size());
   for (std::size_t k = 0; k < lines.size(); ++k) protocol::parse_text(lines[k], cmds[k]);
   std::size_t i = 0;

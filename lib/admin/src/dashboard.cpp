@@ -205,14 +205,15 @@ async function history() {
     const cmds = ["get", "set", "delete", "incr_decr", "touch"];
     chart("chart_ops", h.t, cmds.map(k => ({ values: h[k] })), { format: num });
     legend("legend_ops", cmds);
-    const ops = cmds.reduce((a, k) => a + (tail(h[k]) || 0), 0);
+    const rates = cmds.map(k => tail(h[k]) || 0);
+    const ops = rates.reduce((a, r) => a + r, 0);
     $("now_ops").textContent = num(ops);
     // The headline rate is the history's latest second, as the server
     // measured it: a rate from two /stats fetches divides by whole seconds
     // of uptime (0, 1 or 2 between two fetches a second apart) and jumps.
     if (h.t.length) {
       $("ops").textContent = Math.round(ops);
-      $("ops_by_cmd").textContent = cmds.map(k => k + " " + Math.round(tail(h[k]) || 0)).join(" · ");
+      $("ops_by_cmd").textContent = cmds.map((k, i) => k + " " + Math.round(rates[i])).join(" · ");
     }
     chart("chart_hit", h.t, [{ values: h.hit_ratio.map(v => v === null ? null : 100 * v) }],
           { max: 100, format: v => Math.round(v) + "%" });
