@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memcoro/exec/execute.hpp"
+#include "tls_wiring.hpp"
 
 namespace memcoro {
 
@@ -65,14 +66,24 @@ admin::Reply AdminBackend::put_config(std::string_view body) {
 }
 
 admin::Reply AdminBackend::reload_config() {
-  const bool with_config = !live_.snapshot().config_file.empty();
+  const config::Settings current = live_.snapshot();
+  const bool with_config = !current.config_file.empty();
   const bool with_tls = server_.tls().loaded();
   if (!with_config && !auth_.any() && !with_tls) {
     return {400, "{\"applied\": false, \"error\": \"started without --config\"}\n"};
   }
+  // The settings the file and the flags give now, read before anything
+  // changes.
+  config::Settings candidate;
+  if (with_config) {
+    if (std::optional<admin::Reply> refused = read_settings(candidate)) return *refused;
+  }
   // The certificate and key re-read (refresh_certs): a file that does not
-  // load keeps the old context and refuses the whole reload.
-  if (with_tls) {
+  // load keeps the old context and refuses the whole reload. A reload that
+  // names other TLS files (or options) loads those instead, once, when the
+  // settings change below: the files it leaves may be gone already.
+  const bool tls_renamed = with_config && !changed_tls_field(current, candidate).empty();
+  if (with_tls && !tls_renamed) {
     if (std::string error = server_.tls().refresh(); !error.empty()) {
       nlohmann::json body = {{"applied", false}, {"error", error}};
       std::fprintf(stderr, "config (reload): refused, nothing changed: %s\n", error.c_str());
@@ -92,7 +103,8 @@ admin::Reply AdminBackend::reload_config() {
   if (with_tls) reloaded.push_back("ssl_chain_cert");
   admin::Reply reply{200, "{\"applied\": true, \"changed\": []}"};
   if (with_config) {
-    reply = reload_settings();
+    reply = apply([&](const config::Settings& now) { return config::plan_replace(now, candidate); },
+                  "reload");
     if (reply.status != 200) return reply;
   }
   auth_.commit(std::move(tables));
@@ -103,22 +115,17 @@ admin::Reply AdminBackend::reload_config() {
   return {200, body.dump(2) + "\n"};
 }
 
-admin::Reply AdminBackend::reload_settings() {
+std::optional<admin::Reply> AdminBackend::read_settings(config::Settings& candidate) {
   // Defaults < file < flags, as at startup.
   std::vector<char*> argv;
   for (std::string& a : argv_) argv.push_back(a.data());
   argv.push_back(nullptr);
-  config::Settings candidate;
   const config::LoadResult loaded =
       config::load(static_cast<int>(argv_.size()), argv.data(), candidate);
-  if (loaded.action != config::LoadResult::Action::run) {
-    nlohmann::json body = {{"applied", false}, {"error", loaded.message}};
-    std::fprintf(stderr, "config (reload): refused, nothing changed: %s", loaded.message.c_str());
-    return {400, body.dump(2) + "\n"};
-  }
-  return apply(
-      [&](const config::Settings& current) { return config::plan_replace(current, candidate); },
-      "reload");
+  if (loaded.action == config::LoadResult::Action::run) return std::nullopt;
+  nlohmann::json body = {{"applied", false}, {"error", loaded.message}};
+  std::fprintf(stderr, "config (reload): refused, nothing changed: %s", loaded.message.c_str());
+  return admin::Reply{400, body.dump(2) + "\n"};
 }
 
 namespace {

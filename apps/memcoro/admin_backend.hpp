@@ -3,6 +3,7 @@
 // text protocol's `stats` emits too, settings changes planned by config and
 // made through config::Live, and the reload of the credential files.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,9 @@ class AdminBackend final : public admin::Backend {
   // Plans a change from the settings in force and makes it, as one change.
   using Planner = std::function<config::UpdatePlan(const config::Settings& current)>;
   admin::Reply apply(const Planner& plan_from, std::string_view source);
-  // The settings file read again and applied.
-  admin::Reply reload_settings();
+  // The settings the file and the command line give now, into `candidate`;
+  // the refusal if they do not load.
+  std::optional<admin::Reply> read_settings(config::Settings& candidate);
   // Logs and answers a change that applies nothing.
   admin::Reply refuse(int status, const std::vector<config::Rejection>& rejections,
                       std::string_view source);

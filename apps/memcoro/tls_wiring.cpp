@@ -3,9 +3,6 @@
 #include <string>
 
 namespace memcoro {
-namespace {
-
-// The first ssl_* setting that differs, or "".
 std::string changed_tls_field(const config::Settings& a, const config::Settings& b) {
   if (a.ssl_chain_cert != b.ssl_chain_cert) return "ssl_chain_cert";
   if (a.ssl_key != b.ssl_key) return "ssl_key";
@@ -16,8 +13,6 @@ std::string changed_tls_field(const config::Settings& a, const config::Settings&
   if (a.ssl_session_cache != b.ssl_session_cache) return "ssl_session_cache";
   return {};
 }
-
-}  // namespace
 
 void apply_to_tls(config::Live& live, server::TlsContext& tls) {
   live.on_change([&tls](const config::Settings& from,

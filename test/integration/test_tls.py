@@ -382,6 +382,41 @@ class Refresh(unittest.TestCase):
             self.assertEqual(self.serial(server), first)
 
 
+    def test_a_reload_that_names_new_files_reads_those_not_the_old_ones(self):
+        # A rotation to new file names: the config file names them, the old
+        # files are deleted, and the reload loads the new ones. Re-reading
+        # the old names first (refresh_certs' part of a reload) would refuse
+        # the whole reload over files it is about to stop using.
+        newdir = os.path.join(self.dir, "next")
+        os.makedirs(newdir, exist_ok=True)
+        new_cert, new_key = os.path.join(newdir, "server.crt"), os.path.join(newdir, "server.key")
+        for src, dst in ((CERTS.server2_cert, new_cert), (CERTS.server2_key, new_key)):
+            shutil.copyfile(src, dst)
+            os.chmod(dst, 0o644)
+        path = os.path.join(self.dir, "memcoro.json")
+        with open(path, "w") as f:
+            json.dump({"ssl_chain_cert": self.cert, "ssl_key": self.key}, f)
+        with harness.Server(["-Z", "--config", path], tls=CERTS.client_context(),
+                            admin=True) as server:
+            first = self.serial(server)
+            with open(path, "w") as f:
+                json.dump({"ssl_chain_cert": new_cert, "ssl_key": new_key}, f)
+            os.remove(self.cert)
+            os.remove(self.key)
+            req = urllib.request.Request(f"http://127.0.0.1:{server.admin}/config/reload",
+                                         data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                body = json.load(r)
+            self.assertEqual(body["changed"], ["ssl_chain_cert", "ssl_key"], body)
+            self.assertNotEqual(self.serial(server), first)
+            # And a reload naming the same (new) files re-reads them.
+            with urllib.request.urlopen(req, timeout=5) as r:
+                body = json.load(r)
+            self.assertEqual(body["changed"], [], body)
+            self.assertIn("ssl_chain_cert", body["reloaded"])
+
+
 class AdminOverTls(unittest.TestCase):
     def test_the_admin_port_serves_https_with_the_same_certificate(self):
         with start("memcoro", tls=CERTS.client_context(), admin=True,
