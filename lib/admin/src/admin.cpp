@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "console.hpp"
 #include "console_socket.hpp"
@@ -178,6 +179,21 @@ struct Server::Impl {
   tcp::acceptor acceptor{ctx};
   std::thread thread;
   std::atomic<std::size_t> sessions{0};
+
+  // One admin connection's place under max_connections, taken at accept and
+  // given back when the last owner (the handshake, then the session) ends.
+  class Slot {
+   public:
+    explicit Slot(std::atomic<std::size_t>& n) : n_(&n) { ++n; }
+    Slot(Slot&& o) noexcept : n_(std::exchange(o.n_, nullptr)) {}
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() {
+      if (n_ != nullptr) --*n_;
+    }
+
+   private:
+    std::atomic<std::size_t>* n_;
+  };
   History history;
 
   Impl(Options o, Backend& b) : options(std::move(o)), backend(b) {}
@@ -211,12 +227,13 @@ struct Server::Impl {
         sock.close(ignored);  // too many admin clients: drop, never queue
         continue;
       }
-      ++sessions;
+      Slot slot(sessions);
       SSL_CTX* tls = options.tls_context ? options.tls_context() : nullptr;
       if (tls == nullptr) {
-        asio::co_spawn(ctx, session(beast::tcp_stream(std::move(sock))), asio::detached);
+        asio::co_spawn(ctx, session(beast::tcp_stream(std::move(sock)), std::move(slot)),
+                       asio::detached);
       } else {
-        asio::co_spawn(ctx, tls_session(std::move(sock), tls), asio::detached);
+        asio::co_spawn(ctx, tls_session(std::move(sock), tls, std::move(slot)), asio::detached);
       }
     }
   }
@@ -231,24 +248,17 @@ struct Server::Impl {
 
   // HTTPS: the handshake, within the request timeout, then as plain HTTP.
   // `tls` is a reference of the caller's; the context owns it from here.
-  awaitable<void> tls_session(tcp::socket sock, SSL_CTX* tls) {
+  awaitable<void> tls_session(tcp::socket sock, SSL_CTX* tls, Slot slot) {
     asio::ssl::context context(tls);
     beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), context);
     beast::get_lowest_layer(stream).expires_after(options.timeout);
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
-    if (ec) {
-      --sessions;
-      co_return;
-    }
-    co_await session(std::move(stream));
+    if (ec) co_return;
+    co_await session(std::move(stream), std::move(slot));
   }
 
   template <typename Stream>
-  awaitable<void> session(Stream stream) {
-    struct Count {
-      std::atomic<std::size_t>& n;
-      ~Count() { --n; }
-    } count{sessions};
+  awaitable<void> session(Stream stream, [[maybe_unused]] Slot slot) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     for (;;) {
