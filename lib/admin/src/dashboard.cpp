@@ -30,7 +30,7 @@ std::string_view dashboard_html() {
   .chart { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; }
   .chart .label { color: #666; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
   .chart .now { float: right; font-weight: 600; color: #222; text-transform: none; }
-  .chart .unit { text-transform: none; }
+  .label .unit { text-transform: none; }
   .chart canvas { display: block; width: 360px; height: 120px; margin-top: 4px; }
   .legend span { font-size: 11px; margin-right: 10px; }
   .side { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
@@ -50,7 +50,8 @@ std::string_view dashboard_html() {
 <div class="tiles">
   <div class="tile"><div class="label">ops/s</div><div class="value" id="ops">–</div>
     <div id="ops_by_cmd" style="font-size:12px;color:#666"></div></div>
-  <div class="tile"><div class="label">hit ratio</div><div class="value" id="hit_ratio">–</div></div>
+  <div class="tile"><div class="label">hit ratio <span class="unit">since start</span></div>
+    <div class="value" id="hit_ratio">–</div></div>
   <div class="tile"><div class="label">memory used / limit</div>
     <div class="value"><span id="bytes">–</span> / <span id="limit_maxbytes">–</span></div>
     <div class="bar"><div id="mem_bar" style="width:0"></div></div></div>
