@@ -8,6 +8,17 @@
 #include "tls_wiring.hpp"
 
 namespace memcoro {
+namespace {
+
+// A reload that read a file it could not use: 400, logged, nothing changed.
+admin::Reply reload_refused(std::string_view error) {
+  const nlohmann::json body = {{"applied", false}, {"error", error}};
+  std::fprintf(stderr, "config (reload): refused, nothing changed: %.*s%s",
+               static_cast<int>(error.size()), error.data(), error.ends_with('\n') ? "" : "\n");
+  return {400, body.dump(2) + "\n"};
+}
+
+}  // namespace
 
 void AdminBackend::stats(std::string_view report, stats::Sink& sink) {
   exec::Context ctx{store_, counters_, &server_.control()};
@@ -78,25 +89,21 @@ admin::Reply AdminBackend::reload_config() {
   if (with_config) {
     if (std::optional<admin::Reply> refused = read_settings(candidate)) return *refused;
   }
-  // The certificate and key re-read (refresh_certs): a file that does not
-  // load keeps the old context and refuses the whole reload. A reload that
-  // names other TLS files (or options) loads those instead, once, when the
-  // settings change below: the files it leaves may be gone already.
+  // The certificate and key re-read (refresh_certs), put in force with the
+  // rest: a file that does not load keeps the old context and refuses the
+  // whole reload. A reload that names other TLS files (or options) loads
+  // those instead, once, when the settings change below: the files it
+  // leaves may be gone already.
   const bool tls_renamed = with_config && !changed_tls_field(current, candidate).empty();
+  server::TlsContext::Staged staged_tls;
   if (with_tls && !tls_renamed) {
-    if (std::string error = server_.tls().refresh(); !error.empty()) {
-      nlohmann::json body = {{"applied", false}, {"error", error}};
-      std::fprintf(stderr, "config (reload): refused, nothing changed: %s\n", error.c_str());
-      return {400, body.dump(2) + "\n"};
+    if (std::string error = server_.tls().stage(staged_tls); !error.empty()) {
+      return reload_refused(error);
     }
   }
   // The credential files first, into tables not yet in force.
   AuthFiles::Tables tables;
-  if (std::string error; !auth_.read(tables, error)) {
-    nlohmann::json body = {{"applied", false}, {"error", error}};
-    std::fprintf(stderr, "config (reload): refused, nothing changed: %s\n", error.c_str());
-    return {400, body.dump(2) + "\n"};
-  }
+  if (std::string error; !auth_.read(tables, error)) return reload_refused(error);
   nlohmann::json reloaded = nlohmann::json::array();
   if (tables.sasl != nullptr) reloaded.push_back("sasl_pwdb");
   if (tables.ascii != nullptr) reloaded.push_back("auth_file");
@@ -108,6 +115,7 @@ admin::Reply AdminBackend::reload_config() {
     if (reply.status != 200) return reply;
   }
   auth_.commit(std::move(tables));
+  server_.tls().commit(std::move(staged_tls));
   if (reloaded.empty()) return reply;
   std::fprintf(stderr, "config (reload): %s re-read\n", reloaded.dump().c_str());
   nlohmann::json body = nlohmann::json::parse(reply.body);
@@ -123,9 +131,7 @@ std::optional<admin::Reply> AdminBackend::read_settings(config::Settings& candid
   const config::LoadResult loaded =
       config::load(static_cast<int>(argv_.size()), argv.data(), candidate);
   if (loaded.action == config::LoadResult::Action::run) return std::nullopt;
-  nlohmann::json body = {{"applied", false}, {"error", loaded.message}};
-  std::fprintf(stderr, "config (reload): refused, nothing changed: %s", loaded.message.c_str());
-  return admin::Reply{400, body.dump(2) + "\n"};
+  return reload_refused(loaded.message);
 }
 
 namespace {

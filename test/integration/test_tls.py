@@ -417,6 +417,33 @@ class Refresh(unittest.TestCase):
             self.assertIn("ssl_chain_cert", body["reloaded"])
 
 
+    def test_a_refused_reload_leaves_the_certificate_too(self):
+        # All or nothing: a new certificate on disk and a credential file
+        # that does not load; the reload is refused and the certificate in
+        # force stays, until a reload that reads everything.
+        authfile = os.path.join(self.dir, "auth")
+        with open(authfile, "w") as f:
+            f.write("alice:secret\n")
+        os.chmod(authfile, 0o644)
+        with harness.Server(["-Z", "-o", f"ssl_chain_cert={self.cert},ssl_key={self.key}",
+                             "-Y", authfile], tls=CERTS.client_context(), admin=True) as server:
+            first = self.serial(server)
+            self.install(CERTS.server2_cert, CERTS.server2_key)
+            os.remove(authfile)
+            req = urllib.request.Request(f"http://127.0.0.1:{server.admin}/config/reload",
+                                         data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(req, timeout=5)
+            self.assertEqual(e.exception.code, 400)
+            self.assertEqual(self.serial(server), first)
+            with open(authfile, "w") as f:
+                f.write("alice:secret\n")
+            with urllib.request.urlopen(req, timeout=5) as r:
+                self.assertIn("ssl_chain_cert", json.load(r)["reloaded"])
+            self.assertNotEqual(self.serial(server), first)
+
+
 class AdminOverTls(unittest.TestCase):
     def test_the_admin_port_serves_https_with_the_same_certificate(self):
         with start("memcoro", tls=CERTS.client_context(), admin=True,

@@ -88,23 +88,39 @@ std::string TlsContext::load(const config::Settings& s) {
 }
 
 std::string TlsContext::refresh() {
-  Options o;
+  Staged staged;
+  if (std::string e = stage(staged); !e.empty()) return e;
+  commit(std::move(staged));
+  return {};
+}
+
+std::string TlsContext::stage(Staged& out) const {
   {
     std::lock_guard lock(mu_);
     if (!ctx_) return "Error TLS not enabled";
-    o = opts_;
+    out.opts_ = opts_;
   }
-  return install(std::move(o));
+  return build(out.opts_, out.ctx_);
+}
+
+void TlsContext::commit(Staged staged) {
+  std::lock_guard lock(mu_);
+  if (!staged.ctx_ || staged.opts_ != opts_) return;
+  put_in_force(std::move(staged.ctx_), std::move(staged.opts_));
 }
 
 std::string TlsContext::install(Options o) {
   std::shared_ptr<SSL_CTX> ctx;
   if (std::string e = build(o, ctx); !e.empty()) return e;
   std::lock_guard lock(mu_);
+  put_in_force(std::move(ctx), std::move(o));
+  return {};
+}
+
+void TlsContext::put_in_force(std::shared_ptr<SSL_CTX> ctx, Options o) {
   ctx_ = std::move(ctx);
   opts_ = std::move(o);
   refreshed_at_.store(std::time(nullptr), std::memory_order_relaxed);
-  return {};
 }
 
 SSL* TlsContext::new_ssl() const {
