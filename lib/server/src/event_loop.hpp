@@ -58,6 +58,8 @@ class EventLoop {
   std::atomic<bool> stopped_{false};
   // Since when the loop has been running without sleeping in epoll_wait.
   std::chrono::steady_clock::time_point busy_since_{};
+  // Ready connections served since busy_since_.
+  long turns_ = 0;
 };
 
 }  // namespace memcoro::server
