@@ -2,7 +2,9 @@
 the load generator (memcoro-bench) and its prefill, server CPU time from
 /proc, pinning to cores, and the build of a baseline revision for A/B runs."""
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -131,6 +133,26 @@ def turns(kinds, repeat):
     items = list(kinds)
     for round_ in range(repeat):
         yield from (items if round_ % 2 == 0 else reversed(items))
+
+
+# Student's t, two-sided 95%, by degrees of freedom 1-30 (beyond: 2.02 up to 60, then 1.96).
+T_975 = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13,
+         2.12, 2.11, 2.10, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04]
+
+
+def paired_ratio(a, b):
+    """(geometric mean, low, high) of the per-round ratios a[i] / b[i], with a 95% confidence
+    interval (Student's t on the logarithms). The two sides of a round ran back to back (ABBA),
+    so a slow minute of the shared machine slows both and cancels in their ratio; a ratio of
+    medians compares runs minutes apart and keeps that drift."""
+    logs = [math.log(x / y) for x, y in zip(a, b) if x > 0 and y > 0]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return math.exp(mean), float("nan"), float("nan")
+    df = len(logs) - 1
+    t = T_975[df - 1] if df <= len(T_975) else (2.02 if df <= 60 else 1.96)
+    half = t * statistics.stdev(logs) / math.sqrt(len(logs))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
 
 
 def run_bench(port, args, seconds, prefix=()):
