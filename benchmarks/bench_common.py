@@ -146,6 +146,8 @@ def paired_ratio(a, b):
     so a slow minute of the shared machine slows both and cancels in their ratio; a ratio of
     medians compares runs minutes apart and keeps that drift."""
     logs = [math.log(x / y) for x, y in zip(a, b) if x > 0 and y > 0]
+    if not logs:
+        return float("nan"), float("nan"), float("nan")
     mean = statistics.fmean(logs)
     if len(logs) < 2:
         return math.exp(mean), float("nan"), float("nan")
