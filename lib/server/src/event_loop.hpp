@@ -8,8 +8,9 @@
 // in benchmarks/RESULTS.md, issue 13). Here a connection keeps its own
 // readiness flags, so an edge is never lost and a short receive means the
 // socket is drained (as nginx does): one receive and one send per request.
-// A loop that has been busy for 200 µs without sleeping yields its core
-// once (event_loop.cpp says why).
+// A loop that has been busy for 200 µs without sleeping, serving short
+// turns (20 or more ready connections), yields its core once
+// (event_loop.cpp says why, and why not after long ones).
 #include <sys/epoll.h>
 
 #include <atomic>
